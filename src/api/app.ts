@@ -1,0 +1,51 @@
+import express, { type RequestHandler } from 'express';
+import helmet from 'helmet';
+import type { ApiDeps } from './deps.ts';
+import { cleanupOnError, parseSubmission } from './intake.ts';
+import { notFoundHandler, problemHandler } from './middleware/problem.ts';
+import { requestId } from './middleware/request-id.ts';
+import { cancelJob } from './routes/cancel-job.ts';
+import { createJob } from './routes/create-job.ts';
+import { serveFile } from './routes/files.ts';
+import { getJob } from './routes/get-job.ts';
+import { healthz, readyz } from './routes/health.ts';
+import { jobEvents } from './routes/job-events.ts';
+import { voicebotLegacy } from './routes/voicebot-legacy.ts';
+
+/** The HTTP API: thin handlers that validate, store, enqueue and answer. */
+export function createApp(deps: ApiDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(requestId(deps.log));
+  app.use(helmet());
+
+  const submit = parseSubmission(deps);
+  const cleanup = cleanupOnError(deps);
+
+  app.get('/healthz', healthz);
+  app.get('/readyz', readyz(deps));
+  app.post('/v1/jobs', ...submit, createJob(deps), cleanup);
+  app.get('/v1/jobs/:id', getJob(deps));
+  app.delete('/v1/jobs/:id', cancelJob(deps));
+  app.get('/v1/jobs/:id/events', jobEvents(deps));
+  app.post(['/api/voicebot', '/api/voicebot/'], ...submit, voicebotLegacy(deps), cleanup);
+  app.get('/files/*key', serveFile(deps));
+  app.all('/v1/jobs', methodNotAllowed('POST'));
+
+  app.use(notFoundHandler);
+  app.use(problemHandler(deps.log, deps.config.limits));
+  return app;
+}
+
+function methodNotAllowed(allow: string): RequestHandler {
+  return (_req, res) => {
+    res.status(405).set('Allow', allow).type('application/problem+json').json({
+      type: 'about:blank',
+      title: 'Method Not Allowed',
+      status: 405,
+      code: 'method_not_allowed',
+      detail: `Use ${allow}.`,
+    });
+  };
+}

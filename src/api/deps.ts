@@ -1,0 +1,19 @@
+import type { Redis } from 'ioredis';
+import type { Config } from '../shared/config.ts';
+import type { EventHub } from '../shared/events.ts';
+import type { JobStore } from '../shared/job-store.ts';
+import type { Logger } from '../shared/logger.ts';
+import type { StageQueues } from '../shared/queues.ts';
+import type { Storage } from '../shared/storage/index.ts';
+
+/** Everything the API's handlers use, built once by the server entry. */
+export interface ApiDeps {
+  config: Config;
+  /** fail-fast connection (no offline queue): requests get 503 quickly while Redis is away */
+  redis: Redis;
+  store: JobStore;
+  storage: Storage;
+  queues: StageQueues;
+  hub: EventHub;
+  log: Logger;
+}

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { PIPELINE_NAMES } from '../shared/stages.ts';
+
+const MAX_METADATA_BYTES = 16 * 1024;
+
+/** `metadata` arrives as an object (JSON) or as a JSON string (multipart): either way an object, ≤ 16 KB. */
+const metadata = z
+  .preprocess((v) => {
+    if (typeof v !== 'string') return v;
+    try {
+      return JSON.parse(v);
+    } catch {
+      return Symbol.for('invalid-json');
+    }
+  }, z.record(z.string(), z.unknown(), { error: 'metadata must be a JSON object' }))
+  .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES, {
+    message: `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`,
+  });
+
+/** Options every job may carry, whatever its input. Unknown fields are refused, not ignored. */
+export const jobOptionsShape = {
+  pipeline: z.enum(PIPELINE_NAMES).default('voicebot'),
+  voice: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,40}$/, 'voice must be a voice name like "nova"')
+    .optional(),
+  instructions: z.string().trim().min(1).max(4000).optional(),
+  metadata: metadata.optional(),
+  webhook_url: z
+    .url({ protocol: /^https?$/, error: 'webhook_url must be an http(s) URL' })
+    .max(2048)
+    .optional(),
+};
+
+export function createJobSchema(maxTextChars: number) {
+  return z.strictObject({
+    text: z.string().trim().min(1, 'text must not be empty').max(maxTextChars).optional(),
+    ...jobOptionsShape,
+  });
+}
+export type CreateJobBody = z.infer<ReturnType<typeof createJobSchema>>;
+
+/** Job ids are UUIDs; anything else cannot name a job. */
+export const jobIdSchema = z.uuid();

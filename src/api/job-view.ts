@@ -1,0 +1,32 @@
+import type { Config } from '../shared/config.ts';
+import type { JobRecord } from '../shared/job-record.ts';
+import type { Storage } from '../shared/storage/index.ts';
+
+/** The job as clients see it, with a freshly signed `audio_url` (never stored: minted on every read). */
+export async function jobView(record: JobRecord, storage: Storage, config: Config) {
+  const ttl = config.storage.urlTtlSeconds;
+  const audioUrl = record.audio_key && !record.deleted_at ? await storage.signedUrl(record.audio_key, ttl) : null;
+  return {
+    id: record.id,
+    object: 'job' as const,
+    status: record.status,
+    stage: record.stage,
+    pipeline: record.pipeline,
+    created_at: record.created_at,
+    updated_at: record.updated_at,
+    finished_at: record.finished_at,
+    input: { kind: record.input_kind, type: record.input_type, bytes: record.input_bytes },
+    transcript: record.transcript,
+    reply_text: record.reply_text,
+    audio_url: audioUrl,
+    audio_url_expires_at: audioUrl ? new Date(Date.now() + ttl * 1000).toISOString() : null,
+    error: record.error,
+    metadata: record.metadata,
+    voice: record.voice,
+    webhook_url: record.webhook_url,
+    provider: record.provider,
+    deleted_at: record.deleted_at,
+    links: { self: `/v1/jobs/${record.id}`, events: `/v1/jobs/${record.id}/events` },
+  };
+}
+export type JobView = Awaited<ReturnType<typeof jobView>>;

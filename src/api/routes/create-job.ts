@@ -1,0 +1,12 @@
+import type { RequestHandler } from 'express';
+import type { ApiDeps } from '../deps.ts';
+import { submitJob } from '../intake.ts';
+import { jobView } from '../job-view.ts';
+
+/** POST /v1/jobs → 202 {id, status: "queued", …} with a Location header. */
+export function createJob(deps: ApiDeps): RequestHandler {
+  return async (req, res) => {
+    const record = await submitJob(deps, req);
+    res.status(202).location(`/v1/jobs/${record.id}`).json(await jobView(record, deps.storage, deps.config));
+  };
+}

@@ -1,0 +1,22 @@
+import type { Request, RequestHandler } from 'express';
+import { notFound } from '../../shared/errors.ts';
+import type { JobRecord } from '../../shared/job-record.ts';
+import type { ApiDeps } from '../deps.ts';
+import { jobIdSchema } from '../job-schemas.ts';
+import { jobView } from '../job-view.ts';
+
+/** Loads the job named by `:id`, or 404 (a malformed id names no job). */
+export async function loadJob(deps: ApiDeps, req: Request): Promise<JobRecord> {
+  const id = jobIdSchema.safeParse(req.params.id);
+  const record = id.success ? await deps.store.get(id.data) : undefined;
+  if (!record) throw notFound(`No job with id "${String(req.params.id).slice(0, 100)}".`);
+  return record;
+}
+
+/** GET /v1/jobs/:id → the job, with a freshly presigned audio_url. */
+export function getJob(deps: ApiDeps): RequestHandler {
+  return async (req, res) => {
+    const record = await loadJob(deps, req);
+    res.set('Cache-Control', 'no-store').json(await jobView(record, deps.storage, deps.config));
+  };
+}

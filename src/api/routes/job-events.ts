@@ -1,0 +1,62 @@
+import type { RequestHandler } from 'express';
+import { type JobEvent, readJobEvents, TERMINAL_EVENTS } from '../../shared/events.ts';
+import { isTerminal } from '../../shared/stages.ts';
+import type { ApiDeps } from '../deps.ts';
+import { loadJob } from './get-job.ts';
+
+const KEEPALIVE_MS = 15_000;
+
+/**
+ * GET /v1/jobs/:id/events — Server-Sent Events: every event of the job in order (replayed from the start,
+ * or after `Last-Event-ID`), then live ones until the terminal event. Works whichever process runs the job:
+ * events come from Redis streams through the process's one shared reader.
+ */
+export function jobEvents(deps: ApiDeps): RequestHandler {
+  const { hub, redis, config } = deps;
+  return async (req, res) => {
+    const record = await loadJob(deps, req);
+    const after = String(req.get('last-event-id') ?? req.query.last_event_id ?? '-');
+    const lastEventId = /^\d+-\d+$/.test(after) ? after : '-';
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream; charset=utf-8',
+      'Cache-Control': 'no-store',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
+    res.write('retry: 2000\n\n');
+    let last = lastEventId;
+    let closed = false;
+    const pending: JobEvent[] = [];
+    let replaying = true;
+    const send = (e: JobEvent) => {
+      if (closed || (last !== '-' && compareIds(e.id, last) <= 0)) return;
+      last = e.id;
+      res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ type: e.type, ...e.data })}\n\n`);
+      if (TERMINAL_EVENTS.has(e.type)) finish();
+    };
+    const unsubscribe = hub.subscribe(record.id, (e) => (replaying ? pending.push(e) : send(e)));
+    const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
+    const finish = () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(keepalive);
+      unsubscribe();
+      res.end();
+    };
+    req.on('close', finish);
+    for (const e of await readJobEvents(redis, config.prefix, record.id, lastEventId)) send(e);
+    replaying = false;
+    for (const e of pending.splice(0)) send(e);
+    // A job that ended before its events were kept (or whose stream expired) still ends the stream.
+    if (!closed && isTerminal(record.status) && lastEventId === '-') {
+      const current = (await deps.store.get(record.id)) ?? record;
+      send({ id: `${Date.now()}-0`, jobId: record.id, type: `job.${current.status}` as JobEvent['type'], data: { job_id: record.id, status: current.status } });
+    }
+  };
+}
+
+function compareIds(a: string, b: string): number {
+  const [am = 0, as = 0] = a.split('-').map(Number);
+  const [bm = 0, bs = 0] = b.split('-').map(Number);
+  return am - bm || as - bs;
+}

@@ -1,0 +1,39 @@
+import type { RequestHandler } from 'express';
+import { HttpError } from '../../shared/errors.ts';
+import type { ApiDeps } from '../deps.ts';
+import { submitJob } from '../intake.ts';
+import { jobView } from '../job-view.ts';
+import { waitForJob } from '../wait-for-job.ts';
+
+/** Job errors caused by the input itself (not by us or the provider being down). */
+const INPUT_ERRORS = new Set(['no_speech', 'provider_rejected', 'invalid_audio']);
+
+/**
+ * POST /api/voicebot/ — the original contract, kept exactly: multipart `audio` or form `text` in,
+ * 200 `{output_wav_url, return_text}` out once the job is done. The work runs on the queue like any job;
+ * this handler only waits (up to SYNC_WAIT_SECONDS), then answers 202 with the job's status URL.
+ */
+export function voicebotLegacy(deps: ApiDeps): RequestHandler {
+  return async (req, res) => {
+    const record = await submitJob(deps, req);
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    const done = await waitForJob(deps, record.id, deps.config.syncWaitMs, abort.signal);
+    if (abort.signal.aborted && !res.writableEnded && res.destroyed) return;
+    const view = await jobView(done ?? record, deps.storage, deps.config);
+    if (view.status === 'succeeded') {
+      res.json({ output_wav_url: view.audio_url, return_text: view.reply_text ?? '' });
+      return;
+    }
+    if (view.status === 'failed' || view.status === 'canceled') {
+      const code = view.error?.code ?? view.status;
+      throw new HttpError(INPUT_ERRORS.has(code) ? 422 : 502, code, view.error?.message ?? `The job was ${view.status}.`, {
+        extra: { job_id: view.id },
+      });
+    }
+    res
+      .status(202)
+      .location(`/v1/jobs/${view.id}`)
+      .json({ id: view.id, status: view.status, status_url: `/v1/jobs/${view.id}`, output_wav_url: null, return_text: null });
+  };
+}

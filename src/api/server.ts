@@ -1,0 +1,61 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from '../shared/config.ts';
+import { EventHub } from '../shared/events.ts';
+import { JobStore } from '../shared/job-store.ts';
+import type { Logger } from '../shared/logger.ts';
+import { closeQueues, createStageQueues } from '../shared/queues.ts';
+import { createRedis } from '../shared/redis.ts';
+import { createStorage } from '../shared/storage/index.ts';
+import { createApp } from './app.ts';
+import type { ApiDeps } from './deps.ts';
+
+export interface ApiServer {
+  server: Server;
+  url: string;
+  deps: ApiDeps;
+  close(): Promise<void>;
+}
+
+/** Builds the API's dependencies, listens, and returns a handle that closes everything in order. */
+export async function startApi(config: Config, log: Logger): Promise<ApiServer> {
+  const redis = createRedis(config.redisUrl, 'command', 'voicebot-api');
+  const hubRedis = createRedis(config.redisUrl, 'blocking', 'voicebot-api-events');
+  const storage = await createStorage(config);
+  const queues = createStageQueues(redis, config);
+  const hub = new EventHub(hubRedis, config.prefix);
+  await hub.start();
+  const deps: ApiDeps = { config, redis, store: new JobStore(redis, config.prefix, config.retentionSeconds), storage, queues, hub, log };
+  const server = createServer(
+    {
+      // Slow clients cannot hold the server: headers within 20 s, a whole request within 10 min
+      // (a 100 MB upload at 2 Mbit/s), idle keep-alive sockets closed after 5 s.
+      headersTimeout: 20_000,
+      requestTimeout: 600_000,
+      keepAliveTimeout: 5_000,
+      maxHeaderSize: 16 * 1024,
+    },
+    createApp(deps),
+  );
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const url = `http://127.0.0.1:${port}`;
+  log.info({ url, storage: storage.kind }, 'api listening');
+  return {
+    server,
+    url,
+    deps,
+    async close() {
+      // Stop accepting, let requests in flight finish, then drop idle keep-alive sockets.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await closed;
+      await hub.stop();
+      await closeQueues(queues);
+      redis.disconnect();
+    },
+  };
+}

@@ -1,0 +1,165 @@
+import { z } from 'zod';
+import { STAGES, type Stage } from './stages.ts';
+
+/**
+ * Every setting of the service, read once from the environment at boot.
+ * `loadConfig` lists every problem at once and throws: a bad value never falls back silently.
+ * Each variable is documented in `.env.example`.
+ */
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no', ''])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+const optionalString = z
+  .string()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+const optionalUrl = z
+  .url()
+  .optional()
+  .or(z.literal('').transform(() => undefined));
+
+const stageList = z
+  .string()
+  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .pipe(z.array(z.enum(STAGES)).min(1, 'name at least one stage'));
+
+const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: int(0, 65535).default(3000),
+  HOST: z.string().default('0.0.0.0'),
+  PUBLIC_URL: optionalUrl,
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+
+  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  QUEUE_PREFIX: z.string().min(1).default('{voicebot}'),
+
+  S3_BUCKET: optionalString,
+  S3_ENDPOINT: optionalUrl,
+  S3_REGION: z.string().default('us-east-1'),
+  S3_FORCE_PATH_STYLE: bool.default(false),
+  DATA_DIR: z.string().default('./data'),
+  URL_SIGNING_SECRET: optionalString,
+  AUDIO_URL_TTL_SECONDS: int(60, 604_800).default(3600),
+
+  MAX_UPLOAD_BYTES: int(1).default(100 * 1024 * 1024),
+  MAX_TEXT_CHARS: int(1, 100_000).default(10_000),
+  SYNC_WAIT_SECONDS: int(0, 600).default(60),
+
+  OPENAI_API_KEY: optionalString,
+  OPENAI_BASE_URL: optionalUrl,
+  USE_SIMULATOR: z.enum(['auto', 'true', 'false']).default('auto'),
+  SIMULATOR_PORT: int(0, 65535).default(0),
+
+  TRANSCRIBE_MODEL: z.string().default('gpt-4o-mini-transcribe'),
+  TRANSCRIBE_BASE_URL: optionalUrl,
+  TRANSCRIBE_API_KEY: optionalString,
+  CHAT_MODEL: z.string().default('gpt-5.4-mini'),
+  CHAT_BASE_URL: optionalUrl,
+  CHAT_API_KEY: optionalString,
+  CHAT_SYSTEM_PROMPT: z
+    .string()
+    .default('You are a helpful voice assistant. Answer briefly and clearly: your answer will be spoken aloud.'),
+  TTS_MODEL: z.string().default('gpt-4o-mini-tts'),
+  TTS_BASE_URL: optionalUrl,
+  TTS_API_KEY: optionalString,
+  TTS_VOICE: z.string().default('nova'),
+  TTS_FORMAT: z.enum(['mp3', 'wav', 'opus', 'aac', 'flac']).default('mp3'),
+
+  WORKER_STAGES: stageList.default([...STAGES]),
+  STAGE_CONCURRENCY: int(1, 1000).default(8),
+  TRANSCRIBE_CONCURRENCY: int(1, 1000).optional(),
+  CHAT_CONCURRENCY: int(1, 1000).optional(),
+  SPEAK_CONCURRENCY: int(1, 1000).optional(),
+  STAGE_ATTEMPTS: int(1, 100).default(5),
+  STAGE_BACKOFF_MS: int(0).default(1000),
+  PROVIDER_TIMEOUT_MS: int(100).default(120_000),
+  SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
+  JOB_RETENTION_SECONDS: int(60).default(7 * 24 * 3600),
+
+  WEBHOOK_SECRET: optionalString.refine((v) => v === undefined || v.startsWith('whsec_'), {
+    message: 'must start with whsec_ (Standard Webhooks secret)',
+  }),
+  WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
+});
+
+export interface ProviderConfig {
+  model: string;
+  baseURL: string | undefined;
+  apiKey: string | undefined;
+}
+
+export type Config = ReturnType<typeof loadConfig>;
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+}
+
+/** Parses the environment once; throws one error naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  const useSimulator = e.USE_SIMULATOR === 'true' || (e.USE_SIMULATOR === 'auto' && !e.OPENAI_API_KEY);
+  if (useSimulator && e.NODE_ENV === 'production' && e.USE_SIMULATOR !== 'true') {
+    throw new ConfigError(
+      'Invalid configuration:\n  OPENAI_API_KEY: required in production (or set USE_SIMULATOR=true to run the built-in simulator on purpose)',
+    );
+  }
+  const provider = (model: string, baseURL?: string, apiKey?: string): ProviderConfig => ({
+    model,
+    baseURL: baseURL ?? e.OPENAI_BASE_URL,
+    apiKey: apiKey ?? e.OPENAI_API_KEY,
+  });
+  const concurrency: Record<Stage, number> = {
+    transcribe: e.TRANSCRIBE_CONCURRENCY ?? e.STAGE_CONCURRENCY,
+    chat: e.CHAT_CONCURRENCY ?? e.STAGE_CONCURRENCY,
+    speak: e.SPEAK_CONCURRENCY ?? e.STAGE_CONCURRENCY,
+  };
+  return {
+    env: e.NODE_ENV,
+    port: e.PORT,
+    host: e.HOST,
+    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
+    logLevel: e.LOG_LEVEL,
+    redisUrl: e.REDIS_URL,
+    prefix: e.QUEUE_PREFIX,
+    storage: {
+      s3: e.S3_BUCKET
+        ? {
+            bucket: e.S3_BUCKET,
+            endpoint: e.S3_ENDPOINT,
+            region: e.S3_REGION,
+            forcePathStyle: e.S3_FORCE_PATH_STYLE,
+          }
+        : undefined,
+      dataDir: e.DATA_DIR,
+      signingSecret: e.URL_SIGNING_SECRET,
+      urlTtlSeconds: e.AUDIO_URL_TTL_SECONDS,
+    },
+    limits: { uploadBytes: e.MAX_UPLOAD_BYTES, textChars: e.MAX_TEXT_CHARS },
+    syncWaitMs: e.SYNC_WAIT_SECONDS * 1000,
+    simulator: { enabled: useSimulator, port: e.SIMULATOR_PORT },
+    providers: {
+      transcribe: provider(e.TRANSCRIBE_MODEL, e.TRANSCRIBE_BASE_URL, e.TRANSCRIBE_API_KEY),
+      chat: provider(e.CHAT_MODEL, e.CHAT_BASE_URL, e.CHAT_API_KEY),
+      speak: provider(e.TTS_MODEL, e.TTS_BASE_URL, e.TTS_API_KEY),
+    },
+    chat: { systemPrompt: e.CHAT_SYSTEM_PROMPT },
+    tts: { voice: e.TTS_VOICE, format: e.TTS_FORMAT },
+    worker: {
+      stages: e.WORKER_STAGES,
+      concurrency,
+      attempts: e.STAGE_ATTEMPTS,
+      backoffMs: e.STAGE_BACKOFF_MS,
+      providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
+    },
+    shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
+    retentionSeconds: e.JOB_RETENTION_SECONDS,
+    webhooks: { secret: e.WEBHOOK_SECRET, allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS },
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * The job record: one Redis hash per job holding its status and small fields (never audio, never secrets).
+ * BullMQ jobs on the stage queues carry only the job id; this record is what clients see.
+ */
+import { z } from 'zod';
+import { JOB_STATUSES, PIPELINE_NAMES, STAGES } from './stages.ts';
+
+export const jobErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  stage: z.enum(STAGES).nullable(),
+  attempts: z.number().int(),
+});
+export type JobError = z.infer<typeof jobErrorSchema>;
+
+export const metadataSchema = z.record(z.string(), z.unknown());
+
+export const jobRecordSchema = z.object({
+  id: z.string(),
+  status: z.enum(JOB_STATUSES),
+  stage: z.enum(STAGES).nullable(),
+  pipeline: z.enum(PIPELINE_NAMES),
+  input_kind: z.enum(['audio', 'text']),
+  input_type: z.string().nullable(),
+  input_bytes: z.number().int().nullable(),
+  voice: z.string().nullable(),
+  instructions: z.string().nullable(),
+  metadata: metadataSchema.nullable(),
+  webhook_url: z.string().nullable(),
+  transcript: z.string().nullable(),
+  reply_text: z.string().nullable(),
+  audio_key: z.string().nullable(),
+  error: jobErrorSchema.nullable(),
+  provider: z.enum(['openai', 'simulator']),
+  created_at: z.string(),
+  updated_at: z.string(),
+  finished_at: z.string().nullable(),
+  deleted_at: z.string().nullable(),
+});
+export type JobRecord = z.infer<typeof jobRecordSchema>;
+
+const JSON_FIELDS = new Set(['metadata', 'error']);
+const NUMBER_FIELDS = new Set(['input_bytes']);
+
+/** Record → Redis hash fields (null fields are simply absent). */
+export function toHash(patch: Partial<JobRecord>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null || v === undefined) continue;
+    out[k] = JSON_FIELDS.has(k) ? JSON.stringify(v) : String(v);
+  }
+  return out;
+}
+
+/** Redis hash fields → record; absent fields become null. */
+export function fromHash(hash: Record<string, string>): JobRecord {
+  const raw: Record<string, unknown> = {};
+  for (const key of Object.keys(jobRecordSchema.shape)) {
+    const v = hash[key];
+    if (v === undefined) raw[key] = null;
+    else if (JSON_FIELDS.has(key)) raw[key] = JSON.parse(v);
+    else if (NUMBER_FIELDS.has(key)) raw[key] = Number(v);
+    else raw[key] = v;
+  }
+  return jobRecordSchema.parse(raw);
+}

@@ -1,0 +1,64 @@
+/**
+ * The queue registry: stage names, pipelines, the payload every stage queue carries, and the storage keys
+ * each stage reads and writes. API and worker both import this module; nothing else names a queue.
+ */
+import { z } from 'zod';
+
+export const STAGES = ['transcribe', 'chat', 'speak'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** The delivery queue (webhooks) is not a pipeline stage: it runs after a job ends. */
+export const DELIVER_QUEUE = 'deliver';
+
+export const PIPELINES = {
+  /** voice in → transcript → reply → spoken reply (the default) */
+  voicebot: ['transcribe', 'chat', 'speak'],
+  /** voice in → transcript only */
+  transcribe: ['transcribe'],
+  /** text in → spoken text */
+  speak: ['speak'],
+} as const satisfies Record<string, readonly Stage[]>;
+export type Pipeline = keyof typeof PIPELINES;
+export const PIPELINE_NAMES = Object.keys(PIPELINES) as [Pipeline, ...Pipeline[]];
+
+/** Which stage runs first: text input skips transcription. */
+export function firstStage(pipeline: Pipeline, input: 'audio' | 'text'): Stage {
+  const stages: readonly Stage[] = PIPELINES[pipeline];
+  const first = input === 'text' ? stages.find((s) => s !== 'transcribe') : stages[0];
+  if (!first) throw new Error(`pipeline ${pipeline} has no stage for ${input} input`);
+  return first;
+}
+
+/** The stage after `stage` in `pipeline`, or undefined when the job is done. */
+export function nextStage(pipeline: Pipeline, stage: Stage): Stage | undefined {
+  const stages: readonly Stage[] = PIPELINES[pipeline];
+  const i = stages.indexOf(stage);
+  return i >= 0 ? stages[i + 1] : undefined;
+}
+
+/** Which input kinds a pipeline accepts. */
+export function acceptsInput(pipeline: Pipeline, input: 'audio' | 'text'): boolean {
+  const stages: readonly Stage[] = PIPELINES[pipeline];
+  return input === 'audio' ? stages[0] === 'transcribe' : stages.some((s) => s !== 'transcribe');
+}
+
+/** What a stage queue's job carries: an id, never audio or secrets. Everything else is in the job record. */
+export const stagePayloadSchema = z.object({ jobId: z.uuid() });
+export type StagePayload = z.infer<typeof stagePayloadSchema>;
+
+/** BullMQ job id of one stage of one job: deterministic, so a repeated hand-off is ignored by BullMQ. */
+export const stageJobId = (jobId: string, stage: Stage) => `${jobId}_${stage}`;
+
+/** Storage keys of a job: each stage writes its output under a deterministic key (its checkpoint). */
+export const keys = {
+  prefix: (jobId: string) => `jobs/${jobId}/`,
+  input: (jobId: string) => `jobs/${jobId}/input`,
+  transcript: (jobId: string) => `jobs/${jobId}/transcript.txt`,
+  reply: (jobId: string) => `jobs/${jobId}/reply.txt`,
+  speech: (jobId: string, ext: string) => `jobs/${jobId}/reply.${ext}`,
+};
+
+export const TERMINAL_STATUSES = ['succeeded', 'failed', 'canceled'] as const;
+export const JOB_STATUSES = ['queued', 'running', ...TERMINAL_STATUSES] as const;
+export type JobStatus = (typeof JOB_STATUSES)[number];
+export const isTerminal = (s: JobStatus) => (TERMINAL_STATUSES as readonly string[]).includes(s);

@@ -1,0 +1,113 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { isSafeKey, signUrl } from './url-signing.ts';
+import { type PutOptions, type Storage, StorageNotFoundError } from './storage.ts';
+
+/**
+ * The embedded default: objects are files under `<dataDir>/objects`. Writes go to a temp file and are renamed
+ * into place, so a reader never sees half an object and a failed write leaves nothing behind.
+ */
+export class LocalStorage implements Storage {
+  readonly kind = 'local' as const;
+  readonly root: string;
+  readonly secret: string;
+  readonly baseUrl: string;
+
+  private constructor(root: string, secret: string, baseUrl: string) {
+    this.root = root;
+    this.secret = secret;
+    this.baseUrl = baseUrl;
+  }
+
+  /** The signing secret comes from config, else from `<dataDir>/.url-signing-key` (created once). */
+  static async open(dataDir: string, baseUrl: string, secret?: string): Promise<LocalStorage> {
+    const root = resolve(dataDir);
+    await mkdir(join(root, 'objects'), { recursive: true });
+    await mkdir(join(root, 'tmp'), { recursive: true });
+    return new LocalStorage(root, secret ?? (await loadOrCreateSecret(root)), baseUrl);
+  }
+
+  path(key: string): string {
+    if (!isSafeKey(key)) throw new Error(`unsafe storage key: ${key}`);
+    return join(this.root, 'objects', key);
+  }
+
+  async put(key: string, body: Readable | Buffer | string, opts: PutOptions): Promise<{ bytes: number }> {
+    const target = this.path(key);
+    const tmp = join(this.root, 'tmp', randomUUID());
+    let bytes = 0;
+    const count = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        bytes += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    const source = Buffer.isBuffer(body) || typeof body === 'string' ? Readable.from([Buffer.from(body)]) : body;
+    try {
+      await pipeline(source, count, createWriteStream(tmp), { signal: opts.signal });
+      await mkdir(dirname(target), { recursive: true });
+      await rename(tmp, target);
+      return { bytes };
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async get(key: string): Promise<Readable> {
+    const file = this.path(key);
+    try {
+      await stat(file);
+    } catch {
+      throw new StorageNotFoundError(key);
+    }
+    return createReadStream(file);
+  }
+
+  async getText(key: string): Promise<string | undefined> {
+    try {
+      return await readFile(this.path(key), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw err;
+    }
+  }
+
+  async exists(key: string): Promise<boolean> {
+    try {
+      return (await stat(this.path(key))).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  async deletePrefix(prefix: string): Promise<void> {
+    const clean = prefix.replace(/\/$/, '');
+    if (!isSafeKey(clean)) throw new Error(`unsafe storage prefix: ${prefix}`);
+    await rm(join(this.root, 'objects', clean), { recursive: true, force: true });
+  }
+
+  async signedUrl(key: string, expiresInSeconds: number): Promise<string> {
+    const expires = Math.floor(Date.now() / 1000) + expiresInSeconds;
+    return signUrl(this.baseUrl, this.secret, key, expires);
+  }
+
+  async ping(): Promise<void> {
+    await stat(join(this.root, 'objects'));
+  }
+}
+
+async function loadOrCreateSecret(root: string): Promise<string> {
+  const file = join(root, '.url-signing-key');
+  try {
+    return (await readFile(file, 'utf8')).trim();
+  } catch {
+    const secret = randomBytes(32).toString('base64url');
+    await writeFile(file, secret, { mode: 0o600, flag: 'wx' }).catch(() => {});
+    return (await readFile(file, 'utf8')).trim();
+  }
+}

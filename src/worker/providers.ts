@@ -1,0 +1,26 @@
+import OpenAI from 'openai';
+import type { Config, ProviderConfig } from '../shared/config.ts';
+import type { Stage } from '../shared/stages.ts';
+
+export type Providers = Record<Stage, { client: OpenAI; model: string }>;
+
+/**
+ * One openai client per stage, so each can point at its own OpenAI-compatible server and key.
+ * `maxRetries: 0`: BullMQ owns retries; the SDK retrying too would multiply attempts and cost.
+ */
+export function createProviders(config: Config): Providers {
+  const make = (p: ProviderConfig) => ({
+    client: new OpenAI({
+      apiKey: p.apiKey ?? 'not-needed',
+      baseURL: p.baseURL,
+      maxRetries: 0,
+      timeout: config.worker.providerTimeoutMs,
+    }),
+    model: p.model,
+  });
+  return {
+    transcribe: make(config.providers.transcribe),
+    chat: make(config.providers.chat),
+    speak: make(config.providers.speak),
+  };
+}

@@ -1,0 +1,46 @@
+import type { Config } from '../shared/config.ts';
+import { EventHub } from '../shared/events.ts';
+import { JobStore } from '../shared/job-store.ts';
+import type { Logger } from '../shared/logger.ts';
+import { closeQueues, createStageQueues } from '../shared/queues.ts';
+import { createRedis } from '../shared/redis.ts';
+import { createStorage } from '../shared/storage/index.ts';
+import { createProviders } from './providers.ts';
+import { type StageWorkers, startStageWorkers } from './workers.ts';
+
+export interface WorkerRuntime {
+  stages: StageWorkers;
+  close(): Promise<void>;
+}
+
+/** Starts the stage workers named in WORKER_STAGES with their connections, storage and providers. */
+export async function startWorker(config: Config, log: Logger): Promise<WorkerRuntime> {
+  const connection = createRedis(config.redisUrl, 'blocking', 'voicebot-worker');
+  const hubRedis = createRedis(config.redisUrl, 'blocking', 'voicebot-worker-events');
+  const storage = await createStorage(config);
+  const queues = createStageQueues(connection, config);
+  const hub = new EventHub(hubRedis, config.prefix);
+  await hub.start();
+  const store = new JobStore(connection, config.prefix, config.retentionSeconds);
+  const stages = startStageWorkers({
+    config,
+    redis: connection,
+    connection,
+    store,
+    storage,
+    providers: createProviders(config),
+    queues,
+    hub,
+    log,
+  });
+  return {
+    stages,
+    async close() {
+      // Workers stop taking jobs and finish the ones in flight (bounded by the shutdown deadline).
+      await stages.close();
+      await hub.stop();
+      await closeQueues(queues);
+      connection.disconnect();
+    },
+  };
+}

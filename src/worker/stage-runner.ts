@@ -1,0 +1,92 @@
+import { type Job, type Processor, UnrecoverableError } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Config } from '../shared/config.ts';
+import { classifyProviderError, PermanentError } from '../shared/errors.ts';
+import { type EventType, publishEvent } from '../shared/events.ts';
+import type { JobError } from '../shared/job-record.ts';
+import type { JobStore } from '../shared/job-store.ts';
+import type { Logger } from '../shared/logger.ts';
+import { enqueueStage, type StageQueues } from '../shared/queues.ts';
+import { isTerminal, nextStage, type Stage, stagePayloadSchema } from '../shared/stages.ts';
+import type { Storage } from '../shared/storage/index.ts';
+import type { Providers } from './providers.ts';
+import type { StageFn } from './stages/stage.ts';
+
+export interface RunnerDeps {
+  config: Config;
+  redis: Redis;
+  store: JobStore;
+  storage: Storage;
+  providers: Providers;
+  queues: StageQueues;
+  log: Logger;
+}
+
+export type StageResult = 'done' | 'skipped';
+
+/**
+ * Wraps a stage function into a BullMQ processor: load the job record, skip jobs that ended (canceled),
+ * run the stage, record its output, hand on to the next stage or finish the job. Errors are classified
+ * once here; BullMQ retries what is retryable; the last failure marks the job failed.
+ */
+export function stageProcessor(stage: Stage, run: StageFn, deps: RunnerDeps): Processor<unknown, StageResult> {
+  const { config, redis, store, storage, providers, queues } = deps;
+  const emit = (jobId: string, type: EventType, data: Record<string, unknown>) =>
+    publishEvent(redis, config.prefix, config.retentionSeconds, jobId, type, { job_id: jobId, ...data });
+
+  return async (job: Job, _token?: string, signal?: AbortSignal) => {
+    const parsed = stagePayloadSchema.safeParse(job.data);
+    if (!parsed.success) throw new PermanentError('invalid_job_data', `Invalid ${stage} job data.`);
+    const { jobId } = parsed.data;
+    const log = deps.log.child({ job_id: jobId, stage, attempt: job.attemptsMade + 1 });
+    const record = await store.get(jobId);
+    if (!record || isTerminal(record.status)) {
+      log.info({ status: record?.status ?? 'missing' }, 'stage skipped: job already ended');
+      return 'skipped';
+    }
+    const abort = signal ?? new AbortController().signal;
+    const started = Date.now();
+    if ((await store.update(jobId, { status: 'running', stage })) !== 'updated') return 'skipped';
+    await emit(jobId, 'stage.started', { stage, attempt: job.attemptsMade + 1 });
+    try {
+      const output = await run({ record, storage, providers, config, signal: abort, log });
+      const next = nextStage(record.pipeline, stage);
+      const completed = { stage, ...output, duration_ms: Date.now() - started };
+      if (next) {
+        if ((await store.update(jobId, { ...output, stage: next })) !== 'updated') return 'skipped';
+        await emit(jobId, 'stage.completed', completed);
+        await enqueueStage(queues, jobId, next);
+      } else if ((await store.finish(jobId, 'succeeded', output)) === 'updated') {
+        await emit(jobId, 'stage.completed', completed);
+        await emit(jobId, 'job.succeeded', { status: 'succeeded' });
+      }
+      log.info({ duration_ms: Date.now() - started }, 'stage completed');
+      return 'done';
+    } catch (err) {
+      const current = await store.get(jobId);
+      if (abort.aborted && current?.status === 'canceled') {
+        log.info('stage aborted: job canceled');
+        return 'skipped';
+      }
+      const classified = classifyProviderError(err, stage);
+      const attempts = job.opts.attempts ?? 1;
+      const final = classified instanceof UnrecoverableError || job.attemptsMade + 1 >= attempts;
+      const error: JobError = {
+        code: classified.code,
+        message: classified.message,
+        stage,
+        attempts: job.attemptsMade + 1,
+      };
+      if (final) {
+        log.warn({ err: classified, code: classified.code }, 'stage failed: job failed');
+        if ((await store.finish(jobId, 'failed', { error })) === 'updated') {
+          await emit(jobId, 'job.failed', { status: 'failed', error });
+        }
+      } else {
+        log.warn({ err: classified, code: classified.code }, 'stage failed: will retry');
+        await emit(jobId, 'stage.retrying', { stage, error });
+      }
+      throw classified;
+    }
+  };
+}

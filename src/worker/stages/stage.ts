@@ -1,0 +1,37 @@
+import type { Config } from '../../shared/config.ts';
+import type { JobRecord } from '../../shared/job-record.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { Storage } from '../../shared/storage/index.ts';
+import type { Providers } from '../providers.ts';
+
+export interface StageContext {
+  record: JobRecord;
+  storage: Storage;
+  providers: Providers;
+  config: Config;
+  signal: AbortSignal;
+  log: Logger;
+}
+
+/** What a stage adds to the job record once its output is stored. */
+export type StageOutput = Partial<Pick<JobRecord, 'transcript' | 'reply_text' | 'audio_key'>>;
+
+/**
+ * A stage: reads its input from storage, calls its provider unless its output already exists (the
+ * checkpoint), writes the output under a deterministic key, and returns the fields to record.
+ */
+export type StageFn = (ctx: StageContext) => Promise<StageOutput>;
+
+/** Returns the stored text at `key`, or computes, stores and returns it: a retried stage never pays twice. */
+export async function checkpointText(
+  storage: Storage,
+  key: string,
+  signal: AbortSignal,
+  compute: () => Promise<string>,
+): Promise<string> {
+  const existing = await storage.getText(key, signal);
+  if (existing !== undefined) return existing;
+  const text = await compute();
+  await storage.put(key, text, { contentType: 'text/plain; charset=utf-8', signal });
+  return text;
+}

@@ -1,0 +1,51 @@
+import { Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { EventHub } from '../shared/events.ts';
+import { type Stage, stageJobId } from '../shared/stages.ts';
+import { type RunnerDeps, stageProcessor } from './stage-runner.ts';
+import { chat } from './stages/chat.ts';
+import { speak } from './stages/speak.ts';
+import type { StageFn } from './stages/stage.ts';
+import { transcribe } from './stages/transcribe.ts';
+
+const STAGE_FNS: Record<Stage, StageFn> = { transcribe, chat, speak };
+
+export interface StageWorkers {
+  workers: Worker[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts one BullMQ worker per configured stage (`WORKER_STAGES`), each with its own concurrency.
+ * A job canceled through the API aborts its running stage here, via the processor's signal.
+ */
+export function startStageWorkers(deps: RunnerDeps & { connection: Redis; hub: EventHub }): StageWorkers {
+  const { config, connection, hub, log } = deps;
+  const workers = config.worker.stages.map((stage) => {
+    const worker = new Worker(stage, stageProcessor(stage, STAGE_FNS[stage], deps), {
+      connection,
+      prefix: config.prefix,
+      concurrency: config.worker.concurrency[stage],
+      // A worker that dies mid-stage loses its lock; another picks the job up after `stalledInterval`.
+      lockDuration: 30_000,
+      stalledInterval: 15_000,
+      maxStalledCount: 2,
+      metrics: { maxDataPoints: 60 * 24 },
+    });
+    worker.on('error', (err) => log.error({ err, stage }, 'worker error'));
+    worker.on('stalled', (jobId) => log.warn({ bull_job: jobId, stage }, 'stalled job recovered'));
+    return worker;
+  });
+  const unsubscribe = hub.subscribeAll((event) => {
+    if (event.type !== 'job.canceled') return;
+    for (const [i, stage] of config.worker.stages.entries()) workers[i]?.cancelJob(stageJobId(event.jobId, stage), 'canceled');
+  });
+  log.info({ stages: config.worker.stages }, 'stage workers started');
+  return {
+    workers,
+    async close() {
+      unsubscribe();
+      await Promise.all(workers.map((w) => w.close()));
+    },
+  };
+}

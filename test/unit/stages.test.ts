@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { fromHash, type JobRecord, toHash } from '../../src/shared/job-record.ts';
+import { acceptsInput, firstStage, nextStage, stageJobId } from '../../src/shared/stages.ts';
+
+describe('pipelines', () => {
+  it('voice runs transcribe → chat → speak; text starts at chat', () => {
+    expect(firstStage('voicebot', 'audio')).toBe('transcribe');
+    expect(firstStage('voicebot', 'text')).toBe('chat');
+    expect(nextStage('voicebot', 'transcribe')).toBe('chat');
+    expect(nextStage('voicebot', 'chat')).toBe('speak');
+    expect(nextStage('voicebot', 'speak')).toBeUndefined();
+  });
+
+  it('knows which inputs each pipeline takes', () => {
+    expect(acceptsInput('transcribe', 'text')).toBe(false);
+    expect(acceptsInput('speak', 'audio')).toBe(false);
+    expect(firstStage('speak', 'text')).toBe('speak');
+  });
+
+  it('derives one BullMQ id per job and stage (a repeated hand-off is a no-op)', () => {
+    expect(stageJobId('abc', 'chat')).toBe('abc_chat');
+    expect(stageJobId('abc', 'chat')).toBe(stageJobId('abc', 'chat'));
+  });
+});
+
+describe('job record hash', () => {
+  it('round-trips through Redis hash fields, nulls absent', () => {
+    const record: JobRecord = {
+      id: '5b0c1d7e-1f1e-4c1a-9a43-0d6f2b0f0a11',
+      status: 'failed',
+      stage: 'chat',
+      pipeline: 'voicebot',
+      input_kind: 'audio',
+      input_type: 'audio/wav',
+      input_bytes: 1234,
+      voice: null,
+      instructions: null,
+      metadata: { caller: 'x', n: 1 },
+      webhook_url: null,
+      transcript: 'hi',
+      reply_text: null,
+      audio_key: null,
+      error: { code: 'provider_rejected', message: 'm', stage: 'chat', attempts: 1 },
+      provider: 'simulator',
+      created_at: '2026-01-01T00:00:00.000Z',
+      updated_at: '2026-01-01T00:00:00.000Z',
+      finished_at: null,
+      deleted_at: null,
+    };
+    const hash = toHash(record);
+    expect(hash).not.toHaveProperty('voice');
+    expect(fromHash(hash)).toEqual(record);
+  });
+});
