@@ -40,12 +40,16 @@ export function createApp(deps: ApiDeps): express.Express {
 
 function methodNotAllowed(allow: string): RequestHandler {
   return (_req, res) => {
-    res.status(405).set('Allow', allow).type('application/problem+json').json({
-      type: 'about:blank',
-      title: 'Method Not Allowed',
-      status: 405,
-      code: 'method_not_allowed',
-      detail: `Use ${allow}.`,
-    });
+    res
+      .status(405)
+      .set('Allow', allow)
+      .type('application/problem+json')
+      .json({
+        type: 'about:blank',
+        title: 'Method Not Allowed',
+        status: 405,
+        code: 'method_not_allowed',
+        detail: `Use ${allow}.`,
+      });
   };
 }

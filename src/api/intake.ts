@@ -29,10 +29,16 @@ export function parseSubmission(deps: ApiDeps): RequestHandler[] {
       if (req.is('application/json')) return json(req, res, next);
       if (req.is('application/x-www-form-urlencoded')) return form(req, res, next);
       if (!req.headers['content-type'] && Number(req.headers['content-length'] ?? 0) === 0) {
-        return next(new HttpError(400, 'empty_request', 'Send an audio file (multipart field "audio") or text.'));
+        return next(
+          new HttpError(400, 'empty_request', 'Send an audio file (multipart field "audio") or text.'),
+        );
       }
       next(
-        new HttpError(415, 'unsupported_media_type', 'Send multipart/form-data (audio or text), application/json or a urlencoded form.'),
+        new HttpError(
+          415,
+          'unsupported_media_type',
+          'Send multipart/form-data (audio or text), application/json or a urlencoded form.',
+        ),
       );
     },
   ];
@@ -56,11 +62,17 @@ export async function submitJob(deps: ApiDeps, req: Request): Promise<JobRecord>
   const body = parseOr400(createJobSchema(config.limits.textChars), { ...(req.body ?? {}) }, 'job');
   const id = uploadJobId(req);
   const file = req.file;
-  if (file && body.text) throw new HttpError(400, 'ambiguous_input', 'Send either an audio file or text, not both.');
-  if (!file && !body.text) throw new HttpError(400, 'missing_input', 'Send an audio file (multipart field "audio") or text.');
+  if (file && body.text)
+    throw new HttpError(400, 'ambiguous_input', 'Send either an audio file or text, not both.');
+  if (!file && !body.text)
+    throw new HttpError(400, 'missing_input', 'Send an audio file (multipart field "audio") or text.');
   const kind = file ? 'audio' : 'text';
   if (!acceptsInput(body.pipeline, kind)) {
-    throw new HttpError(400, 'input_not_accepted', `The ${body.pipeline} pipeline does not take ${kind} input.`);
+    throw new HttpError(
+      400,
+      'input_not_accepted',
+      `The ${body.pipeline} pipeline does not take ${kind} input.`,
+    );
   }
   if (body.text) {
     const key = body.pipeline === 'speak' ? keys.reply(id) : keys.transcript(id);
@@ -96,9 +108,10 @@ export async function submitJob(deps: ApiDeps, req: Request): Promise<JobRecord>
     await redis.del(store.key(id)).catch(() => {});
     throw err;
   }
-  await publishEvent(redis, config.prefix, config.retentionSeconds, id, 'job.queued', { job_id: id, status: 'queued' }).catch(
-    (err) => req.log.warn({ err }, 'could not publish job.queued'),
-  );
+  await publishEvent(redis, config.prefix, config.retentionSeconds, id, 'job.queued', {
+    job_id: id,
+    status: 'queued',
+  }).catch((err) => req.log.warn({ err }, 'could not publish job.queued'));
   req.log.info({ job_id: id, input: kind, pipeline: body.pipeline, bytes: file?.size }, 'job accepted');
   return record;
 }

@@ -5,14 +5,17 @@ const MAX_METADATA_BYTES = 16 * 1024;
 
 /** `metadata` arrives as an object (JSON) or as a JSON string (multipart): either way an object, ≤ 16 KB. */
 const metadata = z
-  .preprocess((v) => {
-    if (typeof v !== 'string') return v;
-    try {
-      return JSON.parse(v);
-    } catch {
-      return Symbol.for('invalid-json');
-    }
-  }, z.record(z.string(), z.unknown(), { error: 'metadata must be a JSON object' }))
+  .preprocess(
+    (v) => {
+      if (typeof v !== 'string') return v;
+      try {
+        return JSON.parse(v);
+      } catch {
+        return Symbol.for('invalid-json');
+      }
+    },
+    z.record(z.string(), z.unknown(), { error: 'metadata must be a JSON object' }),
+  )
   .refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES, {
     message: `metadata must be at most ${MAX_METADATA_BYTES} bytes of JSON`,
   });

@@ -5,7 +5,8 @@ import type { Storage } from '../shared/storage/index.ts';
 /** The job as clients see it, with a freshly signed `audio_url` (never stored: minted on every read). */
 export async function jobView(record: JobRecord, storage: Storage, config: Config) {
   const ttl = config.storage.urlTtlSeconds;
-  const audioUrl = record.audio_key && !record.deleted_at ? await storage.signedUrl(record.audio_key, ttl) : null;
+  const audioUrl =
+    record.audio_key && !record.deleted_at ? await storage.signedUrl(record.audio_key, ttl) : null;
   return {
     id: record.id,
     object: 'job' as const,

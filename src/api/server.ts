@@ -25,7 +25,15 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
   const queues = createStageQueues(redis, config);
   const hub = new EventHub(hubRedis, config.prefix);
   await hub.start();
-  const deps: ApiDeps = { config, redis, store: new JobStore(redis, config.prefix, config.retentionSeconds), storage, queues, hub, log };
+  const deps: ApiDeps = {
+    config,
+    redis,
+    store: new JobStore(redis, config.prefix, config.retentionSeconds),
+    storage,
+    queues,
+    hub,
+    log,
+  };
   const server = createServer(
     {
       // Slow clients cannot hold the server: headers within 20 s, a whole request within 10 min
@@ -43,7 +51,7 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
   });
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
-  log.info({ url, storage: storage.kind }, 'api listening');
+  log.info({ address: url, storage: storage.kind }, `api listening on ${url}`);
   return {
     server,
     url,

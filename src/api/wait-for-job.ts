@@ -7,7 +7,12 @@ import type { ApiDeps } from './deps.ts';
  * Resolves with the job record once the job has ended, or with its current record after `timeoutMs`.
  * Uses the process's one shared event reader — no Redis subscription per waiting request.
  */
-export function waitForJob(deps: ApiDeps, id: string, timeoutMs: number, signal?: AbortSignal): Promise<JobRecord | undefined> {
+export function waitForJob(
+  deps: ApiDeps,
+  id: string,
+  timeoutMs: number,
+  signal?: AbortSignal,
+): Promise<JobRecord | undefined> {
   return new Promise((resolve) => {
     let settled = false;
     const settle = () => {
@@ -22,6 +27,9 @@ export function waitForJob(deps: ApiDeps, id: string, timeoutMs: number, signal?
     const timer = setTimeout(settle, timeoutMs);
     signal?.addEventListener('abort', settle, { once: true });
     // The job may have ended before we subscribed.
-    deps.store.get(id).then((r) => r && isTerminal(r.status) && settle(), () => {});
+    deps.store.get(id).then(
+      (r) => r && isTerminal(r.status) && settle(),
+      () => {},
+    );
   });
 }

@@ -21,7 +21,8 @@ export const ACCEPTED_AUDIO: Readonly<Record<string, string>> = {
   'audio/amr': 'amr',
 };
 
-export const extensionFor = (mime: string | null | undefined): string => (mime && ACCEPTED_AUDIO[mime]) || 'bin';
+export const extensionFor = (mime: string | null | undefined): string =>
+  (mime && ACCEPTED_AUDIO[mime]) || 'bin';
 
 export const SPEECH_CONTENT_TYPES: Readonly<Record<string, string>> = {
   mp3: 'audio/mpeg',
@@ -30,3 +31,7 @@ export const SPEECH_CONTENT_TYPES: Readonly<Record<string, string>> = {
   aac: 'audio/aac',
   flac: 'audio/flac',
 };
+
+/** The type recorded for a job: containers that hold audio are named as audio (a browser's webm is audio/webm). */
+export const canonicalAudioType = (mime: string): string =>
+  mime === 'video/webm' ? 'audio/webm' : mime === 'video/mp4' ? 'audio/mp4' : mime;

@@ -22,8 +22,21 @@ const optionalUrl = z
 
 const stageList = z
   .string()
-  .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+  .transform((v) =>
+    v
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.enum(STAGES)).min(1, 'name at least one stage'));
+
+/** `TRANSCRIBE_<name>`, `CHAT_<name>`, `SPEAK_<name>`: optional per-stage overrides of `STAGE_<name>`. */
+function perStage<T extends z.ZodType>(name: string, schema: T) {
+  return Object.fromEntries(STAGES.map((s) => [`${s.toUpperCase()}_${name}`, schema.optional()])) as Record<
+    `${Uppercase<Stage>}_${typeof name}`,
+    z.ZodOptional<T>
+  >;
+}
 
 const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
@@ -60,7 +73,9 @@ const envSchema = z.object({
   CHAT_API_KEY: optionalString,
   CHAT_SYSTEM_PROMPT: z
     .string()
-    .default('You are a helpful voice assistant. Answer briefly and clearly: your answer will be spoken aloud.'),
+    .default(
+      'You are a helpful voice assistant. Answer briefly and clearly: your answer will be spoken aloud.',
+    ),
   TTS_MODEL: z.string().default('gpt-4o-mini-tts'),
   TTS_BASE_URL: optionalUrl,
   TTS_API_KEY: optionalString,
@@ -69,12 +84,17 @@ const envSchema = z.object({
 
   WORKER_STAGES: stageList.default([...STAGES]),
   STAGE_CONCURRENCY: int(1, 1000).default(8),
-  TRANSCRIBE_CONCURRENCY: int(1, 1000).optional(),
-  CHAT_CONCURRENCY: int(1, 1000).optional(),
-  SPEAK_CONCURRENCY: int(1, 1000).optional(),
   STAGE_ATTEMPTS: int(1, 100).default(5),
   STAGE_BACKOFF_MS: int(0).default(1000),
   PROVIDER_TIMEOUT_MS: int(100).default(120_000),
+  STAGE_RPM: int(0).default(0),
+  ...perStage('CONCURRENCY', int(1, 1000)),
+  ...perStage('ATTEMPTS', int(1, 100)),
+  ...perStage('TIMEOUT_MS', int(100)),
+  ...perStage('RPM', int(0)),
+  RATE_LIMIT_MAX_WAITS: int(0).default(50),
+  LOCK_DURATION_MS: int(1000).default(30_000),
+  STALLED_INTERVAL_MS: int(500).default(15_000),
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
   JOB_RETENTION_SECONDS: int(60).default(7 * 24 * 3600),
 
@@ -88,6 +108,18 @@ export interface ProviderConfig {
   model: string;
   baseURL: string | undefined;
   apiKey: string | undefined;
+}
+
+/** Per-stage worker settings: each stage scales, retries and is rate limited on its own. */
+export interface StageSettings {
+  /** jobs processed at once by one worker process */
+  concurrency: number;
+  /** tries before the job fails */
+  attempts: number;
+  /** one provider call's time limit */
+  timeoutMs: number;
+  /** proactive provider requests per minute for the whole stage (0: no limit), e.g. an OpenAI tier */
+  rpm: number;
 }
 
 export type Config = ReturnType<typeof loadConfig>;
@@ -115,11 +147,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     baseURL: baseURL ?? e.OPENAI_BASE_URL,
     apiKey: apiKey ?? e.OPENAI_API_KEY,
   });
-  const concurrency: Record<Stage, number> = {
-    transcribe: e.TRANSCRIBE_CONCURRENCY ?? e.STAGE_CONCURRENCY,
-    chat: e.CHAT_CONCURRENCY ?? e.STAGE_CONCURRENCY,
-    speak: e.SPEAK_CONCURRENCY ?? e.STAGE_CONCURRENCY,
-  };
+  const overrides = e as unknown as Record<string, number | undefined>;
+  const stageSetting = (stage: Stage, name: string, fallback: number) =>
+    overrides[`${stage.toUpperCase()}_${name}`] ?? fallback;
+  const stages = Object.fromEntries(
+    STAGES.map((stage) => [
+      stage,
+      {
+        concurrency: stageSetting(stage, 'CONCURRENCY', e.STAGE_CONCURRENCY),
+        attempts: stageSetting(stage, 'ATTEMPTS', e.STAGE_ATTEMPTS),
+        timeoutMs: stageSetting(stage, 'TIMEOUT_MS', e.PROVIDER_TIMEOUT_MS),
+        rpm: stageSetting(stage, 'RPM', e.STAGE_RPM),
+      },
+    ]),
+  ) as Record<Stage, StageSettings>;
   return {
     env: e.NODE_ENV,
     port: e.PORT,
@@ -153,10 +194,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     tts: { voice: e.TTS_VOICE, format: e.TTS_FORMAT },
     worker: {
       stages: e.WORKER_STAGES,
-      concurrency,
-      attempts: e.STAGE_ATTEMPTS,
+      settings: stages,
       backoffMs: e.STAGE_BACKOFF_MS,
-      providerTimeoutMs: e.PROVIDER_TIMEOUT_MS,
+      rateLimitMaxWaits: e.RATE_LIMIT_MAX_WAITS,
+      lockDurationMs: e.LOCK_DURATION_MS,
+      stalledIntervalMs: e.STALLED_INTERVAL_MS,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     retentionSeconds: e.JOB_RETENTION_SECONDS,

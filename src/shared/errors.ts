@@ -108,12 +108,18 @@ export function classifyProviderError(err: unknown, stage: string): PermanentErr
     });
   }
   if (status !== undefined && status >= 500) {
-    return new RetryableError('provider_server_error', `The ${stage} provider failed (${status}): ${detail}`, {
-      cause: err,
-    });
+    return new RetryableError(
+      'provider_server_error',
+      `The ${stage} provider failed (${status}): ${detail}`,
+      {
+        cause: err,
+      },
+    );
   }
   if (status === 408 || status === 409) {
-    return new RetryableError('provider_conflict', `The ${stage} provider answered ${status}`, { cause: err });
+    return new RetryableError('provider_conflict', `The ${stage} provider answered ${status}`, {
+      cause: err,
+    });
   }
   if (e.name === 'APIConnectionTimeoutError' || e.name === 'TimeoutError' || /timed? ?out/i.test(detail)) {
     return new RetryableError('provider_timeout', `The ${stage} provider timed out`, { cause: err });

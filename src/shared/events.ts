@@ -17,7 +17,11 @@ export const EVENT_TYPES = [
   'job.canceled',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
-export const TERMINAL_EVENTS: ReadonlySet<EventType> = new Set(['job.succeeded', 'job.failed', 'job.canceled']);
+export const TERMINAL_EVENTS: ReadonlySet<EventType> = new Set([
+  'job.succeeded',
+  'job.failed',
+  'job.canceled',
+]);
 
 export interface JobEvent {
   /** Stream id in the job's own stream: the SSE event id. */
@@ -44,17 +48,46 @@ export async function publishEvent(
 ): Promise<string> {
   const body = JSON.stringify(data);
   const key = jobStreamKey(prefix, jobId);
-  const id = (await redis.xadd(key, 'MAXLEN', '~', JOB_STREAM_MAX, '*', 'type', type, 'data', body)) as string;
+  const id = (await redis.xadd(
+    key,
+    'MAXLEN',
+    '~',
+    JOB_STREAM_MAX,
+    '*',
+    'type',
+    type,
+    'data',
+    body,
+  )) as string;
   await redis
     .multi()
     .expire(key, ttlSeconds)
-    .xadd(globalStreamKey(prefix), 'MAXLEN', '~', GLOBAL_STREAM_MAX, '*', 'job', jobId, 'id', id, 'type', type, 'data', body)
+    .xadd(
+      globalStreamKey(prefix),
+      'MAXLEN',
+      '~',
+      GLOBAL_STREAM_MAX,
+      '*',
+      'job',
+      jobId,
+      'id',
+      id,
+      'type',
+      type,
+      'data',
+      body,
+    )
     .exec();
   return id;
 }
 
 /** A job's events after `afterId` (exclusive), oldest first. */
-export async function readJobEvents(redis: Redis, prefix: string, jobId: string, afterId = '-'): Promise<JobEvent[]> {
+export async function readJobEvents(
+  redis: Redis,
+  prefix: string,
+  jobId: string,
+  afterId = '-',
+): Promise<JobEvent[]> {
   const start = afterId === '-' ? '-' : `(${afterId}`;
   const rows = await redis.xrange(jobStreamKey(prefix, jobId), start, '+');
   return rows.map(([id, fields]) => toEvent(jobId, id, fields));
@@ -96,14 +129,16 @@ export class EventHub {
     if (this.running) return;
     this.running = true;
     // Pin the start position now, so events published right after start() returns are not missed.
-    const last = await this.redis.xrevrange(globalStreamKey(this.prefix), '+', '-', 'COUNT', 1).catch(() => []);
+    const last = await this.redis
+      .xrevrange(globalStreamKey(this.prefix), '+', '-', 'COUNT', 1)
+      .catch(() => []);
     this.lastId = last[0]?.[0] ?? '0-0';
     this.loop = this.run();
   }
 
   subscribe(jobId: string, fn: EventListener): () => void {
-    let set = this.listeners.get(jobId);
-    if (!set) this.listeners.set(jobId, (set = new Set()));
+    const set = this.listeners.get(jobId) ?? new Set<EventListener>();
+    this.listeners.set(jobId, set);
     set.add(fn);
     return () => {
       set.delete(fn);
@@ -126,9 +161,15 @@ export class EventHub {
   private async run(): Promise<void> {
     while (this.running) {
       try {
-        const res = (await this.redis.xread('COUNT', 500, 'BLOCK', 5_000, 'STREAMS', globalStreamKey(this.prefix), this.lastId)) as
-          | [string, [string, string[]][]][]
-          | null;
+        const res = (await this.redis.xread(
+          'COUNT',
+          500,
+          'BLOCK',
+          5_000,
+          'STREAMS',
+          globalStreamKey(this.prefix),
+          this.lastId,
+        )) as [string, [string, string[]][]][] | null;
         for (const [, entries] of res ?? []) {
           for (const [globalId, fields] of entries) {
             this.lastId = globalId;

@@ -31,9 +31,27 @@ export class JobStore {
     return `${this.prefix}:job:${id}`;
   }
 
+  /** Sorted set of ended jobs by end time: the retention sweep finds what to delete here. */
+  get finishedKey(): string {
+    return `${this.prefix}:jobs:finished`;
+  }
+
+  /** Ids of jobs that ended before `before` (ms), oldest first. */
+  async finishedBefore(before: number, limit: number): Promise<string[]> {
+    return this.redis.zrangebyscore(this.finishedKey, '-inf', before, 'LIMIT', 0, limit);
+  }
+
+  async forgetFinished(ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.zrem(this.finishedKey, ...ids);
+  }
+
   async create(record: JobRecord): Promise<void> {
     // Non-terminal records also expire (after twice the retention) so an abandoned job cannot live forever.
-    await this.redis.multi().hset(this.key(record.id), toHash(record)).expire(this.key(record.id), this.retentionSeconds * 2).exec();
+    await this.redis
+      .multi()
+      .hset(this.key(record.id), toHash(record))
+      .expire(this.key(record.id), this.retentionSeconds * 2)
+      .exec();
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
@@ -47,14 +65,26 @@ export class JobStore {
   }
 
   /** Moves a job to a terminal status (once); the record then expires after the retention period. */
-  async finish(id: string, status: Extract<JobStatus, 'succeeded' | 'failed' | 'canceled'>, patch: Partial<JobRecord> = {}): Promise<UpdateResult> {
-    const now = new Date().toISOString();
-    return this.guarded(id, { ...patch, status, finished_at: now }, this.retentionSeconds);
+  async finish(
+    id: string,
+    status: Extract<JobStatus, 'succeeded' | 'failed' | 'canceled'>,
+    patch: Partial<JobRecord> = {},
+  ): Promise<UpdateResult> {
+    const now = new Date();
+    const result = await this.guarded(
+      id,
+      { ...patch, status, finished_at: now.toISOString() },
+      this.retentionSeconds,
+    );
+    if (result === 'updated') await this.redis.zadd(this.finishedKey, now.getTime(), id);
+    return result;
   }
 
   /** Writes fields whatever the status (used for tombstones after deletion). */
   async overwrite(id: string, patch: Partial<JobRecord>, removeFields: string[] = []): Promise<void> {
-    const tx = this.redis.multi().hset(this.key(id), toHash({ ...patch, updated_at: new Date().toISOString() }));
+    const tx = this.redis
+      .multi()
+      .hset(this.key(id), toHash({ ...patch, updated_at: new Date().toISOString() }));
     if (removeFields.length > 0) tx.hdel(this.key(id), ...removeFields);
     await tx.exec();
   }

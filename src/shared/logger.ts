@@ -2,7 +2,7 @@
  * Structured logs (pino JSON). Secrets are redacted by path; readable output in development with pino-pretty
  * when it is installed. Child loggers carry `req_id` / `job_id` so one job can be followed across processes.
  */
-import { pino, type Logger } from 'pino';
+import { type Logger, pino } from 'pino';
 
 export type { Logger };
 

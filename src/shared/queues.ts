@@ -10,9 +10,9 @@ export type StageQueues = Record<Stage, Queue>;
  * layer), and finished jobs removed by age and count so Redis does not grow without bound. The job record
  * (not the BullMQ job) is what clients read, and it has its own retention.
  */
-export function stageJobOptions(config: Config): JobsOptions {
+export function stageJobOptions(config: Config, stage: Stage): JobsOptions {
   return {
-    attempts: config.worker.attempts,
+    attempts: config.worker.settings[stage].attempts,
     backoff: { type: 'exponential', delay: config.worker.backoffMs, jitter: 0.5 },
     removeOnComplete: { age: 3600, count: 5000 },
     removeOnFail: { age: config.retentionSeconds, count: 50_000 },
@@ -21,10 +21,13 @@ export function stageJobOptions(config: Config): JobsOptions {
 
 /** One BullMQ queue per stage, on a shared connection. */
 export function createStageQueues(connection: Redis, config: Config): StageQueues {
-  const defaultJobOptions = stageJobOptions(config);
   const entries = STAGES.map((stage) => [
     stage,
-    new Queue(stage, { connection, prefix: config.prefix, defaultJobOptions }),
+    new Queue(stage, {
+      connection,
+      prefix: config.prefix,
+      defaultJobOptions: stageJobOptions(config, stage),
+    }),
   ]);
   return Object.fromEntries(entries) as StageQueues;
 }

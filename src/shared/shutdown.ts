@@ -4,7 +4,11 @@ import type { Logger } from './logger.ts';
  * One graceful-shutdown path for every process: on SIGTERM/SIGINT run the closers in order, once, within
  * `deadlineMs`; exit 0 when they finished, 1 when the deadline cut them short.
  */
-export function onShutdown(log: Logger, deadlineMs: number, closers: Array<[string, () => Promise<unknown>]>): () => Promise<void> {
+export function onShutdown(
+  log: Logger,
+  deadlineMs: number,
+  closers: Array<[string, () => Promise<unknown>]>,
+): () => Promise<void> {
   let running: Promise<void> | undefined;
   const shutdown = () => {
     running ??= (async () => {

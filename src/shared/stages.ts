@@ -9,6 +9,8 @@ export type Stage = (typeof STAGES)[number];
 
 /** The delivery queue (webhooks) is not a pipeline stage: it runs after a job ends. */
 export const DELIVER_QUEUE = 'deliver';
+/** Housekeeping (retention sweeps), driven by a BullMQ job scheduler. */
+export const MAINTENANCE_QUEUE = 'maintenance';
 
 export const PIPELINES = {
   /** voice in → transcript → reply → spoken reply (the default) */
@@ -43,7 +45,11 @@ export function acceptsInput(pipeline: Pipeline, input: 'audio' | 'text'): boole
 }
 
 /** What a stage queue's job carries: an id, never audio or secrets. Everything else is in the job record. */
-export const stagePayloadSchema = z.object({ jobId: z.uuid() });
+export const stagePayloadSchema = z.object({
+  jobId: z.uuid(),
+  /** times this stage job was sent back because the provider rate limited it (capped: no endless loop) */
+  rateLimitWaits: z.number().int().min(0).optional(),
+});
 export type StagePayload = z.infer<typeof stagePayloadSchema>;
 
 /** BullMQ job id of one stage of one job: deterministic, so a repeated hand-off is ignored by BullMQ. */

@@ -7,7 +7,9 @@ import { startWorker } from './runner.ts';
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, env: config.env, name: 'worker' });
 if (config.simulator.enabled) {
-  log.warn('no OPENAI_API_KEY: point OPENAI_BASE_URL at an OpenAI-compatible server (e.g. `npm run simulator`)');
+  log.warn(
+    'no OPENAI_API_KEY: point OPENAI_BASE_URL at an OpenAI-compatible server (e.g. `npm run simulator`)',
+  );
 }
 const worker = await startWorker(config, log);
 onShutdown(log, config.shutdownTimeoutMs, [['workers', () => worker.close()]]);

@@ -9,18 +9,18 @@ export type Providers = Record<Stage, { client: OpenAI; model: string }>;
  * `maxRetries: 0`: BullMQ owns retries; the SDK retrying too would multiply attempts and cost.
  */
 export function createProviders(config: Config): Providers {
-  const make = (p: ProviderConfig) => ({
+  const make = (p: ProviderConfig, stage: Stage) => ({
     client: new OpenAI({
       apiKey: p.apiKey ?? 'not-needed',
       baseURL: p.baseURL,
       maxRetries: 0,
-      timeout: config.worker.providerTimeoutMs,
+      timeout: config.worker.settings[stage].timeoutMs,
     }),
     model: p.model,
   });
   return {
-    transcribe: make(config.providers.transcribe),
-    chat: make(config.providers.chat),
-    speak: make(config.providers.speak),
+    transcribe: make(config.providers.transcribe, 'transcribe'),
+    chat: make(config.providers.chat, 'chat'),
+    speak: make(config.providers.speak, 'speak'),
   };
 }

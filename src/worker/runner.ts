@@ -6,6 +6,7 @@ import { closeQueues, createStageQueues } from '../shared/queues.ts';
 import { createRedis } from '../shared/redis.ts';
 import { createStorage } from '../shared/storage/index.ts';
 import { createProviders } from './providers.ts';
+import { startRetention } from './retention.ts';
 import { type StageWorkers, startStageWorkers } from './workers.ts';
 
 export interface WorkerRuntime {
@@ -33,11 +34,13 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
     hub,
     log,
   });
+  const retention = await startRetention({ config, connection, store, storage, log });
   return {
     stages,
     async close() {
       // Workers stop taking jobs and finish the ones in flight (bounded by the shutdown deadline).
       await stages.close();
+      await retention.close();
       await hub.stop();
       await closeQueues(queues);
       connection.disconnect();

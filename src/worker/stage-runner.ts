@@ -1,7 +1,7 @@
-import { type Job, type Processor, UnrecoverableError } from 'bullmq';
+import { type Job, type Processor, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../shared/config.ts';
-import { classifyProviderError, PermanentError } from '../shared/errors.ts';
+import { classifyProviderError, PermanentError, RetryableError } from '../shared/errors.ts';
 import { type EventType, publishEvent } from '../shared/events.ts';
 import type { JobError } from '../shared/job-record.ts';
 import type { JobStore } from '../shared/job-store.ts';
@@ -29,7 +29,11 @@ export type StageResult = 'done' | 'skipped';
  * run the stage, record its output, hand on to the next stage or finish the job. Errors are classified
  * once here; BullMQ retries what is retryable; the last failure marks the job failed.
  */
-export function stageProcessor(stage: Stage, run: StageFn, deps: RunnerDeps): Processor<unknown, StageResult> {
+export function stageProcessor(
+  stage: Stage,
+  run: StageFn,
+  deps: RunnerDeps,
+): Processor<unknown, StageResult> {
   const { config, redis, store, storage, providers, queues } = deps;
   const emit = (jobId: string, type: EventType, data: Record<string, unknown>) =>
     publishEvent(redis, config.prefix, config.retentionSeconds, jobId, type, { job_id: jobId, ...data });
@@ -69,6 +73,25 @@ export function stageProcessor(stage: Stage, run: StageFn, deps: RunnerDeps): Pr
         return 'skipped';
       }
       const classified = classifyProviderError(err, stage);
+      const waits = parsed.data.rateLimitWaits ?? 0;
+      if (
+        classified instanceof RetryableError &&
+        classified.code === 'rate_limited' &&
+        waits < config.worker.rateLimitMaxWaits
+      ) {
+        // Pause the whole stage queue for as long as the provider asked; the job goes back to wait without
+        // spending an attempt. The cap keeps a job from looping forever on a provider that never recovers.
+        const pauseMs = classified.retryAfterMs ?? 1000;
+        await job.updateData({ ...parsed.data, rateLimitWaits: waits + 1 });
+        await queues[stage].rateLimit(pauseMs);
+        log.info({ pause_ms: pauseMs, waits: waits + 1 }, 'provider rate limited: stage paused');
+        await emit(jobId, 'stage.retrying', {
+          stage,
+          error: { code: 'rate_limited', message: classified.message },
+          pause_ms: pauseMs,
+        });
+        throw Worker.RateLimitError();
+      }
       const attempts = job.opts.attempts ?? 1;
       const final = classified instanceof UnrecoverableError || job.attemptsMade + 1 >= attempts;
       const error: JobError = {
@@ -83,7 +106,7 @@ export function stageProcessor(stage: Stage, run: StageFn, deps: RunnerDeps): Pr
           await emit(jobId, 'job.failed', { status: 'failed', error });
         }
       } else {
-        log.warn({ err: classified, code: classified.code }, 'stage failed: will retry');
+        log.warn({ code: classified.code, error: classified.message }, 'stage failed: will retry');
         await emit(jobId, 'stage.retrying', { stage, error });
       }
       throw classified;

@@ -25,10 +25,16 @@ export function startStageWorkers(deps: RunnerDeps & { connection: Redis; hub: E
     const worker = new Worker(stage, stageProcessor(stage, STAGE_FNS[stage], deps), {
       connection,
       prefix: config.prefix,
-      concurrency: config.worker.concurrency[stage],
+      concurrency: config.worker.settings[stage].concurrency,
+      // The proactive limit (e.g. an OpenAI tier's requests per minute); a limiter must be set for the
+      // queue-wide pause on 429 (queue.rateLimit) to take effect, so "no limit" is a very high one.
+      limiter:
+        config.worker.settings[stage].rpm > 0
+          ? { max: config.worker.settings[stage].rpm, duration: 60_000 }
+          : { max: 1_000_000, duration: 1_000 },
       // A worker that dies mid-stage loses its lock; another picks the job up after `stalledInterval`.
-      lockDuration: 30_000,
-      stalledInterval: 15_000,
+      lockDuration: config.worker.lockDurationMs,
+      stalledInterval: config.worker.stalledIntervalMs,
       maxStalledCount: 2,
       metrics: { maxDataPoints: 60 * 24 },
     });
@@ -38,7 +44,8 @@ export function startStageWorkers(deps: RunnerDeps & { connection: Redis; hub: E
   });
   const unsubscribe = hub.subscribeAll((event) => {
     if (event.type !== 'job.canceled') return;
-    for (const [i, stage] of config.worker.stages.entries()) workers[i]?.cancelJob(stageJobId(event.jobId, stage), 'canceled');
+    for (const [i, stage] of config.worker.stages.entries())
+      workers[i]?.cancelJob(stageJobId(event.jobId, stage), 'canceled');
   });
   log.info({ stages: config.worker.stages }, 'stage workers started');
   return {

@@ -18,13 +18,19 @@ describe('loadConfig', () => {
   it('lists every bad variable at once', () => {
     let error: unknown;
     try {
-      loadConfig({ PORT: 'abc', WORKER_STAGES: 'transcribe,paint', AUDIO_URL_TTL_SECONDS: '99999999', WEBHOOK_SECRET: 'nope' });
+      loadConfig({
+        PORT: 'abc',
+        WORKER_STAGES: 'transcribe,paint',
+        AUDIO_URL_TTL_SECONDS: '99999999',
+        WEBHOOK_SECRET: 'nope',
+      });
     } catch (err) {
       error = err;
     }
     expect(error).toBeInstanceOf(ConfigError);
     const message = (error as Error).message;
-    for (const name of ['PORT', 'WORKER_STAGES', 'AUDIO_URL_TTL_SECONDS', 'WEBHOOK_SECRET']) expect(message).toContain(name);
+    for (const name of ['PORT', 'WORKER_STAGES', 'AUDIO_URL_TTL_SECONDS', 'WEBHOOK_SECRET'])
+      expect(message).toContain(name);
   });
 
   it('refuses to run the simulator in production unless chosen explicitly', () => {
@@ -45,10 +51,16 @@ describe('loadConfig', () => {
       WORKER_STAGES: 'transcribe, chat',
       CHAT_CONCURRENCY: '3',
     });
-    expect(c.storage.s3).toEqual({ bucket: 'b', endpoint: 'http://127.0.0.1:9000', region: 'us-east-1', forcePathStyle: true });
+    expect(c.storage.s3).toEqual({
+      bucket: 'b',
+      endpoint: 'http://127.0.0.1:9000',
+      region: 'us-east-1',
+      forcePathStyle: true,
+    });
     expect(c.providers.transcribe).toMatchObject({ baseURL: 'http://whisper.local/v1', apiKey: 'k2' });
     expect(c.providers.chat).toMatchObject({ baseURL: 'http://llm.local/v1', apiKey: 'sk-a' });
     expect(c.worker.stages).toEqual(['transcribe', 'chat']);
-    expect(c.worker.concurrency).toEqual({ transcribe: 8, chat: 3, speak: 8 });
+    expect(c.worker.settings.chat.concurrency).toBe(3);
+    expect(c.worker.settings.transcribe.concurrency).toBe(8);
   });
 });

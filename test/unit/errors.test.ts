@@ -1,19 +1,32 @@
 import { UnrecoverableError } from 'bullmq';
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
-import { classifyProviderError, PermanentError, RetryableError, retryAfterMs } from '../../src/shared/errors.ts';
+import {
+  classifyProviderError,
+  PermanentError,
+  RetryableError,
+  retryAfterMs,
+} from '../../src/shared/errors.ts';
 
 const apiError = (status: number, headers: Record<string, string> = {}) =>
-  OpenAI.APIError.generate(status, { error: { message: `status ${status}` } }, `status ${status}`, new Headers(headers));
+  OpenAI.APIError.generate(
+    status,
+    { error: { message: `status ${status}` } },
+    `status ${status}`,
+    new Headers(headers),
+  );
 
 describe('classifyProviderError', () => {
-  it.each([400, 401, 403, 404, 422])('%i is permanent and fails the job at once (UnrecoverableError)', (status) => {
-    const err = classifyProviderError(apiError(status), 'chat');
-    expect(err).toBeInstanceOf(PermanentError);
-    expect(err).toBeInstanceOf(UnrecoverableError);
-    expect(err.message).toContain(String(status));
-    expect(err.cause).toBeDefined();
-  });
+  it.each([400, 401, 403, 404, 422])(
+    '%i is permanent and fails the job at once (UnrecoverableError)',
+    (status) => {
+      const err = classifyProviderError(apiError(status), 'chat');
+      expect(err).toBeInstanceOf(PermanentError);
+      expect(err).toBeInstanceOf(UnrecoverableError);
+      expect(err.message).toContain(String(status));
+      expect(err.cause).toBeDefined();
+    },
+  );
 
   it.each([408, 409, 429, 500, 502, 503])('%i is retryable', (status) => {
     const err = classifyProviderError(apiError(status), 'speak');
@@ -28,8 +41,12 @@ describe('classifyProviderError', () => {
   });
 
   it('connection errors and timeouts are retryable', () => {
-    expect(classifyProviderError(new OpenAI.APIConnectionError({ message: 'ECONNREFUSED' }), 'chat').code).toBe('provider_unreachable');
-    expect(classifyProviderError(new OpenAI.APIConnectionTimeoutError(), 'chat').code).toBe('provider_timeout');
+    expect(
+      classifyProviderError(new OpenAI.APIConnectionError({ message: 'ECONNREFUSED' }), 'chat').code,
+    ).toBe('provider_unreachable');
+    expect(classifyProviderError(new OpenAI.APIConnectionTimeoutError(), 'chat').code).toBe(
+      'provider_timeout',
+    );
   });
 });
 

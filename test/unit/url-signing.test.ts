@@ -24,7 +24,16 @@ describe('local signed URLs', () => {
 
   it('accepts only our key shapes', () => {
     expect(isSafeKey(key)).toBe(true);
-    for (const bad of ['../etc/passwd', 'jobs/../../x', 'jobs//x', '/abs', 'jobs/a/..', 'jobs/%2e%2e/x', 'a\\b', '']) {
+    for (const bad of [
+      '../etc/passwd',
+      'jobs/../../x',
+      'jobs//x',
+      '/abs',
+      'jobs/a/..',
+      'jobs/%2e%2e/x',
+      'a\\b',
+      '',
+    ]) {
       expect(isSafeKey(bad)).toBe(false);
     }
   });

@@ -1,8 +1,8 @@
-import { fileTypeFromBuffer } from 'file-type';
-import type { Request } from 'express';
-import multer, { type StorageEngine } from 'multer';
 import { PassThrough, type Readable } from 'node:stream';
-import { ACCEPTED_AUDIO } from '../../shared/audio-types.ts';
+import type { Request } from 'express';
+import { fileTypeFromBuffer } from 'file-type';
+import multer, { type StorageEngine } from 'multer';
+import { ACCEPTED_AUDIO, canonicalAudioType } from '../../shared/audio-types.ts';
 import { HttpError } from '../../shared/errors.ts';
 import { keys } from '../../shared/stages.ts';
 import type { Storage } from '../../shared/storage/index.ts';
@@ -30,7 +30,11 @@ export class AudioStorageEngine implements StorageEngine {
     this.storage = storage;
   }
 
-  _handleFile(req: Request, file: Express.Multer.File, cb: (error?: unknown, info?: Partial<Express.Multer.File>) => void) {
+  _handleFile(
+    req: Request,
+    file: Express.Multer.File,
+    cb: (error?: unknown, info?: Partial<Express.Multer.File>) => void,
+  ) {
     const key = keys.input(uploadJobId(req));
     sniff(file.stream)
       .then(async ({ head, rest, ended }) => {
@@ -51,7 +55,7 @@ export class AudioStorageEngine implements StorageEngine {
         else rest.pipe(body);
         rest.once('error', (err) => body.destroy(err));
         const { bytes } = await this.storage.put(key, body, { contentType: mime });
-        return { key, mime, bytes };
+        return { key, mime: canonicalAudioType(mime), bytes };
       })
       .then(({ key, mime, bytes }) => cb(null, { path: key, mimetype: mime, size: bytes }), cb);
   }

@@ -20,7 +20,12 @@ export function cancelJob(deps: ApiDeps): RequestHandler {
       });
     } else if (!record.deleted_at) {
       await storage.deletePrefix(keys.prefix(record.id));
-      await store.overwrite(record.id, { deleted_at: new Date().toISOString() }, ['transcript', 'reply_text', 'audio_key', 'metadata']);
+      await store.overwrite(record.id, { deleted_at: new Date().toISOString() }, [
+        'transcript',
+        'reply_text',
+        'audio_key',
+        'metadata',
+      ]);
     }
     const updated = (await store.get(record.id)) ?? record;
     res.set('Cache-Control', 'no-store').json(await jobView(updated, storage, config));

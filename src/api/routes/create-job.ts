@@ -7,6 +7,9 @@ import { jobView } from '../job-view.ts';
 export function createJob(deps: ApiDeps): RequestHandler {
   return async (req, res) => {
     const record = await submitJob(deps, req);
-    res.status(202).location(`/v1/jobs/${record.id}`).json(await jobView(record, deps.storage, deps.config));
+    res
+      .status(202)
+      .location(`/v1/jobs/${record.id}`)
+      .json(await jobView(record, deps.storage, deps.config));
   };
 }

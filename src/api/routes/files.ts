@@ -22,20 +22,28 @@ const TYPES: Record<string, string> = {
 export function serveFile(deps: ApiDeps): RequestHandler {
   return async (req, res) => {
     const storage = deps.storage;
-    if (!(storage instanceof LocalStorage)) throw new HttpError(404, 'not_found', 'Files are served by S3 in this deployment.');
+    if (!(storage instanceof LocalStorage))
+      throw new HttpError(404, 'not_found', 'Files are served by S3 in this deployment.');
     const parts = (req.params as { key?: string[] }).key ?? [];
     const key = parts.join('/');
     const expires = Number(req.query.expires);
     const sig = typeof req.query.sig === 'string' ? req.query.sig : '';
-    if (!isSafeKey(key) || !Number.isInteger(expires) || !sig) throw new HttpError(403, 'forbidden', 'Invalid file link.');
+    if (!isSafeKey(key) || !Number.isInteger(expires) || !sig)
+      throw new HttpError(403, 'forbidden', 'Invalid file link.');
     const verdict = verifySignature(storage.secret, key, expires, sig);
     if (verdict === 'bad_signature') throw new HttpError(403, 'forbidden', 'Invalid file link signature.');
-    if (verdict === 'expired') throw new HttpError(403, 'link_expired', 'This file link has expired; fetch the job again for a fresh one.');
+    if (verdict === 'expired')
+      throw new HttpError(
+        403,
+        'link_expired',
+        'This file link has expired; fetch the job again for a fresh one.',
+      );
     let body: Awaited<ReturnType<typeof storage.get>>;
     try {
       body = await storage.get(key);
     } catch (err) {
-      if (err instanceof StorageNotFoundError) throw new HttpError(404, 'not_found', 'The file no longer exists.');
+      if (err instanceof StorageNotFoundError)
+        throw new HttpError(404, 'not_found', 'The file no longer exists.');
       throw err;
     }
     res.set({

@@ -50,7 +50,12 @@ export function jobEvents(deps: ApiDeps): RequestHandler {
     // A job that ended before its events were kept (or whose stream expired) still ends the stream.
     if (!closed && isTerminal(record.status) && lastEventId === '-') {
       const current = (await deps.store.get(record.id)) ?? record;
-      send({ id: `${Date.now()}-0`, jobId: record.id, type: `job.${current.status}` as JobEvent['type'], data: { job_id: record.id, status: current.status } });
+      send({
+        id: `${Date.now()}-0`,
+        jobId: record.id,
+        type: `job.${current.status}` as JobEvent['type'],
+        data: { job_id: record.id, status: current.status },
+      });
     }
   };
 }

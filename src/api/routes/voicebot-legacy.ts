@@ -27,13 +27,24 @@ export function voicebotLegacy(deps: ApiDeps): RequestHandler {
     }
     if (view.status === 'failed' || view.status === 'canceled') {
       const code = view.error?.code ?? view.status;
-      throw new HttpError(INPUT_ERRORS.has(code) ? 422 : 502, code, view.error?.message ?? `The job was ${view.status}.`, {
-        extra: { job_id: view.id },
-      });
+      throw new HttpError(
+        INPUT_ERRORS.has(code) ? 422 : 502,
+        code,
+        view.error?.message ?? `The job was ${view.status}.`,
+        {
+          extra: { job_id: view.id },
+        },
+      );
     }
     res
       .status(202)
       .location(`/v1/jobs/${view.id}`)
-      .json({ id: view.id, status: view.status, status_url: `/v1/jobs/${view.id}`, output_wav_url: null, return_text: null });
+      .json({
+        id: view.id,
+        status: view.status,
+        status_url: `/v1/jobs/${view.id}`,
+        output_wav_url: null,
+        return_text: null,
+      });
   };
 }

@@ -4,8 +4,8 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { isSafeKey, signUrl } from './url-signing.ts';
 import { type PutOptions, type Storage, StorageNotFoundError } from './storage.ts';
+import { isSafeKey, signUrl } from './url-signing.ts';
 
 /**
  * The embedded default: objects are files under `<dataDir>/objects`. Writes go to a temp file and are renamed
@@ -46,7 +46,8 @@ export class LocalStorage implements Storage {
         cb(null, chunk);
       },
     });
-    const source = Buffer.isBuffer(body) || typeof body === 'string' ? Readable.from([Buffer.from(body)]) : body;
+    const source =
+      Buffer.isBuffer(body) || typeof body === 'string' ? Readable.from([Buffer.from(body)]) : body;
     try {
       await pipeline(source, count, createWriteStream(tmp), { signal: opts.signal });
       await mkdir(dirname(target), { recursive: true });

@@ -1,3 +1,4 @@
+import { Readable, Transform } from 'node:stream';
 import {
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -8,7 +9,6 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
-import { Readable, Transform } from 'node:stream';
 import { type PutOptions, readAll, type Storage, StorageNotFoundError } from './storage.ts';
 
 export interface S3Settings {
@@ -92,7 +92,9 @@ export class S3Storage implements Storage {
 
   async exists(key: string, signal?: AbortSignal): Promise<boolean> {
     try {
-      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), { abortSignal: signal });
+      await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }), {
+        abortSignal: signal,
+      });
       return true;
     } catch (err) {
       if (isNotFound(err)) return false;
@@ -108,7 +110,9 @@ export class S3Storage implements Storage {
       );
       const objects = (page.Contents ?? []).flatMap((o) => (o.Key ? [{ Key: o.Key }] : []));
       if (objects.length > 0) {
-        await this.client.send(new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects } }));
+        await this.client.send(
+          new DeleteObjectsCommand({ Bucket: this.bucket, Delete: { Objects: objects } }),
+        );
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);

@@ -31,5 +31,7 @@ export function verifySignature(
 
 /** Keys are ours (uuid + fixed names); anything else — `..`, empty parts, odd characters — is refused. */
 export function isSafeKey(key: string): boolean {
-  return /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/.test(key) && !key.split('/').some((p) => p === '..' || p === '.');
+  return (
+    /^[A-Za-z0-9_-]+(\/[A-Za-z0-9_.-]+)*$/.test(key) && !key.split('/').some((p) => p === '..' || p === '.')
+  );
 }

@@ -19,6 +19,9 @@ export const speak: StageFn = async ({ record, storage, providers, config, signa
   );
   if (!response.body) throw new Error('speech response had no body');
   const body = Readable.fromWeb(response.body as WebReadableStream<Uint8Array>);
-  await storage.put(audioKey, body, { contentType: SPEECH_CONTENT_TYPES[format] ?? 'application/octet-stream', signal });
+  await storage.put(audioKey, body, {
+    contentType: SPEECH_CONTENT_TYPES[format] ?? 'application/octet-stream',
+    signal,
+  });
   return { audio_key: audioKey, reply_text: text };
 };

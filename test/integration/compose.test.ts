@@ -1,0 +1,235 @@
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const root = resolve(import.meta.dirname, '../..');
+
+interface ComposeService {
+  image?: string;
+  build?: { context?: string } | string;
+  command?: string[] | string;
+  entrypoint?: string[] | string;
+  environment?: Record<string, string | null>;
+  depends_on?: Record<string, { condition?: string }>;
+  ports?: unknown[];
+  volumes?: unknown[];
+  healthcheck?: { test?: string[] | string; disable?: boolean };
+  container_name?: string;
+  stop_grace_period?: string;
+  init?: boolean;
+}
+interface ComposeConfig {
+  services: Record<string, ComposeService>;
+  volumes?: Record<string, unknown>;
+}
+
+const hasCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
+
+/** A clean environment, so `${VAR:-default}` resolves to the file's defaults, plus `extra`. */
+function composeEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
+}
+
+/**
+ * `docker-compose config` validates the file and prints it resolved (anchors merged, variables
+ * interpolated). v1 prints YAML only; Debian's docker-compose depends on python3-yaml, which turns
+ * it into JSON without an extra npm dependency.
+ */
+function composeConfig(extra: Record<string, string> = {}): ComposeConfig {
+  const yaml = execFileSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
+    cwd: root,
+    env: composeEnv(extra),
+    encoding: 'utf8',
+  });
+  const json = execFileSync(
+    'python3',
+    ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'],
+    { input: yaml, encoding: 'utf8' },
+  );
+  return JSON.parse(json) as ComposeConfig;
+}
+
+function service(config: ComposeConfig, name: string): ComposeService {
+  const s = config.services[name];
+  if (!s) throw new Error(`docker-compose.yml has no service ${name}`);
+  return s;
+}
+
+function argv(value: string[] | string | undefined): string[] {
+  return Array.isArray(value) ? value : (value?.split(/\s+/) ?? []);
+}
+
+/** True when `flag` is directly followed by `value` in `args`. */
+function hasFlag(args: string[], flag: string, value: string): boolean {
+  return args.some((a, i) => a === flag && args[i + 1] === value);
+}
+
+function seconds(duration: string | undefined): number {
+  const m = /^(\d+)(ms|s|m)$/.exec(duration ?? '');
+  if (!m) return 0;
+  const n = Number(m[1]);
+  return m[2] === 'ms' ? n / 1000 : m[2] === 'm' ? n * 60 : n;
+}
+
+const composeTitle = hasCompose
+  ? 'docker-compose.yml'
+  : 'docker-compose.yml (skipped: docker-compose is not installed)';
+
+describe.skipIf(!hasCompose)(composeTitle, () => {
+  const config = hasCompose ? composeConfig() : ({ services: {} } as ComposeConfig);
+
+  it('defines the stack', () => {
+    expect(Object.keys(config.services).sort()).toEqual(
+      ['api', 'minio', 'minio-init', 'redis', 'simulator', 'worker'].sort(),
+    );
+    expect(Object.keys(config.volumes ?? {})).toEqual(expect.arrayContaining(['redis-data', 'minio-data']));
+  });
+
+  it('runs Redis 7 with AOF and noeviction, persisted and health-checked', () => {
+    const redis = service(config, 'redis');
+    expect(redis.image).toBe('redis:7-alpine');
+    const args = argv(redis.command);
+    expect(args[0]).toBe('redis-server');
+    expect(hasFlag(args, '--appendonly', 'yes')).toBe(true);
+    expect(hasFlag(args, '--appendfsync', 'everysec')).toBe(true);
+    expect(hasFlag(args, '--maxmemory-policy', 'noeviction')).toBe(true);
+    expect(redis.volumes?.map(String).join()).toMatch(/redis-data:\/data/);
+    expect(argv(redis.healthcheck?.test)).toContain('ping');
+  });
+
+  it('runs MinIO with a volume and a health check, and creates the bucket once', () => {
+    const minio = service(config, 'minio');
+    expect(minio.image).toMatch(/^minio\/minio/);
+    expect(minio.volumes?.map(String).join()).toMatch(/minio-data:\/data/);
+    expect(minio.healthcheck?.test).toBeDefined();
+
+    const init = service(config, 'minio-init');
+    expect(init.image).toMatch(/^minio\/mc/);
+    expect(init.depends_on?.minio?.condition).toBe('service_healthy');
+    const script = [...argv(init.entrypoint), ...argv(init.command)].join(' ');
+    expect(script).toMatch(/mc mb --ignore-existing local\/voicebot/);
+    expect(script).toMatch(/mc alias set local http:\/\/minio:9000/);
+  });
+
+  it('starts api, worker and simulator from the same image with the right entry points', () => {
+    const api = service(config, 'api');
+    const worker = service(config, 'worker');
+    const simulator = service(config, 'simulator');
+    expect(argv(api.command)).toEqual(['node', 'src/api/main.ts']);
+    expect(argv(worker.command)).toEqual(['node', 'src/worker/main.ts']);
+    expect(argv(simulator.command)).toEqual(['node', 'src/simulator/main.ts']);
+    for (const s of [api, worker, simulator]) {
+      expect(s.image).toBe(api.image);
+      expect(typeof s.build === 'string' ? s.build : s.build?.context).toBe(root);
+      const entry = argv(s.command)[1] ?? '';
+      expect(existsSync(join(root, entry)), `${entry} exists`).toBe(true);
+    }
+    expect(JSON.stringify(api.ports)).toMatch(/3000/);
+    expect(JSON.stringify(simulator.ports)).toMatch(/4010/);
+  });
+
+  it('wires api and worker to Redis, MinIO and the simulator', () => {
+    for (const name of ['api', 'worker']) {
+      const s = service(config, name);
+      expect(s.environment).toMatchObject({
+        REDIS_URL: 'redis://redis:6379',
+        S3_BUCKET: 'voicebot',
+        S3_ENDPOINT: 'http://minio:9000',
+        S3_REGION: 'us-east-1',
+        S3_FORCE_PATH_STYLE: 'true',
+        OPENAI_API_KEY: 'sim',
+        OPENAI_BASE_URL: 'http://simulator:4010/v1',
+        WEBHOOK_SECRET: '',
+      });
+      expect(s.environment?.AWS_ACCESS_KEY_ID).toBe(service(config, 'minio').environment?.MINIO_ROOT_USER);
+      expect(s.environment?.AWS_SECRET_ACCESS_KEY).toBe(
+        service(config, 'minio').environment?.MINIO_ROOT_PASSWORD,
+      );
+      expect(s.depends_on?.redis?.condition).toBe('service_healthy');
+      expect(s.depends_on?.['minio-init']?.condition).toBe('service_completed_successfully');
+    }
+  });
+
+  it('lets workers scale and finish their jobs on shutdown', () => {
+    const worker = service(config, 'worker');
+    expect(worker.container_name).toBeUndefined();
+    expect(worker.ports ?? []).toEqual([]);
+    const deadline = Number(worker.environment?.SHUTDOWN_TIMEOUT_MS ?? 30_000) / 1000;
+    expect(seconds(worker.stop_grace_period)).toBeGreaterThan(deadline);
+    expect(worker.healthcheck?.disable ?? argv(worker.healthcheck?.test)[0] === 'NONE').toBe(true);
+  });
+
+  it('takes a real provider from the shell environment', () => {
+    const real = composeConfig({
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: 'https://api.openai.com/v1',
+      WEBHOOK_SECRET: 'whsec_abc',
+    });
+    expect(service(real, 'worker').environment).toMatchObject({
+      OPENAI_API_KEY: 'sk-test',
+      OPENAI_BASE_URL: 'https://api.openai.com/v1',
+      WEBHOOK_SECRET: 'whsec_abc',
+    });
+  });
+});
+
+/** Dockerfile instructions with continuations joined and comments dropped. */
+function dockerfile(): { op: string; args: string }[] {
+  const text = readFileSync(join(root, 'Dockerfile'), 'utf8').replace(/\\\n/g, ' ');
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'))
+    .map((l) => {
+      const [op = '', ...rest] = l.split(/\s+/);
+      return { op: op.toUpperCase(), args: rest.join(' ') };
+    });
+}
+
+describe('Dockerfile', () => {
+  const lines = dockerfile();
+  const args = new Map(
+    lines
+      .filter((l) => l.op === 'ARG' && l.args.includes('='))
+      .map((l) => l.args.split('=') as [string, string]),
+  );
+  const froms = lines.filter((l) => l.op === 'FROM').map((l) => l.args.split(/\s+/));
+  const lastFrom = lines.findLastIndex((l) => l.op === 'FROM');
+  const final = lines.slice(lastFrom);
+
+  it('is multi-stage on node:24-slim', () => {
+    expect(froms.length).toBeGreaterThan(1);
+    const stages = new Set<string>();
+    for (const [image = '', as, name] of froms) {
+      const resolved = image.replace(/^\$\{(\w+)\}$/, (_, v: string) => args.get(v) ?? '');
+      expect(stages.has(resolved) || resolved === 'node:24-slim').toBe(true);
+      if (as?.toUpperCase() === 'AS' && name) stages.add(name);
+    }
+  });
+
+  it('runs as a non-root user in the final stage', () => {
+    const users = final.filter((l) => l.op === 'USER').map((l) => l.args);
+    expect(users.length).toBeGreaterThan(0);
+    expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
+  });
+
+  it('installs production dependencies, the source, ffmpeg and espeak-ng', () => {
+    expect(final.some((l) => l.op === 'RUN' && /npm ci\b.*--omit=dev/.test(l.args))).toBe(true);
+    expect(final.some((l) => l.op === 'COPY' && /^src\s/.test(l.args))).toBe(true);
+    const apt = lines.find((l) => l.op === 'RUN' && l.args.includes('apt-get install'))?.args ?? '';
+    expect(apt).toMatch(/\bffmpeg\b/);
+    expect(apt).toMatch(/\bespeak-ng\b/);
+  });
+
+  it('exposes 3000, checks /healthz and starts the embedded service', () => {
+    expect(final.find((l) => l.op === 'EXPOSE')?.args).toBe('3000');
+    expect(final.find((l) => l.op === 'HEALTHCHECK')?.args).toMatch(/\/healthz/);
+    expect(JSON.parse(final.find((l) => l.op === 'CMD')?.args ?? 'null')).toEqual(['node', 'src/main.ts']);
+  });
+
+  it('keeps secrets and local state out of the build context', () => {
+    const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n');
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.git', '.env', 'tools', 'data']));
+  });
+});

@@ -1,0 +1,99 @@
+import { execFile } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import OpenAI, { toFile } from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { audioForm, fixture, postJob, waitForJob } from '../support/http.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+
+const run = promisify(execFile);
+
+/** Duration in seconds of an audio file, by ffprobe: proves the bytes are real, playable audio. */
+async function probeSeconds(bytes: Buffer): Promise<number> {
+  const file = join(tmpdir(), `vb-probe-${process.pid}-${Date.now()}`);
+  await writeFile(file, bytes);
+  const { stdout } = await run('ffprobe', [
+    '-v',
+    'error',
+    '-show_entries',
+    'format=duration',
+    '-of',
+    'csv=p=0',
+    file,
+  ]);
+  return Number(stdout.trim());
+}
+
+describe.each(['local', 's3'] as const)('voice job end to end with %s storage', (storage) => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ storage });
+  });
+  afterAll(async () => stack?.close());
+
+  it('a real WAV comes back as its transcript, a reply to it, and downloadable speech — one provider call per stage', async () => {
+    const wav = await fixture('question.wav');
+    // What the provider says these exact bytes contain, asked directly through the SDK.
+    const direct = new OpenAI({ apiKey: 'x', baseURL: `${stack.sim.url}/v1`, maxRetries: 0 });
+    const expected = (
+      await direct.audio.transcriptions.create({ file: await toFile(wav, 'q.wav'), model: 'whisper-1' })
+    ).text;
+    stack.sim.reset();
+
+    const { res, body } = await postJob(
+      stack.url,
+      audioForm(wav, '../../etc/passwd.wav', 'application/octet-stream'),
+    );
+    expect(res.status).toBe(202);
+    expect(res.headers.get('location')).toBe(`/v1/jobs/${body.id}`);
+    expect(body).toMatchObject({
+      status: 'queued',
+      stage: 'transcribe',
+      input: { kind: 'audio', type: 'audio/wav', bytes: wav.length },
+    });
+
+    const job = await waitForJob(stack.url, body.id);
+    expect(job.status).toBe('succeeded');
+    expect(job.error).toBeNull();
+    expect(job.transcript).toBe(expected.trim());
+    expect(job.transcript.toLowerCase()).toContain('opening');
+    expect(job.reply_text).toContain(job.transcript);
+    expect(job.provider).toBe('openai');
+
+    const audio = await fetch(job.audio_url);
+    expect(audio.status).toBe(200);
+    const bytes = Buffer.from(await audio.arrayBuffer());
+    expect(await probeSeconds(bytes)).toBeGreaterThan(0.5);
+    expect(Date.parse(job.audio_url_expires_at) - Date.now()).toBeGreaterThan(3500 * 1000);
+
+    expect(stack.sim.stats().calls).toEqual({ transcriptions: 1, chat: 1, speech: 1 });
+  });
+
+  it('text input starts at chat and never calls transcription', async () => {
+    stack.sim.reset();
+    const { res, body } = await postJob(stack.url, {
+      text: 'Is the shop open on Sunday?',
+      metadata: { ticket: 42 },
+    });
+    expect(res.status).toBe(202);
+    const job = await waitForJob(stack.url, body.id);
+    expect(job).toMatchObject({
+      status: 'succeeded',
+      transcript: 'Is the shop open on Sunday?',
+      metadata: { ticket: 42 },
+    });
+    expect(job.reply_text).toContain('Is the shop open on Sunday?');
+    expect(stack.sim.stats().calls).toEqual({ transcriptions: 0, chat: 1, speech: 1 });
+  });
+
+  it('mints a fresh audio_url on every GET', async () => {
+    const { body } = await postJob(stack.url, { text: 'hello' });
+    const first = await waitForJob(stack.url, body.id);
+    await new Promise((r) => setTimeout(r, 1100));
+    const second = await waitForJob(stack.url, body.id);
+    expect(second.audio_url).not.toBe(first.audio_url);
+    expect((await fetch(second.audio_url)).status).toBe(200);
+  });
+});
