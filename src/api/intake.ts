@@ -91,6 +91,7 @@ export async function submitJob(deps: ApiDeps, req: Request): Promise<JobRecord>
     instructions: body.instructions ?? null,
     metadata: body.metadata ?? null,
     webhook_url: body.webhook_url ?? null,
+    conversation_id: body.conversation_id ?? null,
     transcript: kind === 'text' && body.pipeline !== 'speak' ? (body.text ?? null) : null,
     reply_text: body.pipeline === 'speak' ? (body.text ?? null) : null,
     audio_key: null,

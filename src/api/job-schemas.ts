@@ -29,6 +29,10 @@ export const jobOptionsShape = {
     .optional(),
   instructions: z.string().trim().min(1).max(4000).optional(),
   metadata: metadata.optional(),
+  conversation_id: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'conversation_id must be 1-64 letters, digits, _ or -')
+    .optional(),
   webhook_url: z
     .url({ protocol: /^https?$/, error: 'webhook_url must be an http(s) URL' })
     .max(2048)

@@ -25,6 +25,7 @@ export async function jobView(record: JobRecord, storage: Storage, config: Confi
     metadata: record.metadata,
     voice: record.voice,
     webhook_url: record.webhook_url,
+    conversation_id: record.conversation_id,
     provider: record.provider,
     deleted_at: record.deleted_at,
     links: { self: `/v1/jobs/${record.id}`, events: `/v1/jobs/${record.id}/events` },

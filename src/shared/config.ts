@@ -58,6 +58,7 @@ const envSchema = z.object({
 
   MAX_UPLOAD_BYTES: int(1).default(100 * 1024 * 1024),
   MAX_TEXT_CHARS: int(1, 100_000).default(10_000),
+  CONVERSATION_MAX_TURNS: int(0, 100).default(10),
   SYNC_WAIT_SECONDS: int(0, 600).default(60),
 
   OPENAI_API_KEY: optionalString,
@@ -190,7 +191,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       chat: provider(e.CHAT_MODEL, e.CHAT_BASE_URL, e.CHAT_API_KEY),
       speak: provider(e.TTS_MODEL, e.TTS_BASE_URL, e.TTS_API_KEY),
     },
-    chat: { systemPrompt: e.CHAT_SYSTEM_PROMPT },
+    chat: { systemPrompt: e.CHAT_SYSTEM_PROMPT, maxTurns: e.CONVERSATION_MAX_TURNS },
     tts: { voice: e.TTS_VOICE, format: e.TTS_FORMAT },
     worker: {
       stages: e.WORKER_STAGES,

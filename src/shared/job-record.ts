@@ -27,6 +27,7 @@ export const jobRecordSchema = z.object({
   instructions: z.string().nullable(),
   metadata: metadataSchema.nullable(),
   webhook_url: z.string().nullable(),
+  conversation_id: z.string().nullable(),
   transcript: z.string().nullable(),
   reply_text: z.string().nullable(),
   audio_key: z.string().nullable(),

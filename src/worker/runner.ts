@@ -1,4 +1,5 @@
 import type { Config } from '../shared/config.ts';
+import { ConversationStore } from '../shared/conversation-store.ts';
 import { EventHub } from '../shared/events.ts';
 import { JobStore } from '../shared/job-store.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -30,6 +31,12 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
     store,
     storage,
     providers: createProviders(config),
+    conversations: new ConversationStore(
+      connection,
+      config.prefix,
+      config.chat.maxTurns,
+      config.retentionSeconds,
+    ),
     queues,
     hub,
     log,

@@ -1,6 +1,7 @@
 import { type Job, type Processor, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../shared/config.ts';
+import type { ConversationStore } from '../shared/conversation-store.ts';
 import { classifyProviderError, PermanentError, RetryableError } from '../shared/errors.ts';
 import { type EventType, publishEvent } from '../shared/events.ts';
 import type { JobError } from '../shared/job-record.ts';
@@ -18,6 +19,7 @@ export interface RunnerDeps {
   store: JobStore;
   storage: Storage;
   providers: Providers;
+  conversations: ConversationStore;
   queues: StageQueues;
   log: Logger;
 }
@@ -34,7 +36,7 @@ export function stageProcessor(
   run: StageFn,
   deps: RunnerDeps,
 ): Processor<unknown, StageResult> {
-  const { config, redis, store, storage, providers, queues } = deps;
+  const { config, redis, store, storage, providers, queues, conversations } = deps;
   const emit = (jobId: string, type: EventType, data: Record<string, unknown>) =>
     publishEvent(redis, config.prefix, config.retentionSeconds, jobId, type, { job_id: jobId, ...data });
 
@@ -53,7 +55,7 @@ export function stageProcessor(
     if ((await store.update(jobId, { status: 'running', stage })) !== 'updated') return 'skipped';
     await emit(jobId, 'stage.started', { stage, attempt: job.attemptsMade + 1 });
     try {
-      const output = await run({ record, storage, providers, config, signal: abort, log });
+      const output = await run({ record, storage, providers, conversations, config, signal: abort, log });
       const next = nextStage(record.pipeline, stage);
       const completed = { stage, ...output, duration_ms: Date.now() - started };
       if (next) {

@@ -88,6 +88,18 @@ describe.each(['local', 's3'] as const)('voice job end to end with %s storage', 
     expect(stack.sim.stats().calls).toEqual({ transcriptions: 0, chat: 1, speech: 1 });
   });
 
+  it('a conversation carries its earlier turns to the chat model', async () => {
+    const conversation_id = `conv-${storage}`;
+    const first = await postJob(stack.url, { text: 'My name is Ada.', conversation_id });
+    expect((await waitForJob(stack.url, first.body.id)).status).toBe('succeeded');
+    const second = await postJob(stack.url, { text: 'What is my name?', conversation_id });
+    const job = await waitForJob(stack.url, second.body.id);
+    expect(job.conversation_id).toBe(conversation_id);
+    expect(job.reply_text).toContain('Earlier you said: "My name is Ada."');
+    const other = await postJob(stack.url, { text: 'What is my name?', conversation_id: 'someone-else' });
+    expect((await waitForJob(stack.url, other.body.id)).reply_text).not.toContain('Earlier you said');
+  });
+
   it('mints a fresh audio_url on every GET', async () => {
     const { body } = await postJob(stack.url, { text: 'hello' });
     const first = await waitForJob(stack.url, body.id);

@@ -1,4 +1,5 @@
 import type { Config } from '../../shared/config.ts';
+import type { ConversationStore } from '../../shared/conversation-store.ts';
 import type { JobRecord } from '../../shared/job-record.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Storage } from '../../shared/storage/index.ts';
@@ -8,6 +9,7 @@ export interface StageContext {
   record: JobRecord;
   storage: Storage;
   providers: Providers;
+  conversations: ConversationStore;
   config: Config;
   signal: AbortSignal;
   log: Logger;
