@@ -56,3 +56,18 @@ export async function waitForJob(url: string, id: string, timeoutMs = 30_000) {
   );
   return job;
 }
+
+/** Reads a job's Server-Sent Events until the server ends the stream (after the terminal event). */
+export async function readEvents(
+  url: string,
+  id: string,
+  headers: Record<string, string> = {},
+): Promise<Job[]> {
+  const res = await fetch(`${url}/v1/jobs/${id}/events`, { headers, signal: AbortSignal.timeout(30_000) });
+  const text = await res.text();
+  return text
+    .split('\n\n')
+    .map((block) => block.split('\n').find((l) => l.startsWith('data: ')))
+    .filter((l): l is string => l !== undefined)
+    .map((l) => JSON.parse(l.slice(6)) as Job);
+}

@@ -38,6 +38,12 @@ export interface S3Handle {
   client(): S3Client;
   /** Local: closes s3rver and deletes its dir. Env/container: empties and deletes the bucket. Idempotent. */
   stop(): Promise<void>;
+  /** True when `interrupt()` / `resume()` work: the in-process s3rver only. */
+  readonly canInterrupt: boolean;
+  /** Storage outage: stop answering (connections refused) but keep the data. Local only. */
+  interrupt(): Promise<void>;
+  /** End the outage: answer again on the same port with the same data. Local only. */
+  resume(): Promise<void>;
 }
 
 interface Service {
@@ -49,6 +55,8 @@ interface Service {
   /** Creates the bucket unless the service already did. */
   createBucket: boolean;
   shutdown(): Promise<void>;
+  interrupt?: () => Promise<void>;
+  resume?: () => Promise<void>;
 }
 
 function makeClient(s: Service): S3Client {
@@ -113,13 +121,10 @@ async function fromContainer(): Promise<Service> {
 async function fromS3rver(bucket: string): Promise<Service> {
   const directory = await mkdtemp(join(tmpdir(), 'voicebot-s3rver-'));
   // port 0: the OS picks a free port at bind time, so parallel files cannot collide.
-  const server = new S3rver({
-    port: 0,
-    address: '127.0.0.1',
-    silent: true,
-    directory,
-    configureBuckets: [{ name: bucket }],
-  });
+  const make = (port: number) =>
+    new S3rver({ port, address: '127.0.0.1', silent: true, directory, configureBuckets: [{ name: bucket }] });
+  let server = make(0);
+  let running = true;
   try {
     const { port } = await server.run();
     return {
@@ -130,8 +135,25 @@ async function fromS3rver(bucket: string): Promise<Service> {
       kind: 'local',
       createBucket: false,
       shutdown: async () => {
-        await server.close();
+        if (running) await server.close();
+        running = false;
         await rm(directory, { recursive: true, force: true });
+      },
+      interrupt: async () => {
+        if (!running) return;
+        running = false;
+        const closing = server.close();
+        // Drop open keep-alive connections too: an outage refuses everyone, not only new sockets.
+        (
+          server as unknown as { httpServer?: { closeAllConnections(): void } }
+        ).httpServer?.closeAllConnections();
+        await closing;
+      },
+      resume: async () => {
+        if (running) return;
+        server = make(port);
+        await server.run();
+        running = true;
       },
     };
   } catch (err) {
@@ -182,6 +204,16 @@ export async function startS3(opts: StartS3Options = {}): Promise<S3Handle> {
       AWS_SECRET_ACCESS_KEY: service.secretAccessKey,
     }),
     client: () => makeClient(service),
+    canInterrupt: service.interrupt !== undefined,
+    interrupt: async () => {
+      if (!service.interrupt)
+        throw new Error(`interrupt() needs the local s3rver (this S3 is ${service.kind})`);
+      await service.interrupt();
+    },
+    resume: async () => {
+      if (!service.resume) throw new Error(`resume() needs the local s3rver (this S3 is ${service.kind})`);
+      await service.resume();
+    },
     async stop() {
       if (stopped) return;
       stopped = true;

@@ -1,0 +1,132 @@
+/**
+ * The life of one API request: auth → scripted/random fault → concurrency slot (FIFO) → latency →
+ * handler; every outcome is counted and logged in the stats.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { answer, parseChatRequest } from './chat.ts';
+import { sendCompletion, streamCompletion } from './chat-response.ts';
+import { ApiError, drain, readJson, sendError, sleep } from './http-util.ts';
+import { parseSpeechRequest, speak } from './speech.ts';
+import type { SimulatorState } from './state.ts';
+import { handleTranscription } from './transcription-endpoint.ts';
+import type { Endpoint, FaultKind } from './types.ts';
+
+export interface RequestContext {
+  state: SimulatorState;
+  headers: Record<string, string>;
+  /** Aborts when the client goes away or the simulator closes. */
+  signal: AbortSignal;
+  startedAt: number;
+}
+
+export function checkAuth(req: IncomingMessage, key: string | undefined): ApiError | undefined {
+  if (key === undefined) return undefined;
+  const header = req.headers.authorization ?? '';
+  const m = /^Bearer\s+(.+)$/i.exec(header);
+  if (!m) {
+    return new ApiError(
+      401,
+      "You didn't provide an API key. You need to provide your API key in an Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+    );
+  }
+  if (m[1] !== key) {
+    const shown = `${m[1]?.slice(0, 3)}*****${m[1]?.slice(-4)}`;
+    return new ApiError(401, `Incorrect API key provided: ${shown}.`, { code: 'invalid_api_key' });
+  }
+  return undefined;
+}
+
+export async function serveEndpoint(
+  endpoint: Endpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: RequestContext,
+): Promise<void> {
+  const { state, signal } = ctx;
+  let model: string | undefined;
+  let fault: FaultKind | undefined;
+  state.stats.call(endpoint);
+  try {
+    const denied = checkAuth(req, state.config.requireApiKey);
+    if (denied) throw denied;
+    const injected = state.faults.next(endpoint, state.config);
+    if (injected) {
+      fault = injected.kind;
+      state.stats.fault(injected.kind);
+      await drain(req);
+      if (injected.kind === 'timeout') {
+        await new Promise<void>((resolve) => {
+          if (signal.aborted) resolve();
+          else signal.addEventListener('abort', () => resolve(), { once: true });
+        });
+        return;
+      }
+      throw injected.error;
+    }
+    const release = await state.limiters[endpoint].acquire(signal);
+    if (!release) return;
+    try {
+      await sleep(state.latency(endpoint), signal);
+      if (signal.aborted) return;
+      await handle(endpoint, req, res, ctx, (m) => {
+        model = m;
+      });
+      if (!res.headersSent && !signal.aborted) throw new Error('the handler sent no response');
+    } finally {
+      release();
+    }
+  } catch (err) {
+    if (!signal.aborted) sendError(res, toApiError(err), ctx.headers);
+  } finally {
+    await finished(res);
+    state.stats.record({
+      endpoint,
+      at: ctx.startedAt,
+      status: res.headersSent && !signal.aborted ? res.statusCode : 0,
+      model,
+      ms: Date.now() - ctx.startedAt,
+      ...(fault ? { fault } : {}),
+    });
+  }
+}
+
+async function handle(
+  endpoint: Endpoint,
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: RequestContext,
+  setModel: (model: string) => void,
+): Promise<void> {
+  const { state, headers, signal } = ctx;
+  if (endpoint === 'transcriptions') {
+    const { tools, transcriber } = state;
+    const recognizeMaxSeconds = state.config.recognizeMaxSeconds;
+    await handleTranscription(req, res, { tools, transcriber, recognizeMaxSeconds, headers, setModel });
+    return;
+  }
+  const body = await readJson(req);
+  if (typeof body.model === 'string') setModel(body.model);
+  if (endpoint === 'chat') {
+    const chat = parseChatRequest(body);
+    const result = answer(chat);
+    if (chat.stream) streamCompletion(res, chat, result, headers);
+    else sendCompletion(res, chat, result, headers);
+    return;
+  }
+  await speak(res, parseSpeechRequest(body), state.tools, headers, signal, state.speechCache);
+}
+
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new ApiError(500, `The server had an error while processing your request (simulator: ${message}).`);
+}
+
+/** Resolves once the response is fully sent or the connection is gone. */
+function finished(res: ServerResponse): Promise<void> {
+  if (res.writableFinished || res.destroyed) return Promise.resolve();
+  return new Promise((resolve) => {
+    res.once('finish', resolve);
+    res.once('close', resolve);
+  });
+}

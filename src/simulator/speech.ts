@@ -1,0 +1,170 @@
+/**
+ * POST /v1/audio/speech: real speech from espeak-ng, encoded by ffmpeg into the requested format and
+ * streamed. Fallbacks: a tone WAV when espeak-ng is missing; WAV (audio/wav) when ffmpeg is missing.
+ */
+import { once } from 'node:events';
+import type { ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import { start, type Toolbox } from './audio-tools.ts';
+import type { ByteCache } from './byte-cache.ts';
+import { ApiError, invalid } from './http-util.ts';
+import { checkModel, VOICES } from './models.ts';
+import { fixWavSizes, toneWav } from './wav.ts';
+
+const FORMATS: Record<string, { contentType: string; args: string[] }> = {
+  mp3: { contentType: 'audio/mpeg', args: ['-c:a', 'libmp3lame', '-b:a', '64k', '-f', 'mp3'] },
+  opus: { contentType: 'audio/opus', args: ['-c:a', 'libopus', '-b:a', '32k', '-f', 'ogg'] },
+  aac: { contentType: 'audio/aac', args: ['-c:a', 'aac', '-b:a', '64k', '-f', 'adts'] },
+  flac: { contentType: 'audio/flac', args: ['-c:a', 'flac', '-f', 'flac'] },
+  wav: { contentType: 'audio/wav', args: ['-c:a', 'pcm_s16le', '-f', 'wav'] },
+  pcm: { contentType: 'audio/pcm', args: ['-c:a', 'pcm_s16le', '-f', 's16le'] },
+};
+const FEMALE = new Set(['coral', 'nova', 'sage', 'shimmer', 'marin']);
+const MAX_INPUT = 4096;
+
+export interface SpeechRequest {
+  model: string;
+  input: string;
+  voice: string;
+  format: string;
+  speed: number;
+}
+
+export function parseSpeechRequest(body: Record<string, unknown>): SpeechRequest {
+  const model = checkModel('speech', body.model);
+  const { input, voice } = body;
+  if (typeof input !== 'string' || input.trim() === '') {
+    throw invalid("Invalid 'input': empty string. Expected a string with minimum length 1.", 'input');
+  }
+  if (input.length > MAX_INPUT) {
+    throw invalid(
+      `Invalid 'input': string too long. Expected a string with maximum length ${MAX_INPUT}, but got a string with length ${input.length} instead.`,
+      'input',
+      'string_above_max_length',
+    );
+  }
+  const voiceId = typeof voice === 'object' && voice !== null ? (voice as { id?: unknown }).id : voice;
+  if (typeof voiceId !== 'string' || !(VOICES.includes(voiceId as never) || voiceId.startsWith('voice_'))) {
+    throw invalid(
+      `Invalid value for 'voice': expected one of ${VOICES.join(', ')}.`,
+      'voice',
+      'invalid_value',
+    );
+  }
+  const format = body.response_format ?? 'mp3';
+  if (typeof format !== 'string' || !FORMATS[format]) {
+    throw invalid(
+      `Invalid value for 'response_format': expected one of ${Object.keys(FORMATS).join(', ')}.`,
+      'response_format',
+      'invalid_value',
+    );
+  }
+  const speed = body.speed ?? 1;
+  if (typeof speed !== 'number' || speed < 0.25 || speed > 4) {
+    throw invalid("Invalid 'speed': expected a number between 0.25 and 4.0.", 'speed', 'invalid_value');
+  }
+  return { model, input, voice: voiceId, format, speed };
+}
+
+/** Speaks the request into `res` (from the cache when the same request was spoken before). */
+export async function speak(
+  res: ServerResponse,
+  r: SpeechRequest,
+  tools: Toolbox,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  cache: ByteCache,
+): Promise<void> {
+  const key = JSON.stringify([
+    r.input,
+    r.voice,
+    r.format,
+    r.speed,
+    tools.has('espeak-ng'),
+    tools.has('ffmpeg'),
+  ]);
+  const hit = cache.get(key);
+  if (hit) {
+    res.writeHead(200, { 'content-type': hit.contentType, 'content-length': hit.body.length, ...headers });
+    res.end(hit.body);
+    return;
+  }
+  const { source, failures, format } = synthesize(r, tools, signal);
+  const contentType = FORMATS[format]?.contentType ?? 'audio/wav';
+  const chunks: Buffer[] = [];
+  if (format === 'wav') {
+    // A WAV written to a pipe has placeholder sizes: buffer it (speech is small) and fix the header.
+    for await (const c of source) chunks.push(c as Buffer);
+    await failures.catch(toApiError);
+    const wav = fixWavSizes(Buffer.concat(chunks));
+    res.writeHead(200, { 'content-type': contentType, 'content-length': wav.length, ...headers });
+    res.end(wav);
+    cache.set(key, { contentType, body: wav });
+    return;
+  }
+  let started = false;
+  for await (const chunk of source) {
+    if (!started) {
+      res.writeHead(200, { 'content-type': contentType, 'transfer-encoding': 'chunked', ...headers });
+      started = true;
+    }
+    chunks.push(chunk as Buffer);
+    if (!res.write(chunk)) await once(res, 'drain', { signal });
+  }
+  try {
+    await failures;
+  } catch (err) {
+    if (!started) toApiError(err);
+    res.destroy(); // the client sees a cut-off body, as with a real mid-stream failure
+    return;
+  }
+  if (!started) res.writeHead(200, { 'content-type': contentType, ...headers });
+  res.end();
+  cache.set(key, { contentType, body: Buffer.concat(chunks) });
+}
+
+/** espeak-ng (or a tone) piped through ffmpeg (when present); `format` is what actually comes out. */
+function synthesize(r: SpeechRequest, tools: Toolbox, signal: AbortSignal) {
+  let source: Readable;
+  const done: Promise<unknown>[] = [];
+  if (tools.has('espeak-ng')) {
+    const variant = FEMALE.has(r.voice) ? 'f3' : 'm3';
+    const rate = String(Math.round(Math.min(450, Math.max(80, 175 * r.speed))));
+    const args = ['-v', `en-us+${variant}`, '-s', rate, '--stdin', '--stdout'];
+    const espeak = start('espeak-ng', args, 60_000, signal);
+    espeak.child.stdin?.end(r.input);
+    source = espeak.child.stdout as Readable;
+    done.push(espeak.done);
+  } else {
+    source = Readable.from([toneWav(r.input)]);
+  }
+  let format = r.format;
+  if (tools.has('ffmpeg')) {
+    const args = [
+      '-nostdin',
+      '-hide_banner',
+      '-loglevel',
+      'error',
+      '-i',
+      'pipe:0',
+      '-ar',
+      '24000',
+      '-ac',
+      '1',
+    ];
+    const ffmpeg = start('ffmpeg', [...args, ...(FORMATS[r.format]?.args ?? []), 'pipe:1'], 120_000, signal);
+    if (ffmpeg.child.stdin) source.pipe(ffmpeg.child.stdin);
+    source = ffmpeg.child.stdout as Readable;
+    done.push(ffmpeg.done);
+  } else {
+    format = 'wav';
+  }
+  const failures = Promise.all(done).then(() => undefined);
+  failures.catch(() => {}); // awaited by the caller; never left unhandled if the client leaves first
+  return { source, failures, format };
+}
+
+function toApiError(err: unknown): never {
+  const message = `The server had an error while generating speech (simulator: ${(err as Error).message}).`;
+  throw new ApiError(500, message);
+}

@@ -1,0 +1,93 @@
+/** POST /v1/audio/transcriptions: multipart in, transcript out in the requested response_format. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Toolbox } from './audio-tools.ts';
+import { invalid } from './http-util.ts';
+import { checkModel } from './models.ts';
+import { field, readMultipart } from './multipart.ts';
+import type { Transcriber, Transcript } from './transcribe.ts';
+import { RESPONSE_FORMATS, type Rendered, type ResponseFormat, render } from './transcript-format.ts';
+
+export interface TranscriptionContext {
+  tools: Toolbox;
+  transcriber: Transcriber;
+  recognizeMaxSeconds: number;
+  headers: Record<string, string>;
+  /** Tells the server which model was asked for (for the request log). */
+  setModel(model: string): void;
+}
+
+export async function handleTranscription(
+  req: IncomingMessage,
+  res: ServerResponse,
+  ctx: TranscriptionContext,
+): Promise<void> {
+  const upload = await readMultipart(req);
+  let out: Rendered;
+  try {
+    const rawModel = field(upload, 'model');
+    if (rawModel) ctx.setModel(rawModel);
+    const model = checkModel('transcriptions', rawModel);
+    if (!upload.file)
+      throw invalid("Missing required parameter: 'file'.", 'file', 'missing_required_parameter');
+    const format = (field(upload, 'response_format') ?? 'json') as ResponseFormat;
+    if (!RESPONSE_FORMATS.includes(format)) {
+      throw invalid(
+        `Invalid value for 'response_format': expected one of ${RESPONSE_FORMATS.join(', ')}.`,
+        'response_format',
+        'invalid_value',
+      );
+    }
+    if (model !== 'whisper-1' && format !== 'json' && format !== 'text') {
+      throw invalid(
+        `response_format '${format}' is not compatible with model '${model}'. Use 'json' or 'text' instead.`,
+        'response_format',
+        'unsupported_value',
+      );
+    }
+    if (field(upload, 'stream') === 'true') {
+      throw invalid(
+        'Streaming transcriptions are not supported by the simulator.',
+        'stream',
+        'unsupported_value',
+      );
+    }
+    const transcript = await ctx.transcriber.transcribe(
+      { ...upload.file, dir: upload.dir },
+      ctx.tools,
+      ctx.recognizeMaxSeconds,
+    );
+    const granularities = [
+      ...(upload.fields.get('timestamp_granularities[]') ?? []),
+      ...(upload.fields.get('timestamp_granularities') ?? []),
+    ];
+    out = render(transcript, {
+      format,
+      language: field(upload, 'language'),
+      granularities,
+      usage: usageFor(model, transcript, field(upload, 'prompt') ?? ''),
+    });
+  } finally {
+    await upload.cleanup();
+  }
+  res.writeHead(200, {
+    'content-type': out.contentType,
+    'content-length': Buffer.byteLength(out.body),
+    ...ctx.headers,
+  });
+  res.end(out.body);
+}
+
+/** whisper-1 bills by duration (whole seconds); the gpt-4o transcribe models by tokens. */
+function usageFor(model: string, t: Transcript, prompt: string): Record<string, unknown> {
+  if (model === 'whisper-1') return { type: 'duration', seconds: Math.ceil(t.duration) };
+  const audioTokens = Math.ceil(t.duration * 10);
+  const textTokens = Math.ceil(prompt.length / 4);
+  const outputTokens = Math.ceil(t.text.length / 4);
+  return {
+    type: 'tokens',
+    input_tokens: audioTokens + textTokens,
+    input_token_details: { text_tokens: textTokens, audio_tokens: audioTokens },
+    output_tokens: outputTokens,
+    total_tokens: audioTokens + textTokens + outputTokens,
+  };
+}

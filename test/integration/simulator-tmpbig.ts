@@ -1,0 +1,13 @@
+import fs from 'node:fs';
+import OpenAI from 'openai';
+import { startSimulator } from '../../src/simulator/server.ts';
+const sim = await startSimulator();
+const client = new OpenAI({ apiKey: 'x', baseURL: sim.url + '/v1', maxRetries: 0 });
+let peak = 0; const iv = setInterval(() => { peak = Math.max(peak, process.memoryUsage().rss); }, 50);
+const t = Date.now();
+const r = await client.audio.transcriptions.create({ file: fs.createReadStream('/tmp/big.wav'), model: 'whisper-1', response_format: 'verbose_json' });
+console.log(Date.now() - t, 'ms', r.duration, r.segments?.length, r.text.slice(0, 100), r.text.length);
+console.log('peak rss MB', Math.round(peak / 1e6));
+clearInterval(iv);
+console.log(fs.readdirSync('/tmp').filter((f) => f.startsWith('voicebot-sim')));
+await sim.close();
