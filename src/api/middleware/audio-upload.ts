@@ -9,6 +9,8 @@ import type { Storage } from '../../shared/storage/index.ts';
 
 /** Bytes read before deciding the type; file-type needs at most ~4 KB for audio containers. */
 const SNIFF_BYTES = 4100;
+/** Smaller than this cannot hold a fraction of a second of speech in any format we take: a truncated file. */
+const MIN_AUDIO_BYTES = 1024;
 
 export interface StoredAudio {
   key: string;
@@ -39,6 +41,13 @@ export class AudioStorageEngine implements StorageEngine {
     sniff(file.stream)
       .then(async ({ head, rest, ended }) => {
         if (head.length === 0) throw new HttpError(400, 'empty_audio', 'The audio file is empty.');
+        if (ended && head.length < MIN_AUDIO_BYTES) {
+          throw new HttpError(
+            400,
+            'audio_too_short',
+            `The audio file is ${head.length} bytes: too short to hold speech (truncated?). Send at least ${MIN_AUDIO_BYTES} bytes.`,
+          );
+        }
         const type = await fileTypeFromBuffer(head);
         const mime = type?.mime;
         if (!mime || !ACCEPTED_AUDIO[mime]) {
