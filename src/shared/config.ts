@@ -96,6 +96,7 @@ const envSchema = z.object({
   RATE_LIMIT_MAX_WAITS: int(0).default(50),
   LOCK_DURATION_MS: int(1000).default(30_000),
   STALLED_INTERVAL_MS: int(500).default(15_000),
+  MAX_STALLED_COUNT: int(0, 1000).default(3),
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
   JOB_RETENTION_SECONDS: int(60).default(7 * 24 * 3600),
 
@@ -200,6 +201,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       rateLimitMaxWaits: e.RATE_LIMIT_MAX_WAITS,
       lockDurationMs: e.LOCK_DURATION_MS,
       stalledIntervalMs: e.STALLED_INTERVAL_MS,
+      maxStalledCount: e.MAX_STALLED_COUNT,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     retentionSeconds: e.JOB_RETENTION_SECONDS,

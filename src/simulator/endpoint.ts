@@ -78,7 +78,7 @@ export async function serveEndpoint(
   } catch (err) {
     if (!signal.aborted) sendError(res, toApiError(err), ctx.headers);
   } finally {
-    await finished(res);
+    await finished(res, signal);
     state.stats.record({
       endpoint,
       at: ctx.startedAt,
@@ -123,8 +123,9 @@ function toApiError(err: unknown): ApiError {
 }
 
 /** Resolves once the response is fully sent or the connection is gone. */
-function finished(res: ServerResponse): Promise<void> {
-  if (res.writableFinished || res.destroyed) return Promise.resolve();
+function finished(res: ServerResponse, signal: AbortSignal): Promise<void> {
+  // An aborted signal means the response closed (client gone or simulator closing).
+  if (res.writableFinished || res.destroyed || signal.aborted) return Promise.resolve();
   return new Promise((resolve) => {
     res.once('finish', resolve);
     res.once('close', resolve);

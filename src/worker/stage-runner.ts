@@ -115,3 +115,35 @@ export function stageProcessor(
     }
   };
 }
+
+/**
+ * BullMQ fails a job that stalled more than `maxStalledCount` times (its workers kept dying) without
+ * running the processor, so the job record is marked failed here.
+ */
+export function onStalledOut(stage: Stage, deps: RunnerDeps) {
+  const { config, redis, store, log } = deps;
+  return async (job: Job | undefined, err: Error) => {
+    if (!job || !/stalled more than/i.test(err.message)) return;
+    const parsed = stagePayloadSchema.safeParse(job.data);
+    if (!parsed.success) return;
+    const { jobId } = parsed.data;
+    const error: JobError = {
+      code: 'worker_lost',
+      message: `The ${stage} stage was interrupted too often (its workers stopped while running it).`,
+      stage,
+      attempts: job.attemptsMade,
+    };
+    try {
+      if ((await store.finish(jobId, 'failed', { error })) === 'updated') {
+        await publishEvent(redis, config.prefix, config.retentionSeconds, jobId, 'job.failed', {
+          job_id: jobId,
+          status: 'failed',
+          error,
+        });
+      }
+      log.error({ job_id: jobId, stage }, 'job failed: stalled too often');
+    } catch (e) {
+      log.error({ err: e, job_id: jobId }, 'could not record a stalled-out job');
+    }
+  };
+}

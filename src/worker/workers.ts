@@ -2,7 +2,7 @@ import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EventHub } from '../shared/events.ts';
 import { type Stage, stageJobId } from '../shared/stages.ts';
-import { type RunnerDeps, stageProcessor } from './stage-runner.ts';
+import { onStalledOut, type RunnerDeps, stageProcessor } from './stage-runner.ts';
 import { chat } from './stages/chat.ts';
 import { speak } from './stages/speak.ts';
 import type { StageFn } from './stages/stage.ts';
@@ -35,11 +35,12 @@ export function startStageWorkers(deps: RunnerDeps & { connection: Redis; hub: E
       // A worker that dies mid-stage loses its lock; another picks the job up after `stalledInterval`.
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
-      maxStalledCount: 2,
+      maxStalledCount: config.worker.maxStalledCount,
       metrics: { maxDataPoints: 60 * 24 },
     });
     worker.on('error', (err) => log.error({ err, stage }, 'worker error'));
     worker.on('stalled', (jobId) => log.warn({ bull_job: jobId, stage }, 'stalled job recovered'));
+    worker.on('failed', onStalledOut(stage, deps));
     return worker;
   });
   const unsubscribe = hub.subscribeAll((event) => {

@@ -12,13 +12,13 @@ interface Case {
   method?: string;
   path?: string;
   headers?: Record<string, string>;
-  body?: () => Promise<BodyInit | undefined> | BodyInit | undefined;
+  body?: () => Promise<RequestInit['body']> | RequestInit['body'];
   status: number;
 }
 
 const B = 'XbOuNdArY';
 /** A hand-made multipart body, for shapes FormData will not produce. */
-const multipart = (...parts: Array<string | Buffer>) =>
+const multipart = (...parts: Array<string | Uint8Array>) =>
   new Uint8Array(Buffer.concat(parts.map((p) => Buffer.from(p))));
 const filePart = (content: Buffer | string, filename = 'a.wav', field = 'audio', type = 'audio/wav') =>
   multipart(
