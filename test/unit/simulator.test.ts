@@ -153,7 +153,11 @@ describe('Limiter', () => {
     const l = new Limiter(1);
     const order: number[] = [];
     const first = await l.acquire();
-    const waiting = [1, 2].map((n) => l.acquire().then((release) => (order.push(n), release)));
+    const waiting = [1, 2].map(async (n) => {
+      const release = await l.acquire();
+      order.push(n);
+      return release;
+    });
     expect(l.queued).toBe(2);
     first?.();
     (await waiting[0])?.();
