@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { audioForm, fixture, getJob, postJob, readEvents, waitForJob } from '../support/http.ts';
+import { freePort } from '../support/index.ts';
 import { type ServiceProcess, spawnService } from '../support/service-process.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -66,6 +67,49 @@ describe('worker processes: crash recovery and graceful shutdown', () => {
     startWorker();
     expect((await waitForJob(stack.url, body.id, 20_000)).status).toBe('succeeded');
     expect(stack.sim.stats().calls.chat).toBe(1);
+  });
+});
+
+describe('API process: graceful shutdown', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ simulator: { latencyMs: { chat: 1500 } } });
+  });
+  afterAll(async () => stack?.close());
+
+  it('SIGTERM: stops accepting, finishes the request in flight, exits 0', async () => {
+    const port = await freePort();
+    const api = spawnService('api', {
+      ...stack.env,
+      PORT: String(port),
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+    });
+    const base = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok === true, {
+      timeoutMs: 15_000,
+    });
+    // The synchronous endpoint holds its request open until the job is done (~1.5 s of chat latency).
+    const inFlight = fetch(`${base}/api/voicebot/`, {
+      method: 'POST',
+      body: new URLSearchParams({ text: 'still answered' }),
+    });
+    await waitFor(() => stack.sim.stats().inFlight.chat === 1, { timeoutMs: 10_000 });
+    api.kill('SIGTERM');
+    await waitFor(
+      async () =>
+        await fetch(`${base}/healthz`).then(
+          () => false,
+          () => true,
+        ),
+      {
+        timeoutMs: 5_000,
+        message: 'still accepting connections after SIGTERM',
+      },
+    );
+    const res = await inFlight;
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { return_text: string }).return_text).toContain('still answered');
+    expect(await api.exited).toBe(0);
   });
 });
 
