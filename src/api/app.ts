@@ -10,6 +10,7 @@ import { serveFile } from './routes/files.ts';
 import { getJob } from './routes/get-job.ts';
 import { healthz, readyz } from './routes/health.ts';
 import { jobEvents } from './routes/job-events.ts';
+import { redeliverWebhook } from './routes/redeliver-webhook.ts';
 import { voicebotLegacy } from './routes/voicebot-legacy.ts';
 
 /** The HTTP API: thin handlers that validate, store, enqueue and answer. */
@@ -29,6 +30,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.get('/v1/jobs/:id', getJob(deps));
   app.delete('/v1/jobs/:id', cancelJob(deps));
   app.get('/v1/jobs/:id/events', jobEvents(deps));
+  app.post('/v1/jobs/:id/webhook/redeliver', redeliverWebhook(deps));
   app.post(['/api/voicebot', '/api/voicebot/'], ...submit, voicebotLegacy(deps), cleanup);
   app.get('/files/*key', serveFile(deps));
   app.all('/v1/jobs', methodNotAllowed('POST'));

@@ -1,6 +1,8 @@
+import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../shared/config.ts';
 import type { EventHub } from '../shared/events.ts';
+import type { DeliveryPayload } from '../shared/job-lifecycle.ts';
 import type { JobStore } from '../shared/job-store.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { StageQueues } from '../shared/queues.ts';
@@ -14,6 +16,7 @@ export interface ApiDeps {
   store: JobStore;
   storage: Storage;
   queues: StageQueues;
+  deliverQueue: Queue<DeliveryPayload>;
   hub: EventHub;
   log: Logger;
 }

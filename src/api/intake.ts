@@ -5,6 +5,7 @@ import { publishEvent } from '../shared/events.ts';
 import type { JobRecord } from '../shared/job-record.ts';
 import { enqueueStage } from '../shared/queues.ts';
 import { acceptsInput, firstStage, keys } from '../shared/stages.ts';
+import { assertPublicUrl, UnsafeUrlError } from '../shared/webhooks/ssrf.ts';
 import type { ApiDeps } from './deps.ts';
 import { createJobSchema } from './job-schemas.ts';
 import { audioUpload, uploadJobId } from './middleware/audio-upload.ts';
@@ -66,6 +67,14 @@ export async function submitJob(deps: ApiDeps, req: Request): Promise<JobRecord>
     throw new HttpError(400, 'ambiguous_input', 'Send either an audio file or text, not both.');
   if (!file && !body.text)
     throw new HttpError(400, 'missing_input', 'Send an audio file (multipart field "audio") or text.');
+  if (body.webhook_url) {
+    try {
+      await assertPublicUrl(body.webhook_url, config.webhooks.allowPrivateNetworks);
+    } catch (err) {
+      if (!(err instanceof UnsafeUrlError)) throw err;
+      throw new HttpError(422, 'webhook_url_refused', `webhook_url refused: ${err.message}.`);
+    }
+  }
   const kind = file ? 'audio' : 'text';
   if (!acceptsInput(body.pipeline, kind)) {
     throw new HttpError(
@@ -91,6 +100,7 @@ export async function submitJob(deps: ApiDeps, req: Request): Promise<JobRecord>
     instructions: body.instructions ?? null,
     metadata: body.metadata ?? null,
     webhook_url: body.webhook_url ?? null,
+    webhook: null,
     conversation_id: body.conversation_id ?? null,
     transcript: kind === 'text' && body.pipeline !== 'speak' ? (body.text ?? null) : null,
     reply_text: body.pipeline === 'speak' ? (body.text ?? null) : null,

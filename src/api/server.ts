@@ -2,6 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../shared/config.ts';
 import { EventHub } from '../shared/events.ts';
+import { createDeliverQueue } from '../shared/job-lifecycle.ts';
 import { JobStore } from '../shared/job-store.ts';
 import type { Logger } from '../shared/logger.ts';
 import { closeQueues, createStageQueues } from '../shared/queues.ts';
@@ -23,6 +24,7 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
   const hubRedis = createRedis(config.redisUrl, 'blocking', 'voicebot-api-events');
   const storage = await createStorage(config);
   const queues = createStageQueues(redis, config);
+  const deliverQueue = createDeliverQueue(redis, config);
   const hub = new EventHub(hubRedis, config.prefix);
   await hub.start();
   const deps: ApiDeps = {
@@ -31,6 +33,7 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
     store: new JobStore(redis, config.prefix, config.retentionSeconds),
     storage,
     queues,
+    deliverQueue,
     hub,
     log,
   };
@@ -63,6 +66,7 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
       await closed;
       await hub.stop();
       await closeQueues(queues);
+      await deliverQueue.close();
       redis.disconnect();
     },
   };

@@ -30,6 +30,14 @@ const stageList = z
   )
   .pipe(z.array(z.enum(STAGES)).min(1, 'name at least one stage'));
 
+/** `250`, `250ms`, `5s`, `5m`, `2h` → milliseconds (NaN when unreadable). */
+export function parseDuration(text: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
+  if (!m) return Number.NaN;
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] ?? 'ms'] ?? 1;
+  return Number(m[1]) * unit;
+}
+
 /** `TRANSCRIBE_<name>`, `CHAT_<name>`, `SPEAK_<name>`: optional per-stage overrides of `STAGE_<name>`. */
 function perStage<T extends z.ZodType>(name: string, schema: T) {
   return Object.fromEntries(STAGES.map((s) => [`${s.toUpperCase()}_${name}`, schema.optional()])) as Record<
@@ -100,9 +108,20 @@ const envSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
   JOB_RETENTION_SECONDS: int(60).default(7 * 24 * 3600),
 
-  WEBHOOK_SECRET: optionalString.refine((v) => v === undefined || v.startsWith('whsec_'), {
-    message: 'must start with whsec_ (Standard Webhooks secret)',
-  }),
+  WEBHOOK_SECRET: optionalString.refine(
+    (v) => v === undefined || v.split(',').every((s) => s.trim().startsWith('whsec_')),
+    {
+      message: 'must be whsec_… Standard Webhooks secrets, comma-separated (newest first) while rotating',
+    },
+  ),
+  WEBHOOK_TIMEOUT_MS: int(100).default(15_000),
+  WEBHOOK_RETRY_SCHEDULE: z
+    .string()
+    .default('0,5s,5m,30m,2h,5h,10h,10h')
+    .transform((v) => v.split(',').map((d) => parseDuration(d.trim())))
+    .refine((list) => list.length > 0 && list.every((ms) => Number.isFinite(ms) && ms >= 0), {
+      message: 'must be comma-separated delays like 0,5s,5m,2h (the first is the first attempt)',
+    }),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
 });
 
@@ -205,6 +224,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     retentionSeconds: e.JOB_RETENTION_SECONDS,
-    webhooks: { secret: e.WEBHOOK_SECRET, allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS },
+    webhooks: {
+      secrets: e.WEBHOOK_SECRET ? e.WEBHOOK_SECRET.split(',').map((s) => s.trim()) : [],
+      allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
+      timeoutMs: e.WEBHOOK_TIMEOUT_MS,
+      retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
+    },
   };
 }

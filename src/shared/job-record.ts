@@ -13,6 +13,22 @@ export const jobErrorSchema = z.object({
 });
 export type JobError = z.infer<typeof jobErrorSchema>;
 
+export const webhookAttemptSchema = z.object({
+  at: z.string(),
+  status_code: z.number().int().nullable(),
+  latency_ms: z.number().int(),
+  error: z.string().nullable(),
+});
+
+/** Delivery state of a job's webhook: every attempt is recorded and shown on the job. */
+export const webhookStateSchema = z.object({
+  event_id: z.string(),
+  event_type: z.string(),
+  status: z.enum(['pending', 'delivered', 'failed', 'gone']),
+  attempts: z.array(webhookAttemptSchema),
+});
+export type WebhookState = z.infer<typeof webhookStateSchema>;
+
 export const metadataSchema = z.record(z.string(), z.unknown());
 
 export const jobRecordSchema = z.object({
@@ -27,6 +43,7 @@ export const jobRecordSchema = z.object({
   instructions: z.string().nullable(),
   metadata: metadataSchema.nullable(),
   webhook_url: z.string().nullable(),
+  webhook: webhookStateSchema.nullable(),
   conversation_id: z.string().nullable(),
   transcript: z.string().nullable(),
   reply_text: z.string().nullable(),
@@ -40,7 +57,7 @@ export const jobRecordSchema = z.object({
 });
 export type JobRecord = z.infer<typeof jobRecordSchema>;
 
-const JSON_FIELDS = new Set(['metadata', 'error']);
+const JSON_FIELDS = new Set(['metadata', 'error', 'webhook']);
 const NUMBER_FIELDS = new Set(['input_bytes']);
 
 /** Record → Redis hash fields (null fields are simply absent). */

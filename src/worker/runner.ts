@@ -1,11 +1,13 @@
 import type { Config } from '../shared/config.ts';
 import { ConversationStore } from '../shared/conversation-store.ts';
 import { EventHub } from '../shared/events.ts';
+import { createDeliverQueue } from '../shared/job-lifecycle.ts';
 import { JobStore } from '../shared/job-store.ts';
 import type { Logger } from '../shared/logger.ts';
 import { closeQueues, createStageQueues } from '../shared/queues.ts';
 import { createRedis } from '../shared/redis.ts';
 import { createStorage } from '../shared/storage/index.ts';
+import { startDeliverWorker } from './deliver.ts';
 import { createProviders } from './providers.ts';
 import { startRetention } from './retention.ts';
 import { type StageWorkers, startStageWorkers } from './workers.ts';
@@ -24,6 +26,7 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
   const hub = new EventHub(hubRedis, config.prefix);
   await hub.start();
   const store = new JobStore(connection, config.prefix, config.retentionSeconds);
+  const deliverQueue = createDeliverQueue(connection, config);
   const stages = startStageWorkers({
     config,
     redis: connection,
@@ -38,16 +41,21 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
       config.retentionSeconds,
     ),
     queues,
+    deliverQueue,
     hub,
     log,
   });
+  const deliverWorker = startDeliverWorker({ config, connection, store, storage, log });
+  if (config.webhooks.secrets.length === 0) log.warn('WEBHOOK_SECRET is not set: webhooks are sent unsigned');
   const retention = await startRetention({ config, connection, store, storage, log });
   return {
     stages,
     async close() {
       // Workers stop taking jobs and finish the ones in flight (bounded by the shutdown deadline).
       await stages.close();
+      await deliverWorker.close();
       await retention.close();
+      await deliverQueue.close();
       await hub.stop();
       await closeQueues(queues);
       connection.disconnect();

@@ -4,6 +4,7 @@ import type { Config } from '../shared/config.ts';
 import type { ConversationStore } from '../shared/conversation-store.ts';
 import { classifyProviderError, PermanentError, RetryableError } from '../shared/errors.ts';
 import { type EventType, publishEvent } from '../shared/events.ts';
+import { endJob, type LifecycleDeps } from '../shared/job-lifecycle.ts';
 import type { JobError } from '../shared/job-record.ts';
 import type { JobStore } from '../shared/job-store.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -13,7 +14,7 @@ import type { Storage } from '../shared/storage/index.ts';
 import type { Providers } from './providers.ts';
 import type { StageFn } from './stages/stage.ts';
 
-export interface RunnerDeps {
+export interface RunnerDeps extends LifecycleDeps {
   config: Config;
   redis: Redis;
   store: JobStore;
@@ -62,9 +63,9 @@ export function stageProcessor(
         if ((await store.update(jobId, { ...output, stage: next })) !== 'updated') return 'skipped';
         await emit(jobId, 'stage.completed', completed);
         await enqueueStage(queues, jobId, next);
-      } else if ((await store.finish(jobId, 'succeeded', output)) === 'updated') {
+      } else {
         await emit(jobId, 'stage.completed', completed);
-        await emit(jobId, 'job.succeeded', { status: 'succeeded' });
+        await endJob(deps, jobId, 'succeeded', output);
       }
       log.info({ duration_ms: Date.now() - started }, 'stage completed');
       return 'done';
@@ -104,9 +105,7 @@ export function stageProcessor(
       };
       if (final) {
         log.warn({ err: classified, code: classified.code }, 'stage failed: job failed');
-        if ((await store.finish(jobId, 'failed', { error })) === 'updated') {
-          await emit(jobId, 'job.failed', { status: 'failed', error });
-        }
+        await endJob(deps, jobId, 'failed', { error });
       } else {
         log.warn({ code: classified.code, error: classified.message }, 'stage failed: will retry');
         await emit(jobId, 'stage.retrying', { stage, error });
@@ -121,7 +120,7 @@ export function stageProcessor(
  * running the processor, so the job record is marked failed here.
  */
 export function onStalledOut(stage: Stage, deps: RunnerDeps) {
-  const { config, redis, store, log } = deps;
+  const { log } = deps;
   return async (job: Job | undefined, err: Error) => {
     if (!job || !/stalled more than/i.test(err.message)) return;
     const parsed = stagePayloadSchema.safeParse(job.data);
@@ -134,13 +133,7 @@ export function onStalledOut(stage: Stage, deps: RunnerDeps) {
       attempts: job.attemptsMade,
     };
     try {
-      if ((await store.finish(jobId, 'failed', { error })) === 'updated') {
-        await publishEvent(redis, config.prefix, config.retentionSeconds, jobId, 'job.failed', {
-          job_id: jobId,
-          status: 'failed',
-          error,
-        });
-      }
+      await endJob(deps, jobId, 'failed', { error });
       log.error({ job_id: jobId, stage }, 'job failed: stalled too often');
     } catch (e) {
       log.error({ err: e, job_id: jobId }, 'could not record a stalled-out job');

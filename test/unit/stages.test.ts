@@ -37,6 +37,7 @@ describe('job record hash', () => {
       instructions: null,
       metadata: { caller: 'x', n: 1 },
       webhook_url: null,
+      webhook: null,
       conversation_id: 'c1',
       transcript: 'hi',
       reply_text: null,

@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
-import { publishEvent } from '../../shared/events.ts';
+import { endJob } from '../../shared/job-lifecycle.ts';
+import { jobView } from '../../shared/job-view.ts';
 import { isTerminal, keys } from '../../shared/stages.ts';
 import type { ApiDeps } from '../deps.ts';
-import { jobView } from '../job-view.ts';
 import { loadJob } from './get-job.ts';
 
 /**
@@ -10,14 +10,11 @@ import { loadJob } from './get-job.ts';
  * runs); a finished job has its stored input and outputs deleted, keeping a tombstone record.
  */
 export function cancelJob(deps: ApiDeps): RequestHandler {
-  const { store, storage, redis, config } = deps;
+  const { store, storage, config } = deps;
   return async (req, res) => {
     const record = await loadJob(deps, req);
-    if (!isTerminal(record.status) && (await store.finish(record.id, 'canceled')) === 'updated') {
-      await publishEvent(redis, config.prefix, config.retentionSeconds, record.id, 'job.canceled', {
-        job_id: record.id,
-        status: 'canceled',
-      });
+    if (!isTerminal(record.status) && (await endJob(deps, record.id, 'canceled'))) {
+      // Workers hear job.canceled and abort the running stage through its signal.
     } else if (!record.deleted_at) {
       await storage.deletePrefix(keys.prefix(record.id));
       await store.overwrite(record.id, { deleted_at: new Date().toISOString() }, [

@@ -1,7 +1,7 @@
 import type { RequestHandler } from 'express';
+import { jobView } from '../../shared/job-view.ts';
 import type { ApiDeps } from '../deps.ts';
 import { submitJob } from '../intake.ts';
-import { jobView } from '../job-view.ts';
 
 /** POST /v1/jobs → 202 {id, status: "queued", …} with a Location header. */
 export function createJob(deps: ApiDeps): RequestHandler {

@@ -1,9 +1,9 @@
 import type { Request, RequestHandler } from 'express';
 import { notFound } from '../../shared/errors.ts';
 import type { JobRecord } from '../../shared/job-record.ts';
+import { jobView } from '../../shared/job-view.ts';
 import type { ApiDeps } from '../deps.ts';
 import { jobIdSchema } from '../job-schemas.ts';
-import { jobView } from '../job-view.ts';
 
 /** Loads the job named by `:id`, or 404 (a malformed id names no job). */
 export async function loadJob(deps: ApiDeps, req: Request): Promise<JobRecord> {

@@ -1,8 +1,8 @@
 import type { RequestHandler } from 'express';
 import { HttpError } from '../../shared/errors.ts';
+import { jobView } from '../../shared/job-view.ts';
 import type { ApiDeps } from '../deps.ts';
 import { submitJob } from '../intake.ts';
-import { jobView } from '../job-view.ts';
 import { waitForJob } from '../wait-for-job.ts';
 
 /** Job errors caused by the input itself (not by us or the provider being down). */

@@ -1,6 +1,6 @@
-import type { Config } from '../shared/config.ts';
-import type { JobRecord } from '../shared/job-record.ts';
-import type { Storage } from '../shared/storage/index.ts';
+import type { Config } from './config.ts';
+import type { JobRecord } from './job-record.ts';
+import type { Storage } from './storage/index.ts';
 
 /** The job as clients see it, with a freshly signed `audio_url` (never stored: minted on every read). */
 export async function jobView(record: JobRecord, storage: Storage, config: Config) {
@@ -25,6 +25,7 @@ export async function jobView(record: JobRecord, storage: Storage, config: Confi
     metadata: record.metadata,
     voice: record.voice,
     webhook_url: record.webhook_url,
+    webhook: record.webhook,
     conversation_id: record.conversation_id,
     provider: record.provider,
     deleted_at: record.deleted_at,
