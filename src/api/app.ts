@@ -2,14 +2,19 @@ import express, { type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { ApiDeps } from './deps.ts';
 import { cleanupOnError, parseSubmission } from './intake.ts';
+import { authenticate } from './middleware/auth.ts';
 import { notFoundHandler, problemHandler } from './middleware/problem.ts';
+import { rateLimitPerClient } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { cancelJob } from './routes/cancel-job.ts';
+import { createBatch } from './routes/create-batch.ts';
 import { createJob } from './routes/create-job.ts';
 import { serveFile } from './routes/files.ts';
+import { getBatch } from './routes/get-batch.ts';
 import { getJob } from './routes/get-job.ts';
 import { healthz, readyz } from './routes/health.ts';
 import { jobEvents } from './routes/job-events.ts';
+import { listJobs } from './routes/list-jobs.ts';
 import { redeliverWebhook } from './routes/redeliver-webhook.ts';
 import { voicebotLegacy } from './routes/voicebot-legacy.ts';
 
@@ -26,14 +31,23 @@ export function createApp(deps: ApiDeps): express.Express {
 
   app.get('/healthz', healthz);
   app.get('/readyz', readyz(deps));
+  app.get('/files/*key', serveFile(deps));
+  // Everything below acts for an API client: authenticated (unless no key exists) and rate limited.
+  app.use(
+    ['/v1', '/api'],
+    authenticate(deps.keys, deps.log),
+    rateLimitPerClient(deps.redis, deps.config.prefix, deps.config.limits.requestsPerMinute),
+  );
   app.post('/v1/jobs', ...submit, createJob(deps), cleanup);
+  app.get('/v1/jobs', listJobs(deps));
+  app.post('/v1/batches', ...parseSubmission(deps, { batch: true }), createBatch(deps), cleanup);
+  app.get('/v1/batches/:id', getBatch(deps));
   app.get('/v1/jobs/:id', getJob(deps));
   app.delete('/v1/jobs/:id', cancelJob(deps));
   app.get('/v1/jobs/:id/events', jobEvents(deps));
   app.post('/v1/jobs/:id/webhook/redeliver', redeliverWebhook(deps));
   app.post(['/api/voicebot', '/api/voicebot/'], ...submit, voicebotLegacy(deps), cleanup);
-  app.get('/files/*key', serveFile(deps));
-  app.all('/v1/jobs', methodNotAllowed('POST'));
+  app.all('/v1/jobs', methodNotAllowed('GET, POST'));
 
   app.use(notFoundHandler);
   app.use(problemHandler(deps.log, deps.config.limits));

@@ -1,5 +1,7 @@
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { ApiKeys } from '../shared/api-keys.ts';
+import type { BatchStore } from '../shared/batches.ts';
 import type { Config } from '../shared/config.ts';
 import type { EventHub } from '../shared/events.ts';
 import type { DeliveryPayload } from '../shared/job-lifecycle.ts';
@@ -16,6 +18,8 @@ export interface ApiDeps {
   store: JobStore;
   storage: Storage;
   queues: StageQueues;
+  batches: BatchStore;
+  keys: ApiKeys;
   deliverQueue: Queue<DeliveryPayload>;
   hub: EventHub;
   log: Logger;

@@ -7,8 +7,15 @@ import { enqueueStage } from '../shared/queues.ts';
 import { acceptsInput, firstStage, keys } from '../shared/stages.ts';
 import { assertPublicUrl, UnsafeUrlError } from '../shared/webhooks/ssrf.ts';
 import type { ApiDeps } from './deps.ts';
-import { createJobSchema } from './job-schemas.ts';
-import { audioUpload, uploadJobId } from './middleware/audio-upload.ts';
+import { claimIdempotency, fingerprintOf, releaseIdempotency } from './idempotency.ts';
+import { type CreateJobBody, createJobSchema } from './job-schemas.ts';
+import {
+  abortUploads,
+  audioBatchUpload,
+  audioUpload,
+  uploadedJobIds,
+  uploadJobId,
+} from './middleware/audio-upload.ts';
 import { parseOr400 } from './validate.ts';
 
 /**
@@ -16,13 +23,17 @@ import { parseOr400 } from './validate.ts';
  * any audio into storage under a job id chosen here. Pair with `cleanupOnError` so a refused request
  * leaves nothing stored.
  */
-export function parseSubmission(deps: ApiDeps): RequestHandler[] {
-  const upload = audioUpload(deps.storage, deps.config.limits.uploadBytes);
-  const json = express.json({ limit: '256kb', strict: true });
+export function parseSubmission(deps: ApiDeps, opts: { batch?: boolean } = {}): RequestHandler[] {
+  const { uploadBytes, batchItems } = deps.config.limits;
+  const upload = opts.batch
+    ? audioBatchUpload(deps.storage, uploadBytes, batchItems)
+    : audioUpload(deps.storage, uploadBytes);
+  const json = express.json({ limit: opts.batch ? '8mb' : '256kb', strict: true });
   const form = express.urlencoded({ extended: false, limit: '256kb', parameterLimit: 20 });
   return [
     (req, _res, next) => {
-      (req as Request & { jobId: string }).jobId = randomUUID();
+      // A single job's id is chosen before its body is read; a batch's files each get their own.
+      if (!opts.batch) (req as Request & { jobId: string }).jobId = randomUUID();
       next();
     },
     (req, res, next) => {
@@ -48,34 +59,40 @@ export function parseSubmission(deps: ApiDeps): RequestHandler[] {
 /** Removes whatever a failed submission stored, then passes the error on. */
 export function cleanupOnError(deps: ApiDeps): ErrorRequestHandler {
   return (err, req, _res, next) => {
-    const id = uploadJobId(req);
-    if (!id) return next(err);
-    deps.storage
-      .deletePrefix(keys.prefix(id))
+    abortUploads(req);
+    const ids = new Set([uploadJobId(req), ...uploadedJobIds(req)].filter(Boolean));
+    Promise.all([...ids].map((id) => deps.storage.deletePrefix(keys.prefix(id))))
       .catch((e) => req.log.error({ err: e }, 'cleanup after refused request failed'))
       .finally(() => next(err));
   };
 }
 
-/** Validates the parsed submission, stores text input, records the job and enqueues its first stage. */
-export async function submitJob(deps: ApiDeps, req: Request): Promise<JobRecord> {
-  const { config, store, storage, queues, redis } = deps;
-  const body = parseOr400(createJobSchema(config.limits.textChars), { ...(req.body ?? {}) }, 'job');
-  const id = uploadJobId(req);
-  const file = req.file;
-  if (file && body.text)
-    throw new HttpError(400, 'ambiguous_input', 'Send either an audio file or text, not both.');
-  if (!file && !body.text)
-    throw new HttpError(400, 'missing_input', 'Send an audio file (multipart field "audio") or text.');
-  if (body.webhook_url) {
-    try {
-      await assertPublicUrl(body.webhook_url, config.webhooks.allowPrivateNetworks);
-    } catch (err) {
-      if (!(err instanceof UnsafeUrlError)) throw err;
-      throw new HttpError(422, 'webhook_url_refused', `webhook_url refused: ${err.message}.`);
-    }
-  }
-  const kind = file ? 'audio' : 'text';
+/** A validated job, ready to be recorded and enqueued. */
+export interface JobSpec {
+  kind: 'audio' | 'text';
+  body: CreateJobBody;
+  /** the uploaded audio, already in storage under the job's input key */
+  file?: Express.Multer.File | undefined;
+}
+
+/** Checks a parsed submission: exactly one input, accepted by the pipeline; a webhook_url we may call. */
+export async function validateJob(
+  deps: ApiDeps,
+  body: CreateJobBody,
+  file?: Express.Multer.File,
+): Promise<JobSpec> {
+  const inputs = [file, body.text, body.audio_url].filter((v) => v !== undefined).length;
+  if (inputs > 1)
+    throw new HttpError(400, 'ambiguous_input', 'Send one input: an audio file, audio_url or text.');
+  if (inputs === 0)
+    throw new HttpError(
+      400,
+      'missing_input',
+      'Send an audio file (multipart field "audio"), audio_url or text.',
+    );
+  if (body.webhook_url) await assertAllowedUrl(deps, body.webhook_url, 'webhook_url');
+  if (body.audio_url) await assertAllowedUrl(deps, body.audio_url, 'audio_url');
+  const kind = body.text ? 'text' : 'audio';
   if (!acceptsInput(body.pipeline, kind)) {
     throw new HttpError(
       400,
@@ -83,6 +100,47 @@ export async function submitJob(deps: ApiDeps, req: Request): Promise<JobRecord>
       `The ${body.pipeline} pipeline does not take ${kind} input.`,
     );
   }
+  return { kind, body, file };
+}
+
+async function assertAllowedUrl(deps: ApiDeps, url: string, field: string): Promise<void> {
+  try {
+    await assertPublicUrl(url, deps.config.webhooks.allowPrivateNetworks);
+  } catch (err) {
+    if (!(err instanceof UnsafeUrlError)) throw err;
+    throw new HttpError(422, `${field}_refused`, `${field} refused: ${err.message}.`);
+  }
+}
+
+/** 429 when accepting `count` more jobs would put the client over its cap of jobs in flight. */
+export async function assertCapacity(deps: ApiDeps, clientId: string, count: number): Promise<number> {
+  const active = await deps.store.activeCount(clientId);
+  const cap = deps.config.limits.jobsInFlight;
+  if (active + count > cap) {
+    throw new HttpError(
+      429,
+      'too_many_jobs_in_flight',
+      `You have ${active} jobs in flight; the limit is ${cap}. Wait for some to finish.`,
+      {
+        headers: { 'Retry-After': '10' },
+      },
+    );
+  }
+  return active;
+}
+
+/**
+ * Records a validated job and enqueues its first stage. Fair queuing: a client's n-th job in flight gets
+ * BullMQ priority n at every stage, so one client's 10,000 queued jobs do not hold another's first job.
+ */
+export async function acceptJob(
+  deps: ApiDeps,
+  spec: JobSpec,
+  ctx: { id: string; clientId: string; batchId?: string; rank: number; log: Request['log'] },
+): Promise<JobRecord> {
+  const { config, store, storage, queues, redis } = deps;
+  const { id } = ctx;
+  const { body, kind, file } = spec;
   if (body.text) {
     const key = body.pipeline === 'speak' ? keys.reply(id) : keys.transcript(id);
     await storage.put(key, body.text, { contentType: 'text/plain; charset=utf-8' });
@@ -90,12 +148,16 @@ export async function submitJob(deps: ApiDeps, req: Request): Promise<JobRecord>
   const now = new Date().toISOString();
   const record: JobRecord = {
     id,
+    client_id: ctx.clientId,
+    batch_id: ctx.batchId ?? null,
+    priority: config.fairQueuing ? Math.min(ctx.rank, MAX_PRIORITY) : null,
     status: 'queued',
     stage: firstStage(body.pipeline, kind),
     pipeline: body.pipeline,
     input_kind: kind,
     input_type: file?.mimetype ?? null,
     input_bytes: file?.size ?? null,
+    source_url: body.audio_url ?? null,
     voice: body.voice ?? null,
     instructions: body.instructions ?? null,
     metadata: body.metadata ?? null,
@@ -105,6 +167,11 @@ export async function submitJob(deps: ApiDeps, req: Request): Promise<JobRecord>
     transcript: kind === 'text' && body.pipeline !== 'speak' ? (body.text ?? null) : null,
     reply_text: body.pipeline === 'speak' ? (body.text ?? null) : null,
     audio_key: null,
+    language_hint: body.language ?? null,
+    language: null,
+    duration_seconds: null,
+    artifacts: null,
+    summary: null,
     error: null,
     provider: config.simulator.enabled ? 'simulator' : 'openai',
     created_at: now,
@@ -114,15 +181,53 @@ export async function submitJob(deps: ApiDeps, req: Request): Promise<JobRecord>
   };
   await store.create(record);
   try {
-    await enqueueStage(queues, id, record.stage ?? firstStage(body.pipeline, kind));
+    await enqueueStage(queues, id, record.stage ?? firstStage(body.pipeline, kind), record.priority);
   } catch (err) {
-    await redis.del(store.key(id)).catch(() => {});
+    await store.remove(record).catch(() => {});
     throw err;
   }
   await publishEvent(redis, config.prefix, config.retentionSeconds, id, 'job.queued', {
     job_id: id,
     status: 'queued',
-  }).catch((err) => req.log.warn({ err }, 'could not publish job.queued'));
-  req.log.info({ job_id: id, input: kind, pipeline: body.pipeline, bytes: file?.size }, 'job accepted');
+  }).catch((err) => ctx.log.warn({ err }, 'could not publish job.queued'));
+  ctx.log.info(
+    { job_id: id, client_id: ctx.clientId, input: kind, pipeline: body.pipeline, bytes: file?.size },
+    'job accepted',
+  );
   return record;
+}
+
+/** BullMQ's highest priority number. */
+const MAX_PRIORITY = 2_097_151;
+
+/** POST /v1/jobs and POST /api/voicebot/: one job from the parsed request, idempotent with `Idempotency-Key`. */
+export async function submitJob(
+  deps: ApiDeps,
+  req: Request,
+): Promise<{ record: JobRecord; replayed: boolean }> {
+  const body = parseOr400(createJobSchema(deps.config.limits.textChars), { ...(req.body ?? {}) }, 'job');
+  const spec = await validateJob(deps, body, req.file);
+  const id = uploadJobId(req);
+  const replay = await claimIdempotency(deps, req, fingerprintOf(body, req.file), id);
+  if (replay) {
+    await deps.storage.deletePrefix(keys.prefix(id));
+    const original = await deps.store.get(replay);
+    if (!original)
+      throw new HttpError(
+        409,
+        'request_in_progress',
+        'A request with this Idempotency-Key is still being processed.',
+      );
+    return { record: original, replayed: true };
+  }
+  try {
+    const active = await assertCapacity(deps, req.clientId, 1);
+    return {
+      record: await acceptJob(deps, spec, { id, clientId: req.clientId, rank: active + 1, log: req.log }),
+      replayed: false,
+    };
+  } catch (err) {
+    await releaseIdempotency(deps, req);
+    throw err;
+  }
 }

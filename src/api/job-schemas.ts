@@ -1,10 +1,11 @@
 import { z } from 'zod';
+import { isLanguageCode } from '../shared/languages.ts';
 import { PIPELINE_NAMES } from '../shared/stages.ts';
 
 const MAX_METADATA_BYTES = 16 * 1024;
 
 /** `metadata` arrives as an object (JSON) or as a JSON string (multipart): either way an object, ≤ 16 KB. */
-const metadata = z
+export const metadataSchema = z
   .preprocess(
     (v) => {
       if (typeof v !== 'string') return v;
@@ -28,10 +29,15 @@ export const jobOptionsShape = {
     .regex(/^[A-Za-z0-9_-]{1,40}$/, 'voice must be a voice name like "nova"')
     .optional(),
   instructions: z.string().trim().min(1).max(4000).optional(),
-  metadata: metadata.optional(),
+  metadata: metadataSchema.optional(),
   conversation_id: z
     .string()
     .regex(/^[A-Za-z0-9_-]{1,64}$/, 'conversation_id must be 1-64 letters, digits, _ or -')
+    .optional(),
+  /** the spoken language as an ISO-639-1 code: a hint for transcription */
+  language: z
+    .string()
+    .refine(isLanguageCode, 'language must be an ISO-639-1 code such as "en" or "de"')
     .optional(),
   webhook_url: z
     .url({ protocol: /^https?$/, error: 'webhook_url must be an http(s) URL' })
@@ -39,9 +45,15 @@ export const jobOptionsShape = {
     .optional(),
 };
 
+/** Audio fetched by a worker from a URL (http/https, public addresses only). */
+export const audioUrlSchema = z
+  .url({ protocol: /^https?$/, error: 'audio_url must be an http(s) URL' })
+  .max(2048);
+
 export function createJobSchema(maxTextChars: number) {
   return z.strictObject({
     text: z.string().trim().min(1, 'text must not be empty').max(maxTextChars).optional(),
+    audio_url: audioUrlSchema.optional(),
     ...jobOptionsShape,
   });
 }

@@ -1,12 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ApiKeys } from '../shared/api-keys.ts';
+import { BatchStore } from '../shared/batches.ts';
 import type { Config } from '../shared/config.ts';
 import { EventHub } from '../shared/events.ts';
 import { createDeliverQueue } from '../shared/job-lifecycle.ts';
 import { JobStore } from '../shared/job-store.ts';
 import type { Logger } from '../shared/logger.ts';
 import { closeQueues, createStageQueues } from '../shared/queues.ts';
-import { createRedis } from '../shared/redis.ts';
+import { createRedis, waitReady } from '../shared/redis.ts';
 import { createStorage } from '../shared/storage/index.ts';
 import { createApp } from './app.ts';
 import type { ApiDeps } from './deps.ts';
@@ -25,6 +27,8 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
   const storage = await createStorage(config);
   const queues = createStageQueues(redis, config);
   const deliverQueue = createDeliverQueue(redis, config);
+  // The rate limiter loads its script at start: Redis must answer first (a supervisor restarts us if not).
+  await waitReady(redis, 30_000);
   const hub = new EventHub(hubRedis, config.prefix);
   await hub.start();
   const deps: ApiDeps = {
@@ -34,6 +38,8 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
     storage,
     queues,
     deliverQueue,
+    batches: new BatchStore(redis, config.prefix, config.retentionSeconds),
+    keys: new ApiKeys(redis, config.prefix),
     hub,
     log,
   };

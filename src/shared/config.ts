@@ -67,6 +67,11 @@ const envSchema = z.object({
   MAX_UPLOAD_BYTES: int(1).default(100 * 1024 * 1024),
   MAX_TEXT_CHARS: int(1, 100_000).default(10_000),
   CONVERSATION_MAX_TURNS: int(0, 100).default(10),
+  RATE_LIMIT_RPM: int(0).default(600),
+  MAX_JOBS_IN_FLIGHT: int(1).default(10_000),
+  FAIR_QUEUEING: bool.default(true),
+  MAX_BATCH_ITEMS: int(1, 10_000).default(1000),
+  AUDIO_FETCH_TIMEOUT_MS: int(100).default(60_000),
   SYNC_WAIT_SECONDS: int(0, 600).default(60),
 
   OPENAI_API_KEY: optionalString,
@@ -90,6 +95,14 @@ const envSchema = z.object({
   TTS_API_KEY: optionalString,
   TTS_VOICE: z.string().default('nova'),
   TTS_FORMAT: z.enum(['mp3', 'wav', 'opus', 'aac', 'flac']).default('mp3'),
+  SUMMARIZE_MODEL: optionalString,
+  SUMMARIZE_BASE_URL: optionalUrl,
+  SUMMARIZE_API_KEY: optionalString,
+  TRANSCRIBE_MAX_UPLOAD_BYTES: int(1024).default(25 * 1024 * 1024),
+  TRANSCRIBE_CHUNK_SECONDS: int(30).default(600),
+  MAX_AUDIO_SECONDS: int(1).default(4 * 3600),
+  FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
+  FFPROBE_PATH: z.string().min(1).default('ffprobe'),
 
   WORKER_STAGES: stageList.default([...STAGES]),
   STAGE_CONCURRENCY: int(1, 1000).default(8),
@@ -124,6 +137,9 @@ const envSchema = z.object({
     }),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
 });
+
+/** Every environment variable the service reads (all documented in `.env.example`). */
+export const CONFIG_VARIABLES = Object.keys(envSchema.shape);
 
 export interface ProviderConfig {
   model: string;
@@ -203,16 +219,39 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       signingSecret: e.URL_SIGNING_SECRET,
       urlTtlSeconds: e.AUDIO_URL_TTL_SECONDS,
     },
-    limits: { uploadBytes: e.MAX_UPLOAD_BYTES, textChars: e.MAX_TEXT_CHARS },
+    limits: {
+      uploadBytes: e.MAX_UPLOAD_BYTES,
+      textChars: e.MAX_TEXT_CHARS,
+      requestsPerMinute: e.RATE_LIMIT_RPM,
+      jobsInFlight: e.MAX_JOBS_IN_FLIGHT,
+      batchItems: e.MAX_BATCH_ITEMS,
+      audioFetchTimeoutMs: e.AUDIO_FETCH_TIMEOUT_MS,
+    },
+    fairQueuing: e.FAIR_QUEUEING,
     syncWaitMs: e.SYNC_WAIT_SECONDS * 1000,
     simulator: { enabled: useSimulator, port: e.SIMULATOR_PORT },
     providers: {
       transcribe: provider(e.TRANSCRIBE_MODEL, e.TRANSCRIBE_BASE_URL, e.TRANSCRIBE_API_KEY),
       chat: provider(e.CHAT_MODEL, e.CHAT_BASE_URL, e.CHAT_API_KEY),
       speak: provider(e.TTS_MODEL, e.TTS_BASE_URL, e.TTS_API_KEY),
+      // Defaults to the chat stage's model and server.
+      summarize: provider(
+        e.SUMMARIZE_MODEL ?? e.CHAT_MODEL,
+        e.SUMMARIZE_BASE_URL ?? e.CHAT_BASE_URL,
+        e.SUMMARIZE_API_KEY ?? e.CHAT_API_KEY,
+      ),
     },
     chat: { systemPrompt: e.CHAT_SYSTEM_PROMPT, maxTurns: e.CONVERSATION_MAX_TURNS },
     tts: { voice: e.TTS_VOICE, format: e.TTS_FORMAT },
+    transcription: {
+      /** larger inputs are transcoded (and chunked if still too large) before upload */
+      maxUploadBytes: e.TRANSCRIBE_MAX_UPLOAD_BYTES,
+      /** longer inputs are cut at silences into chunks of at most this many seconds */
+      chunkSeconds: e.TRANSCRIBE_CHUNK_SECONDS,
+      /** longer inputs fail with audio_too_long */
+      maxAudioSeconds: e.MAX_AUDIO_SECONDS,
+      tools: { ffmpeg: e.FFMPEG_PATH, ffprobe: e.FFPROBE_PATH },
+    },
     worker: {
       stages: e.WORKER_STAGES,
       settings: stages,

@@ -1,5 +1,6 @@
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { BatchStore } from './batches.ts';
 import type { Config } from './config.ts';
 import { type EventType, publishEvent } from './events.ts';
 import type { JobRecord } from './job-record.ts';
@@ -8,8 +9,10 @@ import { DELIVER_QUEUE } from './stages.ts';
 
 /** What the deliver queue's jobs carry: ids only; the payload is built (and the URL signed) at send time. */
 export interface DeliveryPayload {
+  /** the job (or, for batch.completed, the batch) the event is about */
   jobId: string;
-  eventType: EventType;
+  batchId?: string;
+  eventType: EventType | 'batch.completed';
   /** `webhook-id`: the same for every attempt and redelivery of one event, so receivers can deduplicate. */
   eventId: string;
 }
@@ -18,6 +21,7 @@ export interface LifecycleDeps {
   config: Config;
   redis: Redis;
   store: JobStore;
+  batches: BatchStore;
   deliverQueue: Queue<DeliveryPayload>;
 }
 
@@ -80,5 +84,20 @@ export async function endJob(
   });
   const record = await store.get(jobId);
   if (record) await enqueueDelivery(deps, record);
+  if (record?.batch_id && (await deps.batches.jobEnded(record.batch_id))) {
+    const batch = await deps.batches.get(record.batch_id);
+    if (batch?.webhook_url) {
+      await deps.deliverQueue.add(
+        'batch.completed',
+        {
+          jobId: batch.id,
+          batchId: batch.id,
+          eventType: 'batch.completed',
+          eventId: `msg_${batch.id.replaceAll('-', '')}_completed`,
+        },
+        { jobId: `batch_${batch.id}_deliver` },
+      );
+    }
+  }
   return true;
 }

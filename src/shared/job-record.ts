@@ -3,7 +3,8 @@
  * BullMQ jobs on the stage queues carry only the job id; this record is what clients see.
  */
 import { z } from 'zod';
-import { JOB_STATUSES, PIPELINE_NAMES, STAGES } from './stages.ts';
+import { ARTIFACT_NAMES, JOB_STATUSES, PIPELINE_NAMES, STAGES } from './stages.ts';
+import { voicemailSummarySchema } from './summary.ts';
 
 export const jobErrorSchema = z.object({
   code: z.string(),
@@ -33,12 +34,19 @@ export const metadataSchema = z.record(z.string(), z.unknown());
 
 export const jobRecordSchema = z.object({
   id: z.string(),
+  /** the API client (key) the job belongs to; another client's job answers 404 */
+  client_id: z.string(),
+  batch_id: z.string().nullable(),
+  /** BullMQ priority of its stage jobs (fair queuing: the client's n-th job in flight gets n) */
+  priority: z.number().int().nullable(),
   status: z.enum(JOB_STATUSES),
   stage: z.enum(STAGES).nullable(),
   pipeline: z.enum(PIPELINE_NAMES),
   input_kind: z.enum(['audio', 'text']),
   input_type: z.string().nullable(),
   input_bytes: z.number().int().nullable(),
+  /** audio_url given instead of an upload: fetched into storage by the transcribe worker */
+  source_url: z.string().nullable(),
   voice: z.string().nullable(),
   instructions: z.string().nullable(),
   metadata: metadataSchema.nullable(),
@@ -48,6 +56,16 @@ export const jobRecordSchema = z.object({
   transcript: z.string().nullable(),
   reply_text: z.string().nullable(),
   audio_key: z.string().nullable(),
+  /** ISO-639-1 hint the client gave for transcription */
+  language_hint: z.string().nullable(),
+  /** the transcript's language (ISO-639-1 when known): detected by the provider, else the hint */
+  language: z.string().nullable(),
+  /** seconds of input audio */
+  duration_seconds: z.number().nullable(),
+  /** stored outputs shown on the job as presigned URLs (minted on every read) */
+  artifacts: z.array(z.enum(ARTIFACT_NAMES)).nullable(),
+  /** the voicemail pipeline's structured summary */
+  summary: voicemailSummarySchema.nullable(),
   error: jobErrorSchema.nullable(),
   provider: z.enum(['openai', 'simulator']),
   created_at: z.string(),
@@ -57,8 +75,8 @@ export const jobRecordSchema = z.object({
 });
 export type JobRecord = z.infer<typeof jobRecordSchema>;
 
-const JSON_FIELDS = new Set(['metadata', 'error', 'webhook']);
-const NUMBER_FIELDS = new Set(['input_bytes']);
+const JSON_FIELDS = new Set(['metadata', 'error', 'webhook', 'artifacts', 'summary']);
+const NUMBER_FIELDS = new Set(['input_bytes', 'priority', 'duration_seconds']);
 
 /** Record → Redis hash fields (null fields are simply absent). */
 export function toHash(patch: Partial<JobRecord>): Record<string, string> {

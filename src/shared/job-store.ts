@@ -45,13 +45,70 @@ export class JobStore {
     if (ids.length > 0) await this.redis.zrem(this.finishedKey, ...ids);
   }
 
+  /** A client's jobs, newest first (listing), and the ones not yet ended (in-flight cap, fair queuing). */
+  clientJobsKey = (clientId: string) => `${this.prefix}:client:${clientId}:jobs`;
+  clientActiveKey = (clientId: string) => `${this.prefix}:client:${clientId}:active`;
+
   async create(record: JobRecord): Promise<void> {
     // Non-terminal records also expire (after twice the retention) so an abandoned job cannot live forever.
     await this.redis
       .multi()
       .hset(this.key(record.id), toHash(record))
       .expire(this.key(record.id), this.retentionSeconds * 2)
+      .zadd(this.clientJobsKey(record.client_id), Date.parse(record.created_at), record.id)
+      .sadd(this.clientActiveKey(record.client_id), record.id)
       .exec();
+  }
+
+  /** Removes a job that was never accepted (enqueueing failed). */
+  async remove(record: JobRecord): Promise<void> {
+    await this.redis
+      .multi()
+      .del(this.key(record.id))
+      .zrem(this.clientJobsKey(record.client_id), record.id)
+      .srem(this.clientActiveKey(record.client_id), record.id)
+      .exec();
+  }
+
+  /** How many of a client's jobs have not ended yet. */
+  async activeCount(clientId: string): Promise<number> {
+    return this.redis.scard(this.clientActiveKey(clientId));
+  }
+
+  /** A page of a client's job ids, newest first; `cursor` is the previous page's last created-at (ms). */
+  async pageForClient(
+    clientId: string,
+    limit: number,
+    cursor?: number,
+  ): Promise<{ ids: string[]; next: number | null }> {
+    const max = cursor === undefined ? '+inf' : `(${cursor}`;
+    const rows = await this.redis.zrevrangebyscore(
+      this.clientJobsKey(clientId),
+      max,
+      '-inf',
+      'WITHSCORES',
+      'LIMIT',
+      0,
+      limit,
+    );
+    const ids: string[] = [];
+    let last: number | null = null;
+    for (let i = 0; i < rows.length; i += 2) {
+      ids.push(rows[i] ?? '');
+      last = Number(rows[i + 1]);
+    }
+    return { ids, next: ids.length === limit ? last : null };
+  }
+
+  async getMany(ids: string[]): Promise<Array<JobRecord | undefined>> {
+    if (ids.length === 0) return [];
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.hgetall(this.key(id));
+    const rows = (await pipe.exec()) ?? [];
+    return rows.map(([, hash]) => {
+      const h = hash as Record<string, string>;
+      return h && Object.keys(h).length > 0 ? fromHash(h) : undefined;
+    });
   }
 
   async get(id: string): Promise<JobRecord | undefined> {
@@ -76,7 +133,12 @@ export class JobStore {
       { ...patch, status, finished_at: now.toISOString() },
       this.retentionSeconds,
     );
-    if (result === 'updated') await this.redis.zadd(this.finishedKey, now.getTime(), id);
+    if (result === 'updated') {
+      const clientId = await this.redis.hget(this.key(id), 'client_id');
+      const tx = this.redis.multi().zadd(this.finishedKey, now.getTime(), id);
+      if (clientId) tx.srem(this.clientActiveKey(clientId), id);
+      await tx.exec();
+    }
     return result;
   }
 

@@ -1,5 +1,6 @@
 import type { Config } from './config.ts';
 import type { JobRecord } from './job-record.ts';
+import { ARTIFACTS, type ArtifactName } from './stages.ts';
 import type { Storage } from './storage/index.ts';
 
 /** The job as clients see it, with a freshly signed `audio_url` (never stored: minted on every read). */
@@ -7,6 +8,7 @@ export async function jobView(record: JobRecord, storage: Storage, config: Confi
   const ttl = config.storage.urlTtlSeconds;
   const audioUrl =
     record.audio_key && !record.deleted_at ? await storage.signedUrl(record.audio_key, ttl) : null;
+  const artifacts = await artifactUrls(record, storage, ttl);
   return {
     id: record.id,
     object: 'job' as const,
@@ -19,8 +21,14 @@ export async function jobView(record: JobRecord, storage: Storage, config: Confi
     input: { kind: record.input_kind, type: record.input_type, bytes: record.input_bytes },
     transcript: record.transcript,
     reply_text: record.reply_text,
+    language: record.language,
+    language_hint: record.language_hint,
+    duration_seconds: record.duration_seconds,
+    summary: record.summary,
     audio_url: audioUrl,
     audio_url_expires_at: audioUrl ? new Date(Date.now() + ttl * 1000).toISOString() : null,
+    artifacts,
+    artifacts_expires_at: artifacts ? new Date(Date.now() + ttl * 1000).toISOString() : null,
     error: record.error,
     metadata: record.metadata,
     voice: record.voice,
@@ -33,3 +41,18 @@ export async function jobView(record: JobRecord, storage: Storage, config: Confi
   };
 }
 export type JobView = Awaited<ReturnType<typeof jobView>>;
+
+/** Presigned URLs of a job's stored outputs (transcript txt/json/srt/vtt, summary), minted like audio_url. */
+async function artifactUrls(
+  record: JobRecord,
+  storage: Storage,
+  ttl: number,
+): Promise<Partial<Record<ArtifactName, string>> | null> {
+  if (!record.artifacts?.length || record.deleted_at) return null;
+  const entries = await Promise.all(
+    record.artifacts.map(async (name) => {
+      return [name, await storage.signedUrl(ARTIFACTS[name](record.id), ttl)];
+    }),
+  );
+  return Object.fromEntries(entries);
+}

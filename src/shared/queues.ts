@@ -33,8 +33,17 @@ export function createStageQueues(connection: Redis, config: Config): StageQueue
 }
 
 /** Hands a job to a stage. Idempotent: the BullMQ job id is derived from the job id and stage. */
-export async function enqueueStage(queues: StageQueues, jobId: string, stage: Stage): Promise<void> {
-  await queues[stage].add(stage, { jobId }, { jobId: stageJobId(jobId, stage) });
+export async function enqueueStage(
+  queues: StageQueues,
+  jobId: string,
+  stage: Stage,
+  priority?: number | null,
+): Promise<void> {
+  await queues[stage].add(
+    stage,
+    { jobId },
+    { jobId: stageJobId(jobId, stage), ...(priority ? { priority } : {}) },
+  );
 }
 
 export async function closeQueues(queues: StageQueues): Promise<void> {

@@ -4,13 +4,15 @@
  */
 import { z } from 'zod';
 
-export const STAGES = ['transcribe', 'chat', 'speak'] as const;
+export const STAGES = ['transcribe', 'chat', 'speak', 'summarize'] as const;
 export type Stage = (typeof STAGES)[number];
 
 /** The delivery queue (webhooks) is not a pipeline stage: it runs after a job ends. */
 export const DELIVER_QUEUE = 'deliver';
 /** Housekeeping (retention sweeps), driven by a BullMQ job scheduler. */
 export const MAINTENANCE_QUEUE = 'maintenance';
+/** Chunks of long audio, transcribed in parallel as children of the job's transcribe stage (a BullMQ flow). */
+export const CHUNK_QUEUE = 'transcribe-chunk';
 
 export const PIPELINES = {
   /** voice in → transcript → reply → spoken reply (the default) */
@@ -19,6 +21,8 @@ export const PIPELINES = {
   transcribe: ['transcribe'],
   /** text in → spoken text */
   speak: ['speak'],
+  /** voice in → transcript (timestamps, subtitles) → structured summary; no speech */
+  voicemail: ['transcribe', 'summarize'],
 } as const satisfies Record<string, readonly Stage[]>;
 export type Pipeline = keyof typeof PIPELINES;
 export const PIPELINE_NAMES = Object.keys(PIPELINES) as [Pipeline, ...Pipeline[]];
@@ -62,7 +66,30 @@ export const keys = {
   transcript: (jobId: string) => `jobs/${jobId}/transcript.txt`,
   reply: (jobId: string) => `jobs/${jobId}/reply.txt`,
   speech: (jobId: string, ext: string) => `jobs/${jobId}/reply.${ext}`,
+  transcriptJson: (jobId: string) => `jobs/${jobId}/transcript.json`,
+  transcriptSrt: (jobId: string) => `jobs/${jobId}/transcript.srt`,
+  transcriptVtt: (jobId: string) => `jobs/${jobId}/transcript.vtt`,
+  summary: (jobId: string) => `jobs/${jobId}/summary.json`,
+  /** long audio: the chunk plan, each chunk's audio and each chunk's transcript (a retry skips done chunks) */
+  chunks: (jobId: string) => `jobs/${jobId}/chunks/`,
+  chunkPlan: (jobId: string) => `jobs/${jobId}/chunks/plan.json`,
+  chunkAudio: (jobId: string, i: number, ext: string) => `jobs/${jobId}/chunks/${i}.${ext}`,
+  chunkTranscript: (jobId: string, i: number) => `jobs/${jobId}/chunks/${i}.json`,
 };
+
+/** Stored files a job exposes as presigned URLs (`artifacts` on the job), by name. */
+export const ARTIFACTS = {
+  transcript_txt: keys.transcript,
+  transcript_json: keys.transcriptJson,
+  transcript_srt: keys.transcriptSrt,
+  transcript_vtt: keys.transcriptVtt,
+  summary_json: keys.summary,
+} as const;
+export type ArtifactName = keyof typeof ARTIFACTS;
+export const ARTIFACT_NAMES = Object.keys(ARTIFACTS) as [ArtifactName, ...ArtifactName[]];
+
+/** BullMQ job id of one chunk of one job's transcription. */
+export const chunkJobId = (jobId: string, index: number) => `${jobId}_chunk_${index}`;
 
 export const TERMINAL_STATUSES = ['succeeded', 'failed', 'canceled'] as const;
 export const JOB_STATUSES = ['queued', 'running', ...TERMINAL_STATUSES] as const;

@@ -1,5 +1,8 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { ApiKeys } from '../shared/api-keys.ts';
+import { batchView } from '../shared/batch-view.ts';
+import type { BatchStore } from '../shared/batches.ts';
 import type { Config } from '../shared/config.ts';
 import { retryAfterMs } from '../shared/errors.ts';
 import type { DeliveryPayload } from '../shared/job-lifecycle.ts';
@@ -27,6 +30,8 @@ export interface DeliverDeps {
   config: Config;
   connection: Redis;
   store: JobStore;
+  batches: BatchStore;
+  keys: ApiKeys;
   storage: Storage;
   log: Logger;
 }
@@ -55,20 +60,46 @@ export function startDeliverWorker(deps: DeliverDeps): Worker<DeliveryPayload> {
   return worker;
 }
 
+/** What one delivery sends: the event's subject (job or batch), where, and the secrets to sign with. */
+async function eventOf(job: Job<DeliveryPayload>, deps: DeliverDeps) {
+  const { config, store, storage, batches } = deps;
+  const { jobId, batchId } = job.data;
+  if (batchId) {
+    const batch = await batches.get(batchId);
+    if (!batch?.webhook_url) return undefined;
+    const data = await batchView(batch, { batches, store, storage, config }, { offset: 0, limit: 0 });
+    return {
+      url: batch.webhook_url,
+      clientId: batch.client_id,
+      data,
+      state: null,
+      stateKey: batches.key(batchId),
+    };
+  }
+  const record = await store.get(jobId);
+  if (!record?.webhook_url) return undefined;
+  const data = await jobView(record, storage, config);
+  return {
+    url: record.webhook_url,
+    clientId: record.client_id,
+    data,
+    state: record.webhook,
+    stateKey: store.key(jobId),
+  };
+}
+
 async function deliver(job: Job<DeliveryPayload>, deps: DeliverDeps): Promise<string> {
-  const { config, store, storage, connection } = deps;
+  const { config, connection, keys } = deps;
   const { jobId, eventType, eventId } = job.data;
   const log = deps.log.child({ job_id: jobId, event: eventType, attempt: job.attemptsMade + 1 });
-  const record = await store.get(jobId);
-  if (!record?.webhook_url) return 'no-webhook';
+  const event = await eventOf(job, deps);
+  if (!event) return 'no-webhook';
   const now = new Date();
-  const body = JSON.stringify({
-    type: eventType,
-    timestamp: now.toISOString(),
-    data: await jobView(record, storage, config),
-  });
-  const headers = signWebhook(config.webhooks.secrets, eventId, now, body);
-  const result = await sendWebhook(record.webhook_url, body, headers, {
+  const body = JSON.stringify({ type: eventType, timestamp: now.toISOString(), data: event.data });
+  // A client with its own webhook secret (created with its API key) gets webhooks signed with it.
+  const clientSecret = (await keys.client(event.clientId))?.webhook_secret;
+  const headers = signWebhook(clientSecret ? [clientSecret] : config.webhooks.secrets, eventId, now, body);
+  const result = await sendWebhook(event.url, body, headers, {
     timeoutMs: config.webhooks.timeoutMs,
     allowPrivate: config.webhooks.allowPrivateNetworks,
   });
@@ -82,7 +113,7 @@ async function deliver(job: Job<DeliveryPayload>, deps: DeliverDeps): Promise<st
         : isRetryable(result) && !final
           ? 'pending'
           : 'failed';
-  await record_(connection, store.key(jobId), record.webhook, eventId, eventType, outcome, result);
+  await record_(connection, event.stateKey, event.state, eventId, eventType, outcome, result);
   log.info(
     { status_code: code, outcome, latency_ms: result.latencyMs, error: result.error },
     'webhook attempt',

@@ -22,5 +22,6 @@ export function createProviders(config: Config): Providers {
     transcribe: make(config.providers.transcribe, 'transcribe'),
     chat: make(config.providers.chat, 'chat'),
     speak: make(config.providers.speak, 'speak'),
+    summarize: make(config.providers.summarize, 'summarize'),
   };
 }

@@ -1,3 +1,5 @@
+import { ApiKeys } from '../shared/api-keys.ts';
+import { BatchStore } from '../shared/batches.ts';
 import type { Config } from '../shared/config.ts';
 import { ConversationStore } from '../shared/conversation-store.ts';
 import { EventHub } from '../shared/events.ts';
@@ -42,10 +44,19 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
     ),
     queues,
     deliverQueue,
+    batches: new BatchStore(connection, config.prefix, config.retentionSeconds),
     hub,
     log,
   });
-  const deliverWorker = startDeliverWorker({ config, connection, store, storage, log });
+  const deliverWorker = startDeliverWorker({
+    config,
+    connection,
+    store,
+    storage,
+    log,
+    batches: new BatchStore(connection, config.prefix, config.retentionSeconds),
+    keys: new ApiKeys(connection, config.prefix),
+  });
   if (config.webhooks.secrets.length === 0) log.warn('WEBHOOK_SECRET is not set: webhooks are sent unsigned');
   const retention = await startRetention({ config, connection, store, storage, log });
   return {

@@ -1,16 +1,17 @@
-import { type Job, type Processor, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, type Processor, UnrecoverableError, WaitingChildrenError, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../shared/config.ts';
 import type { ConversationStore } from '../shared/conversation-store.ts';
 import { classifyProviderError, PermanentError, RetryableError } from '../shared/errors.ts';
 import { type EventType, publishEvent } from '../shared/events.ts';
 import { endJob, type LifecycleDeps } from '../shared/job-lifecycle.ts';
-import type { JobError } from '../shared/job-record.ts';
+import type { JobError, JobRecord } from '../shared/job-record.ts';
 import type { JobStore } from '../shared/job-store.ts';
 import type { Logger } from '../shared/logger.ts';
 import { enqueueStage, type StageQueues } from '../shared/queues.ts';
-import { isTerminal, nextStage, type Stage, stagePayloadSchema } from '../shared/stages.ts';
+import { isTerminal, keys, nextStage, type Stage, stagePayloadSchema } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
+import { fetchAudioInto } from './fetch-audio.ts';
 import type { Providers } from './providers.ts';
 import type { StageFn } from './stages/stage.ts';
 
@@ -56,13 +57,24 @@ export function stageProcessor(
     if ((await store.update(jobId, { status: 'running', stage })) !== 'updated') return 'skipped';
     await emit(jobId, 'stage.started', { stage, attempt: job.attemptsMade + 1 });
     try {
-      const output = await run({ record, storage, providers, conversations, config, signal: abort, log });
+      const input = await ensureInput(record, stage, deps, abort);
+      const output = await run({
+        record: input,
+        storage,
+        providers,
+        conversations,
+        config,
+        signal: abort,
+        log,
+        job,
+        token: _token,
+      });
       const next = nextStage(record.pipeline, stage);
       const completed = { stage, ...output, duration_ms: Date.now() - started };
       if (next) {
         if ((await store.update(jobId, { ...output, stage: next })) !== 'updated') return 'skipped';
         await emit(jobId, 'stage.completed', completed);
-        await enqueueStage(queues, jobId, next);
+        await enqueueStage(queues, jobId, next, record.priority);
       } else {
         await emit(jobId, 'stage.completed', completed);
         await endJob(deps, jobId, 'succeeded', output);
@@ -70,6 +82,8 @@ export function stageProcessor(
       log.info({ duration_ms: Date.now() - started }, 'stage completed');
       return 'done';
     } catch (err) {
+      // The stage fanned out (chunked transcription) and waits for its children: not a failure.
+      if (err instanceof WaitingChildrenError) throw err;
       const current = await store.get(jobId);
       if (abort.aborted && current?.status === 'canceled') {
         log.info('stage aborted: job canceled');
@@ -139,4 +153,24 @@ export function onStalledOut(stage: Stage, deps: RunnerDeps) {
       log.error({ err: e, job_id: jobId }, 'could not record a stalled-out job');
     }
   };
+}
+
+/** Audio given by URL is fetched into storage before transcription (once: a stored input is a checkpoint). */
+async function ensureInput(
+  record: JobRecord,
+  stage: Stage,
+  deps: RunnerDeps,
+  signal: AbortSignal,
+): Promise<JobRecord> {
+  const { storage, store, config } = deps;
+  if (stage !== 'transcribe' || !record.source_url || (await storage.exists(keys.input(record.id), signal)))
+    return record;
+  const { mime, bytes } = await fetchAudioInto(storage, keys.input(record.id), record.source_url, {
+    maxBytes: config.limits.uploadBytes,
+    timeoutMs: config.limits.audioFetchTimeoutMs,
+    allowPrivate: config.webhooks.allowPrivateNetworks,
+    signal,
+  });
+  await store.update(record.id, { input_type: mime, input_bytes: bytes });
+  return { ...record, input_type: mime, input_bytes: bytes };
 }

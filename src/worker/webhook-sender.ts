@@ -1,6 +1,4 @@
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
-import { assertPublicUrl, guardedLookup } from '../shared/webhooks/ssrf.ts';
+import { safeRequest } from './safe-http.ts';
 
 export interface SendResult {
   statusCode: number | null;
@@ -9,10 +7,7 @@ export interface SendResult {
   error: string | null;
 }
 
-/**
- * POSTs a webhook body: a time limit, redirects not followed (a 3xx is an answer, not a hop), and the
- * socket connects only to an address the SSRF guard checked (one DNS lookup, no rebinding).
- */
+/** POSTs a webhook body through `safeRequest`; never throws — the outcome is data to record. */
 export async function sendWebhook(
   url: string,
   body: string,
@@ -21,54 +16,30 @@ export async function sendWebhook(
 ): Promise<SendResult> {
   const started = performance.now();
   const elapsed = () => Math.round(performance.now() - started);
-  let target: URL;
   try {
-    target = await assertPublicUrl(url, opts.allowPrivate);
+    const res = await safeRequest(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'user-agent': 'voicebot-webhooks/1', ...headers },
+      body,
+      ...opts,
+    });
+    res.resume(); // the body does not matter; drain it so the socket is freed
+    await new Promise((resolve) => res.on('end', resolve).on('error', resolve));
+    const retryAfter = res.headers['retry-after'];
+    return {
+      statusCode: res.statusCode ?? null,
+      retryAfter: retryAfter ?? null,
+      latencyMs: elapsed(),
+      error: null,
+    };
   } catch (err) {
+    const e = err as Error;
+    const refused = e.name === 'UnsafeUrlError' || (err as { code?: string }).code === 'EPRIVATE';
     return {
       statusCode: null,
       retryAfter: null,
       latencyMs: elapsed(),
-      error: `refused: ${(err as Error).message}`,
+      error: refused ? `refused: ${e.message}` : e.message,
     };
   }
-  const request = target.protocol === 'https:' ? httpsRequest : httpRequest;
-  return new Promise((resolve) => {
-    const req = request(
-      target,
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'user-agent': 'voicebot-webhooks/1', ...headers },
-        lookup: guardedLookup(opts.allowPrivate),
-        timeout: opts.timeoutMs,
-        signal: AbortSignal.timeout(opts.timeoutMs),
-      },
-      (res) => {
-        res.resume(); // the body does not matter; drain it so the socket is freed
-        res.on('end', () =>
-          resolve({
-            statusCode: res.statusCode ?? null,
-            retryAfter: header(res.headers['retry-after']),
-            latencyMs: elapsed(),
-            error: null,
-          }),
-        );
-        res.on('error', (err) =>
-          resolve({
-            statusCode: res.statusCode ?? null,
-            retryAfter: null,
-            latencyMs: elapsed(),
-            error: err.message,
-          }),
-        );
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${opts.timeoutMs} ms`)));
-    req.on('error', (err) =>
-      resolve({ statusCode: null, retryAfter: null, latencyMs: elapsed(), error: err.message }),
-    );
-    req.end(body);
-  });
 }
-
-const header = (v: string | string[] | undefined) => (Array.isArray(v) ? (v[0] ?? null) : (v ?? null));

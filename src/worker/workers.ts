@@ -6,9 +6,11 @@ import { onStalledOut, type RunnerDeps, stageProcessor } from './stage-runner.ts
 import { chat } from './stages/chat.ts';
 import { speak } from './stages/speak.ts';
 import type { StageFn } from './stages/stage.ts';
-import { transcribe } from './stages/transcribe.ts';
+import { summarize } from './stages/summarize.ts';
+import { createTranscribe } from './stages/transcribe.ts';
+import { startChunkWorker } from './transcription/chunk-worker.ts';
 
-const STAGE_FNS: Record<Stage, StageFn> = { transcribe, chat, speak };
+const STAGE_FNS: Record<Exclude<Stage, 'transcribe'>, StageFn> = { chat, speak, summarize };
 
 export interface StageWorkers {
   workers: Worker[];
@@ -21,8 +23,14 @@ export interface StageWorkers {
  */
 export function startStageWorkers(deps: RunnerDeps & { connection: Redis; hub: EventHub }): StageWorkers {
   const { config, connection, hub, log } = deps;
+  // Long audio: the transcribe stage fans out into chunk jobs, run wherever the transcribe stage runs.
+  const chunks = config.worker.stages.includes('transcribe') ? startChunkWorker(deps) : undefined;
+  const stageFn = (stage: Stage): StageFn =>
+    stage === 'transcribe' && chunks
+      ? createTranscribe(chunks.queue)
+      : STAGE_FNS[stage as Exclude<Stage, 'transcribe'>];
   const workers = config.worker.stages.map((stage) => {
-    const worker = new Worker(stage, stageProcessor(stage, STAGE_FNS[stage], deps), {
+    const worker = new Worker(stage, stageProcessor(stage, stageFn(stage), deps), {
       connection,
       prefix: config.prefix,
       concurrency: config.worker.settings[stage].concurrency,
@@ -33,6 +41,9 @@ export function startStageWorkers(deps: RunnerDeps & { connection: Redis; hub: E
           ? { max: config.worker.settings[stage].rpm, duration: 60_000 }
           : { max: 1_000_000, duration: 1_000 },
       // A worker that dies mid-stage loses its lock; another picks the job up after `stalledInterval`.
+      // Long-poll at most 1 s: with priorities (fair queuing) BullMQ does not wake a worker when a 429 pause
+      // (queue.rateLimit) ends, so the poll interval bounds how long a paused stage stays idle after it.
+      drainDelay: 1,
       lockDuration: config.worker.lockDurationMs,
       stalledInterval: config.worker.stalledIntervalMs,
       maxStalledCount: config.worker.maxStalledCount,
@@ -54,6 +65,7 @@ export function startStageWorkers(deps: RunnerDeps & { connection: Redis; hub: E
     async close() {
       unsubscribe();
       await Promise.all(workers.map((w) => w.close()));
+      await chunks?.close();
     },
   };
 }

@@ -10,7 +10,7 @@ async function redisKeys(stack: Stack): Promise<string[]> {
   const redis = new Redis(stack.config.redisUrl);
   try {
     return (await redis.keys(`${stack.config.prefix}:*`)).filter(
-      (k) => !k.endsWith(':events') && !k.endsWith(':meta'),
+      (k) => !k.endsWith(':events') && !k.endsWith(':meta') && !k.includes(':ratelimit:'),
     );
   } finally {
     redis.disconnect();

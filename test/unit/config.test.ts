@@ -9,7 +9,7 @@ describe('loadConfig', () => {
     expect(c.storage.s3).toBeUndefined();
     expect(c.storage.dataDir).toBe('./data');
     expect(c.simulator.enabled).toBe(true);
-    expect(c.worker.stages).toEqual(['transcribe', 'chat', 'speak']);
+    expect(c.worker.stages).toEqual(['transcribe', 'chat', 'speak', 'summarize']);
     expect(c.tts.voice).toBe('nova');
     expect(c.limits.uploadBytes).toBe(100 * 1024 * 1024);
     expect(c.storage.urlTtlSeconds).toBe(3600);
@@ -62,5 +62,19 @@ describe('loadConfig', () => {
     expect(c.worker.stages).toEqual(['transcribe', 'chat']);
     expect(c.worker.settings.chat.concurrency).toBe(3);
     expect(c.worker.settings.transcribe.concurrency).toBe(8);
+  });
+});
+
+describe('documentation of settings', () => {
+  it('.env.example and the README name every variable the service reads', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { CONFIG_VARIABLES } = await import('../../src/shared/config.ts');
+    const example = await readFile(new URL('../../.env.example', import.meta.url), 'utf8');
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const perStage = /^(TRANSCRIBE|CHAT|SPEAK|SUMMARIZE)_(CONCURRENCY|ATTEMPTS|TIMEOUT_MS|RPM)$/;
+    const missing = CONFIG_VARIABLES.filter(
+      (v) => !perStage.test(v) && (!example.includes(v) || !readme.includes(v)),
+    );
+    expect(missing).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
-import { PassThrough, type Readable } from 'node:stream';
+import { createHash, randomUUID } from 'node:crypto';
+import { type Readable, Transform } from 'node:stream';
 import type { Request } from 'express';
 import { fileTypeFromBuffer } from 'file-type';
 import multer, { type StorageEngine } from 'multer';
@@ -6,6 +7,17 @@ import { ACCEPTED_AUDIO, canonicalAudioType } from '../../shared/audio-types.ts'
 import { HttpError } from '../../shared/errors.ts';
 import { keys } from '../../shared/stages.ts';
 import type { Storage } from '../../shared/storage/index.ts';
+
+declare global {
+  namespace Express {
+    namespace Multer {
+      interface File {
+        /** SHA-256 of the stored bytes (hex): part of an idempotent request's fingerprint */
+        sha256?: string;
+      }
+    }
+  }
+}
 
 /** Bytes read before deciding the type; file-type needs at most ~4 KB for audio containers. */
 const SNIFF_BYTES = 4100;
@@ -20,6 +32,36 @@ export interface StoredAudio {
 
 /** The job id an upload belongs to, chosen before the body is read, so the key never depends on the client. */
 export const uploadJobId = (req: Request): string => (req as Request & { jobId: string }).jobId;
+
+/** Job ids of every file stored by this request (a batch stores many). */
+export const uploadedJobIds = (req: Request): string[] => {
+  const files = Array.isArray(req.files) ? req.files : req.file ? [req.file] : [];
+  return files.map((f) => jobIdOfKey(f.path)).filter((id): id is string => id !== undefined);
+};
+
+const jobIdOfKey = (key: string | undefined) => /^jobs\/([^/]+)\/input$/.exec(key ?? '')?.[1];
+
+/** Writes still streaming for this request; aborted when the request fails. */
+function pendingUploads(req: Request): AbortController[] {
+  const r = req as Request & { uploadAborts?: AbortController[] };
+  r.uploadAborts ??= [];
+  return r.uploadAborts;
+}
+
+/** Stops every write of this request that is still streaming (its temp data is removed by the storage). */
+export function abortUploads(req: Request): void {
+  for (const a of pendingUploads(req)) a.abort(new Error('request failed'));
+}
+
+/** The single-job request's id for its (only) file, or a fresh id per file for a batch. */
+function allocateJobId(req: Request): string {
+  const r = req as Request & { jobId?: string; jobIdUsed?: boolean };
+  if (r.jobId && !r.jobIdUsed) {
+    r.jobIdUsed = true;
+    return r.jobId;
+  }
+  return randomUUID();
+}
 
 /**
  * A multer storage engine that streams the `audio` part straight into storage under `jobs/<id>/input`.
@@ -37,8 +79,12 @@ export class AudioStorageEngine implements StorageEngine {
     file: Express.Multer.File,
     cb: (error?: unknown, info?: Partial<Express.Multer.File>) => void,
   ) {
-    const key = keys.input(uploadJobId(req));
-    sniff(file.stream)
+    const key = keys.input(allocateJobId(req));
+    // A body that breaks off mid-file (malformed multipart, client gone) never ends the file stream:
+    // `abortUploads` (called when the request fails) stops the write, so nothing half-written stays.
+    const abort = new AbortController();
+    pendingUploads(req).push(abort);
+    sniff(file.stream, abort.signal)
       .then(async ({ head, rest, ended }) => {
         if (head.length === 0) throw new HttpError(400, 'empty_audio', 'The audio file is empty.');
         if (ended && head.length < MIN_AUDIO_BYTES) {
@@ -58,15 +104,25 @@ export class AudioStorageEngine implements StorageEngine {
             `The uploaded file is not audio we can process (detected: ${mime ?? 'unknown'}). Send wav, mp3, m4a, ogg/opus, webm, flac or amr.`,
           );
         }
-        const body = new PassThrough();
+        const sha = createHash('sha256');
+        const body = new Transform({
+          transform(chunk: Buffer, _enc, cb) {
+            sha.update(chunk);
+            cb(null, chunk);
+          },
+        });
         body.write(head);
         if (ended) body.end();
         else rest.pipe(body);
         rest.once('error', (err) => body.destroy(err));
-        const { bytes } = await this.storage.put(key, body, { contentType: mime });
-        return { key, mime: canonicalAudioType(mime), bytes };
+        abort.signal.throwIfAborted();
+        const { bytes } = await this.storage.put(key, body, { contentType: mime, signal: abort.signal });
+        return { key, mime: canonicalAudioType(mime), bytes, sha256: sha.digest('hex') };
       })
-      .then(({ key, mime, bytes }) => cb(null, { path: key, mimetype: mime, size: bytes }), cb);
+      .then(
+        ({ key, mime, bytes, sha256 }) => cb(null, { path: key, mimetype: mime, size: bytes, sha256 }),
+        cb,
+      );
   }
 
   _removeFile(_req: Request, file: Express.Multer.File, cb: (error: Error | null) => void) {
@@ -76,8 +132,12 @@ export class AudioStorageEngine implements StorageEngine {
 }
 
 /** Reads until `SNIFF_BYTES` are buffered or the stream ends; returns the head and the paused remainder. */
-function sniff(stream: Readable): Promise<{ head: Buffer; rest: Readable; ended: boolean }> {
+function sniff(
+  stream: Readable,
+  signal: AbortSignal,
+): Promise<{ head: Buffer; rest: Readable; ended: boolean }> {
   return new Promise((resolve, reject) => {
+    signal.addEventListener('abort', () => reject(signal.reason), { once: true });
     const chunks: Buffer[] = [];
     let size = 0;
     const done = (ended: boolean) => {
@@ -105,4 +165,19 @@ export function audioUpload(storage: Storage, maxBytes: number) {
     storage: new AudioStorageEngine(storage),
     limits: { fileSize: maxBytes, files: 1, fields: 20, fieldSize: 64 * 1024, parts: 25, headerPairs: 50 },
   }).single('audio');
+}
+
+/** multer for a batch: up to `maxFiles` `audio` files, each within the size limit. */
+export function audioBatchUpload(storage: Storage, maxBytes: number, maxFiles: number) {
+  return multer({
+    storage: new AudioStorageEngine(storage),
+    limits: {
+      fileSize: maxBytes,
+      files: maxFiles,
+      fields: 20,
+      fieldSize: 64 * 1024,
+      parts: maxFiles + 20,
+      headerPairs: 50,
+    },
+  }).array('audio', maxFiles);
 }

@@ -22,6 +22,8 @@ export function cancelJob(deps: ApiDeps): RequestHandler {
         'reply_text',
         'audio_key',
         'metadata',
+        'summary',
+        'artifacts',
       ]);
     }
     const updated = (await store.get(record.id)) ?? record;

@@ -13,6 +13,9 @@ const TYPES: Record<string, string> = {
   '.aac': 'audio/aac',
   '.flac': 'audio/flac',
   '.txt': 'text/plain; charset=utf-8',
+  '.json': 'application/json',
+  '.srt': 'application/x-subrip; charset=utf-8',
+  '.vtt': 'text/vtt; charset=utf-8',
 };
 
 /**

@@ -9,7 +9,9 @@ import { jobIdSchema } from '../job-schemas.ts';
 export async function loadJob(deps: ApiDeps, req: Request): Promise<JobRecord> {
   const id = jobIdSchema.safeParse(req.params.id);
   const record = id.success ? await deps.store.get(id.data) : undefined;
-  if (!record) throw notFound(`No job with id "${String(req.params.id).slice(0, 100)}".`);
+  // Another client's job does not exist as far as this caller can tell.
+  if (!record || record.client_id !== req.clientId)
+    throw notFound(`No job with id "${String(req.params.id).slice(0, 100)}".`);
   return record;
 }
 

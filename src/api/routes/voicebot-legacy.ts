@@ -15,7 +15,7 @@ const INPUT_ERRORS = new Set(['no_speech', 'provider_rejected', 'invalid_audio']
  */
 export function voicebotLegacy(deps: ApiDeps): RequestHandler {
   return async (req, res) => {
-    const record = await submitJob(deps, req);
+    const { record } = await submitJob(deps, req);
     const abort = new AbortController();
     res.on('close', () => abort.abort());
     const done = await waitForJob(deps, record.id, deps.config.syncWaitMs, abort.signal);

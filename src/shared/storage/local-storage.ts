@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -48,12 +49,15 @@ export class LocalStorage implements Storage {
     });
     const source =
       Buffer.isBuffer(body) || typeof body === 'string' ? Readable.from([Buffer.from(body)]) : body;
+    const file = createWriteStream(tmp);
     try {
-      await pipeline(source, count, createWriteStream(tmp), { signal: opts.signal });
+      await pipeline(source, count, file, { signal: opts.signal });
       await mkdir(dirname(target), { recursive: true });
       await rename(tmp, target);
       return { bytes };
     } catch (err) {
+      // A stream destroyed before its file opened still opens (then closes) it: remove after that.
+      if (!file.closed) await once(file, 'close').catch(() => {});
       await rm(tmp, { force: true });
       throw err;
     }

@@ -1,3 +1,4 @@
+import type { Job } from 'bullmq';
 import type { Config } from '../../shared/config.ts';
 import type { ConversationStore } from '../../shared/conversation-store.ts';
 import type { JobRecord } from '../../shared/job-record.ts';
@@ -13,10 +14,18 @@ export interface StageContext {
   config: Config;
   signal: AbortSignal;
   log: Logger;
+  /** the stage's BullMQ job and lock token: a stage that fans out (chunked transcription) waits on children */
+  job?: Job;
+  token?: string;
 }
 
 /** What a stage adds to the job record once its output is stored. */
-export type StageOutput = Partial<Pick<JobRecord, 'transcript' | 'reply_text' | 'audio_key'>>;
+export type StageOutput = Partial<
+  Pick<
+    JobRecord,
+    'transcript' | 'reply_text' | 'audio_key' | 'language' | 'duration_seconds' | 'artifacts' | 'summary'
+  >
+>;
 
 /**
  * A stage: reads its input from storage, calls its provider unless its output already exists (the

@@ -1,21 +1,14 @@
-import { toFile } from 'openai';
-import { extensionFor } from '../../shared/audio-types.ts';
-import { PermanentError } from '../../shared/errors.ts';
-import { keys } from '../../shared/stages.ts';
-import { checkpointText, type StageFn } from './stage.ts';
+import type { Queue } from 'bullmq';
+import type { ChunkPayload } from '../transcription/chunk-worker.ts';
+import { transcribeAudio } from '../transcription/transcribe-audio.ts';
+import type { StageFn } from './stage.ts';
 
-/** Audio in storage → transcript text (`transcript.txt`). */
-export const transcribe: StageFn = async ({ record, storage, providers, signal }) => {
-  const transcript = await checkpointText(storage, keys.transcript(record.id), signal, async () => {
-    const audio = await storage.get(keys.input(record.id), signal);
-    const file = await toFile(audio, `input.${extensionFor(record.input_type)}`, {
-      type: record.input_type ?? 'application/octet-stream',
-    });
-    const { client, model } = providers.transcribe;
-    const result = await client.audio.transcriptions.create({ file, model }, { signal });
-    const text = result.text.trim();
-    if (!text) throw new PermanentError('no_speech', 'No speech was found in the audio.');
-    return text;
-  });
-  return { transcript };
-};
+/**
+ * Audio in storage → `transcript.json` (text, language, duration, timestamped segments) and, from it,
+ * `transcript.txt`, `transcript.srt` and `transcript.vtt`. Long audio is chunked into child jobs on
+ * `chunkQueue` (see ../transcription/transcribe-audio.ts).
+ */
+export const createTranscribe =
+  (chunkQueue: Queue<ChunkPayload>): StageFn =>
+  (ctx) =>
+    transcribeAudio(ctx, chunkQueue);

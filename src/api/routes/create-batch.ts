@@ -1,0 +1,128 @@
+import { randomUUID } from 'node:crypto';
+import type { RequestHandler } from 'express';
+import { z } from 'zod';
+import { batchView } from '../../shared/batch-view.ts';
+import { HttpError } from '../../shared/errors.ts';
+import type { ApiDeps } from '../deps.ts';
+import { claimIdempotency, fingerprintOf, releaseIdempotency } from '../idempotency.ts';
+import { acceptJob, assertCapacity, type JobSpec, validateJob } from '../intake.ts';
+import { audioUrlSchema, jobOptionsShape, metadataSchema } from '../job-schemas.ts';
+import { uploadedJobIds } from '../middleware/audio-upload.ts';
+import { parseOr400 } from '../validate.ts';
+
+function batchSchema(maxItems: number, maxTextChars: number) {
+  const item = z.strictObject({
+    text: z.string().trim().min(1).max(maxTextChars).optional(),
+    audio_url: audioUrlSchema.optional(),
+    metadata: metadataSchema.optional(),
+  });
+  return z.strictObject({
+    ...jobOptionsShape,
+    items: z.array(item).max(maxItems, `a batch holds at most ${maxItems} items`).optional(),
+  });
+}
+
+/**
+ * POST /v1/batches — up to MAX_BATCH_ITEMS jobs at once: JSON `{items: [{audio_url | text, metadata}],
+ * webhook_url, …shared options}` or multipart with many `audio` files and the shared options as fields.
+ * → 202 with the batch; a `batch.completed` webhook follows once every item has ended.
+ */
+export function createBatch(deps: ApiDeps): RequestHandler {
+  const { config, batches } = deps;
+  return async (req, res) => {
+    const body = parseOr400(
+      batchSchema(config.limits.batchItems, config.limits.textChars),
+      { ...(req.body ?? {}) },
+      'batch',
+    );
+    const files = Array.isArray(req.files) ? req.files : [];
+    const { items = [], metadata, ...shared } = body;
+    if (files.length > 0 && items.length > 0)
+      throw new HttpError(400, 'ambiguous_input', 'Send items (JSON) or audio files, not both.');
+    const count = files.length + items.length;
+    if (count === 0)
+      throw new HttpError(
+        400,
+        'missing_input',
+        'A batch needs items: a JSON "items" array or multipart "audio" files.',
+      );
+    const fileIds = uploadedJobIds(req);
+    const specs: Array<{ id: string; spec: JobSpec }> = [];
+    for (const [i, file] of files.entries()) {
+      specs.push({
+        id: fileIds[i] ?? randomUUID(),
+        spec: await validateJob(deps, { ...shared, metadata: { index: i } }, file),
+      });
+    }
+    for (const [i, item] of items.entries()) {
+      try {
+        specs.push({
+          id: randomUUID(),
+          spec: await validateJob(deps, { ...shared, ...item, metadata: item.metadata ?? { index: i } }),
+        });
+      } catch (err) {
+        if (err instanceof HttpError)
+          throw new HttpError(err.status, err.code, `items[${i}]: ${err.message}`);
+        throw err;
+      }
+    }
+    const batchId = randomUUID();
+    const replay = await claimIdempotency(
+      deps,
+      req,
+      fingerprintOf(body, { sha256: files.map((f) => f.sha256).join(',') }),
+      batchId,
+    );
+    if (replay) {
+      await Promise.all(fileIds.map((id) => deps.storage.deletePrefix(`jobs/${id}/`)));
+      const original = await batches.get(replay);
+      if (!original)
+        throw new HttpError(
+          409,
+          'request_in_progress',
+          'A request with this Idempotency-Key is still being processed.',
+        );
+      res.set('Idempotent-Replayed', 'true');
+      res
+        .status(202)
+        .location(`/v1/batches/${original.id}`)
+        .json(await batchView(original, deps, { offset: 0, limit: 0 }));
+      return;
+    }
+    try {
+      const active = await assertCapacity(deps, req.clientId, count);
+      await batches.create(
+        {
+          id: batchId,
+          client_id: req.clientId,
+          total: count,
+          webhook_url: shared.webhook_url ?? null,
+          metadata: metadata ?? null,
+          created_at: new Date().toISOString(),
+        },
+        specs.map((s) => s.id),
+      );
+      // The batch's jobs have no webhook of their own: the batch.completed event reports them.
+      for (const [i, { id, spec }] of specs.entries()) {
+        const itemSpec = { ...spec, body: { ...spec.body, webhook_url: undefined } };
+        await acceptJob(deps, itemSpec, {
+          id,
+          clientId: req.clientId,
+          batchId,
+          rank: active + i + 1,
+          log: req.log,
+        });
+      }
+    } catch (err) {
+      await releaseIdempotency(deps, req);
+      throw err;
+    }
+    const batch = await batches.get(batchId);
+    if (!batch) throw new Error('batch vanished after creation');
+    req.log.info({ batch_id: batchId, items: count }, 'batch accepted');
+    res
+      .status(202)
+      .location(`/v1/batches/${batchId}`)
+      .json(await batchView(batch, deps, { offset: 0, limit: 0 }));
+  };
+}

@@ -1,0 +1,25 @@
+import type { RequestHandler } from 'express';
+import { z } from 'zod';
+import { batchView } from '../../shared/batch-view.ts';
+import { notFound } from '../../shared/errors.ts';
+import type { ApiDeps } from '../deps.ts';
+import { parseOr400 } from '../validate.ts';
+
+const querySchema = z.strictObject({
+  cursor: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(0).max(100).default(20),
+});
+
+/** GET /v1/batches/:id?cursor=&limit= — counts per status and one page of items. */
+export function getBatch(deps: ApiDeps): RequestHandler {
+  return async (req, res) => {
+    const q = parseOr400(querySchema, { ...req.query }, 'query');
+    const id = z.uuid().safeParse(req.params.id);
+    const batch = id.success ? await deps.batches.get(id.data) : undefined;
+    if (!batch || batch.client_id !== req.clientId)
+      throw notFound(`No batch with id "${String(req.params.id).slice(0, 100)}".`);
+    res
+      .set('Cache-Control', 'no-store')
+      .json(await batchView(batch, deps, { offset: q.cursor, limit: q.limit }));
+  };
+}

@@ -1,0 +1,66 @@
+import type { Command } from 'commander';
+import { ApiKeys } from '../../shared/api-keys.ts';
+import { loadConfig } from '../../shared/config.ts';
+import { createRedis } from '../../shared/redis.ts';
+import { EXIT, type GlobalOptions, print } from '../context.ts';
+
+/** Admin commands: they talk to Redis directly (REDIS_URL, QUEUE_PREFIX), not to the API. */
+async function withKeys<T>(fn: (keys: ApiKeys) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const redis = createRedis(config.redisUrl, 'blocking', 'voicebot-cli');
+  try {
+    return await fn(new ApiKeys(redis, config.prefix));
+  } finally {
+    redis.disconnect();
+  }
+}
+
+export function keysCommand(program: Command): void {
+  const keys = program.command('keys').description('manage API keys (admin: needs REDIS_URL)');
+  keys
+    .command('create')
+    .description('create a key; it is shown once')
+    .requiredOption('--name <name>', 'who the key is for')
+    .option('--client <id>', 'add a key to an existing client (default: a new client)')
+    .action(async (o: { name: string; client?: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const { key, record, client } = await withKeys((k) => k.create({ name: o.name, clientId: o.client }));
+      print(
+        g,
+        { key, ...record, webhook_secret: client.webhook_secret },
+        [
+          `key:            ${key}   (shown once: store it now)`,
+          `key id:         ${record.key_id}`,
+          `client:         ${record.client_id}`,
+          `webhook secret: ${client.webhook_secret}   (verify this client's webhooks with it)`,
+        ].join('\n'),
+      );
+    });
+  keys
+    .command('list')
+    .description('list keys (never the keys themselves)')
+    .action(async (_o: unknown, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const list = await withKeys((k) => k.list());
+      print(
+        g,
+        list,
+        list
+          .map(
+            (r) =>
+              `${r.key_id}  ${r.client_id}  ${r.name}  created ${r.created_at}  last used ${r.last_used_at ?? 'never'}`,
+          )
+          .join('\n') || 'no keys: the API runs open',
+      );
+    });
+  keys
+    .command('revoke')
+    .description('revoke a key by its id')
+    .argument('<key-id>', 'as shown by `voicebot keys list`')
+    .action(async (keyId: string, _o: unknown, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const ok = await withKeys((k) => k.revoke(keyId));
+      print(g, { key_id: keyId, revoked: ok }, ok ? `revoked ${keyId}` : `no key ${keyId}`);
+      if (!ok) process.exitCode = EXIT.someFailed;
+    });
+}

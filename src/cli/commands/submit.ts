@@ -1,0 +1,58 @@
+import { openAsBlob } from 'node:fs';
+import { basename, join } from 'node:path';
+import type { Command } from 'commander';
+import type { JobView } from '../../sdk/client.ts';
+import { clientFor, EXIT, type GlobalOptions, print } from '../context.ts';
+import { saveResults } from '../results.ts';
+
+interface SubmitOptions {
+  text?: string;
+  wait?: boolean;
+  out?: string;
+  pipeline?: string;
+  voice?: string;
+  webhookUrl?: string;
+}
+
+export function submitCommand(program: Command): void {
+  program
+    .command('submit')
+    .description('submit audio files (one job each) or --text; --wait to wait for the results')
+    .argument('[files...]', 'audio files (wav, mp3, m4a, ogg/opus, webm, flac, amr)')
+    .option('--text <text>', 'submit text instead of audio')
+    .option('--pipeline <name>', 'voicebot (default), transcribe, speak, voicemail')
+    .option('--voice <voice>', 'TTS voice, e.g. nova')
+    .option('--webhook-url <url>', 'called when each job ends')
+    .option('--wait', 'wait until the jobs end')
+    .option('--out <dir>', 'with --wait: download each job’s results into <dir>/<job id>/')
+    .action(async (files: string[], opts: SubmitOptions, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      if (files.length === 0 && !opts.text) cmd.error('give audio files or --text', { exitCode: EXIT.usage });
+      const client = clientFor(g);
+      const options = {
+        pipeline: opts.pipeline,
+        voice: opts.voice,
+        webhook_url: opts.webhookUrl,
+      } as Parameters<typeof client.submit>[1];
+      const jobs: JobView[] = [];
+      if (opts.text) jobs.push(await client.submit({ text: opts.text }, options));
+      for (const f of files)
+        jobs.push(await client.submit({ file: await openAsBlob(f), filename: basename(f) }, options));
+      if (!opts.wait) {
+        for (const j of jobs) print(g, j, `${j.id}  ${j.status}`);
+        return;
+      }
+      let failed = 0;
+      for (const j of jobs) {
+        const done = await client.wait(j.id);
+        if (done.status !== 'succeeded') failed++;
+        const saved = opts.out ? await saveResults(done, join(opts.out, done.id)) : [];
+        print(
+          g,
+          done,
+          `${done.id}  ${done.status}  ${done.error?.message ?? done.reply_text ?? ''}${saved.length ? `  → ${join(opts.out ?? '', done.id)}` : ''}`,
+        );
+      }
+      process.exitCode = failed > 0 ? EXIT.someFailed : EXIT.ok;
+    });
+}

@@ -1,0 +1,45 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { JobView } from '../sdk/client.ts';
+
+/**
+ * Writes a finished job's results into `dir`: job.json always; transcript.txt, reply.txt and the spoken
+ * reply (downloaded from its presigned URL) when they exist.
+ */
+export async function saveResults(job: JobView, dir: string): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const written = ['job.json'];
+  await writeFile(join(dir, 'job.json'), `${JSON.stringify(job, null, 2)}\n`);
+  if (job.transcript) {
+    await writeFile(join(dir, 'transcript.txt'), `${job.transcript}\n`);
+    written.push('transcript.txt');
+  }
+  if (job.reply_text) {
+    await writeFile(join(dir, 'reply.txt'), `${job.reply_text}\n`);
+    written.push('reply.txt');
+  }
+  if (job.audio_url) {
+    const res = await fetch(job.audio_url);
+    if (res.ok) {
+      const ext = new URL(job.audio_url).pathname.split('.').pop() ?? 'mp3';
+      await writeFile(join(dir, `reply.${ext}`), Buffer.from(await res.arrayBuffer()));
+      written.push(`reply.${ext}`);
+    }
+  }
+  return written;
+}
+
+/** Runs `fn` over `items` with at most `limit` at once. */
+export async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
+  const out: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) out[i] = await fn(items[i] as T, i);
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  return out;
+}

@@ -1,0 +1,82 @@
+import type { Redis } from 'ioredis';
+
+export interface BatchRecord {
+  id: string;
+  client_id: string;
+  total: number;
+  ended: number;
+  webhook_url: string | null;
+  metadata: Record<string, unknown> | null;
+  created_at: string;
+  completed_at: string | null;
+}
+
+/**
+ * Batches: a hash per batch (counts, webhook) and the list of its job ids in item order. Each job that ends
+ * increments `ended` once (a job ends once); the increment that reaches `total` completes the batch — so the
+ * batch.completed webhook is queued exactly once.
+ */
+export class BatchStore {
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly ttlSeconds: number;
+
+  constructor(redis: Redis, prefix: string, ttlSeconds: number) {
+    this.redis = redis;
+    this.prefix = prefix;
+    this.ttlSeconds = ttlSeconds;
+  }
+
+  key = (id: string) => `${this.prefix}:batch:${id}`;
+  jobsKey = (id: string) => `${this.prefix}:batch:${id}:jobs`;
+
+  /** Records the batch before its jobs exist, so a job ending early still finds it. */
+  async create(b: Omit<BatchRecord, 'ended' | 'completed_at'>, jobIds: string[]): Promise<void> {
+    const fields: Record<string, string> = {
+      id: b.id,
+      client_id: b.client_id,
+      total: String(b.total),
+      ended: '0',
+      created_at: b.created_at,
+    };
+    if (b.webhook_url) fields.webhook_url = b.webhook_url;
+    if (b.metadata) fields.metadata = JSON.stringify(b.metadata);
+    await this.redis
+      .multi()
+      .hset(this.key(b.id), fields)
+      .rpush(this.jobsKey(b.id), ...jobIds)
+      .expire(this.key(b.id), this.ttlSeconds * 2)
+      .expire(this.jobsKey(b.id), this.ttlSeconds * 2)
+      .exec();
+  }
+
+  async get(id: string): Promise<BatchRecord | undefined> {
+    const h = await this.redis.hgetall(this.key(id));
+    if (!h.id) return undefined;
+    return {
+      id: h.id,
+      client_id: h.client_id ?? '',
+      total: Number(h.total),
+      ended: Number(h.ended),
+      webhook_url: h.webhook_url ?? null,
+      metadata: h.metadata ? (JSON.parse(h.metadata) as Record<string, unknown>) : null,
+      created_at: h.created_at ?? '',
+      completed_at: h.completed_at ?? null,
+    };
+  }
+
+  async jobIds(id: string, start = 0, stop = -1): Promise<string[]> {
+    return this.redis.lrange(this.jobsKey(id), start, stop);
+  }
+
+  /** Counts one ended job; true when it was the batch's last. */
+  async jobEnded(id: string): Promise<boolean> {
+    const [ended, total] = await Promise.all([
+      this.redis.hincrby(this.key(id), 'ended', 1),
+      this.redis.hget(this.key(id), 'total'),
+    ]);
+    if (ended !== Number(total)) return false;
+    await this.redis.hset(this.key(id), 'completed_at', new Date().toISOString());
+    return true;
+  }
+}

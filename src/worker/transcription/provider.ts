@@ -1,0 +1,65 @@
+/** One transcription request for one file on disk, streamed to the provider (never read into memory). */
+import { createReadStream } from 'node:fs';
+import type OpenAI from 'openai';
+import { toStreamingFile } from 'openai';
+import { toLanguageCode } from '../../shared/languages.ts';
+import type { PartialTranscript } from './transcript.ts';
+
+/** Models that answer `verbose_json` with segment timestamps (the gpt-4o transcribe models refuse it). */
+export const givesTimestamps = (model: string) => /^whisper/i.test(model);
+
+/**
+ * Formats OpenAI takes as they are. Anything else (AMR, raw AAC, …) is transcoded first.
+ * The keys are the canonical types recorded on a job.
+ */
+const PROVIDER_TYPES: Readonly<Record<string, string>> = {
+  'audio/wav': 'wav',
+  'audio/vnd.wave': 'wav',
+  'audio/x-wav': 'wav',
+  'audio/mpeg': 'mp3',
+  'audio/mp4': 'm4a',
+  'audio/x-m4a': 'm4a',
+  'audio/ogg': 'ogg',
+  'audio/ogg; codecs=opus': 'ogg',
+  'audio/opus': 'ogg',
+  'audio/webm': 'webm',
+  'audio/flac': 'flac',
+  'audio/x-flac': 'flac',
+};
+
+/** The file extension to send `mime` under, or undefined when the provider does not take it. */
+export const providerExtension = (mime: string | null | undefined): string | undefined =>
+  mime ? PROVIDER_TYPES[mime] : undefined;
+
+export async function transcribeFile(
+  provider: { client: OpenAI; model: string },
+  file: { path: string; name: string; mime: string },
+  opts: { language: string | null; signal: AbortSignal },
+): Promise<PartialTranscript> {
+  const { client, model } = provider;
+  const upload = toStreamingFile(createReadStream(file.path), file.name, { type: file.mime });
+  const language = opts.language ?? undefined;
+  if (givesTimestamps(model)) {
+    const r = await client.audio.transcriptions.create(
+      {
+        file: upload,
+        model,
+        response_format: 'verbose_json',
+        timestamp_granularities: ['segment'],
+        ...(language ? { language } : {}),
+      },
+      { signal: opts.signal },
+    );
+    return {
+      text: r.text ?? '',
+      language: toLanguageCode(r.language) ?? opts.language,
+      duration: typeof r.duration === 'number' ? r.duration : null,
+      segments: (r.segments ?? []).map((s) => ({ start: s.start, end: s.end, text: s.text })),
+    };
+  }
+  const r = await client.audio.transcriptions.create(
+    { file: upload, model, ...(language ? { language } : {}) },
+    { signal: opts.signal },
+  );
+  return { text: r.text ?? '', language: opts.language, duration: null, segments: [] };
+}

@@ -1,0 +1,259 @@
+/**
+ * The transcribe stage's work. Audio is streamed from storage into a temp file and probed (ffprobe):
+ * - within the provider's limits and in a format it takes → sent as it is, in one request;
+ * - in a format it does not take (AMR, raw AAC …) or over the byte limit → transcoded to compact mono MP3;
+ * - still longer than `TRANSCRIBE_CHUNK_SECONDS` (or over the byte limit) → cut at silences into chunks with
+ *   a small overlap, stored, and transcribed in parallel as child jobs of this stage's BullMQ job (a flow);
+ *   this job waits for them and stitches their transcripts onto one timeline.
+ * The result is `transcript.json` (the checkpoint) and, derived from it, `transcript.txt`, `.srt` and `.vtt`.
+ */
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type Queue, WaitingChildrenError } from 'bullmq';
+import { extensionFor } from '../../shared/audio-types.ts';
+import { PermanentError } from '../../shared/errors.ts';
+import { type ArtifactName, chunkJobId, keys } from '../../shared/stages.ts';
+import type { StageContext, StageOutput } from '../stages/stage.ts';
+import { type ChunkPlan, planChunks } from './chunk-plan.ts';
+import type { ChunkPayload } from './chunk-worker.ts';
+import {
+  COMPACT,
+  cut,
+  MediaError,
+  type MediaTools,
+  measureDuration,
+  probe,
+  transcodeCompact,
+} from './media.ts';
+import { providerExtension, transcribeFile } from './provider.ts';
+import { stitch } from './stitch.ts';
+import { toSrt, toVtt } from './subtitles.ts';
+import { type PartialTranscript, type TranscriptDoc, toDoc, transcriptDocSchema } from './transcript.ts';
+import { download, withWorkDir } from './workdir.ts';
+
+/** Audio repeated on each side of a cut between chunks. */
+const OVERLAP_SECONDS = 1;
+
+/** `chunks/plan.json`: written once the chunks are stored; from then on a re-run only waits and stitches. */
+interface ChunkPlanDoc {
+  duration: number;
+  chunks: ChunkPlan[];
+}
+
+export const TRANSCRIPT_ARTIFACTS: ArtifactName[] = [
+  'transcript_txt',
+  'transcript_json',
+  'transcript_srt',
+  'transcript_vtt',
+];
+
+export async function transcribeAudio(
+  ctx: StageContext,
+  chunkQueue: Queue<ChunkPayload>,
+): Promise<StageOutput> {
+  const { record, storage, signal } = ctx;
+  const stored = await storage.getText(keys.transcriptJson(record.id), signal);
+  if (stored !== undefined) return publish(ctx, transcriptDocSchema.parse(JSON.parse(stored)));
+  const planText = await storage.getText(keys.chunkPlan(record.id), signal);
+  const doc = planText
+    ? await transcribeChunks(ctx, chunkQueue, JSON.parse(planText) as ChunkPlanDoc)
+    : await withWorkDir((dir) => prepare(ctx, chunkQueue, dir));
+  if (!doc.text) throw new PermanentError('no_speech', 'No speech was found in the audio.');
+  await storage.put(keys.transcriptJson(record.id), JSON.stringify(doc), {
+    contentType: 'application/json',
+    signal,
+  });
+  const output = await publish(ctx, doc);
+  // The chunks' audio and transcripts are in transcript.json now; a failed delete is only clutter.
+  await storage
+    .deletePrefix(keys.chunks(record.id))
+    .catch((err) => ctx.log.warn({ err }, 'chunk cleanup failed'));
+  return output;
+}
+
+/** Writes the files derived from transcript.json (idempotent) and returns the record fields. */
+async function publish(ctx: StageContext, doc: TranscriptDoc): Promise<StageOutput> {
+  const { record, storage, signal } = ctx;
+  const text = { contentType: 'text/plain; charset=utf-8', signal };
+  await storage.put(keys.transcriptSrt(record.id), toSrt(doc.segments), {
+    ...text,
+    contentType: 'application/x-subrip',
+  });
+  await storage.put(keys.transcriptVtt(record.id), toVtt(doc.segments), { ...text, contentType: 'text/vtt' });
+  // transcript.txt last: the next stage reads it.
+  await storage.put(keys.transcript(record.id), doc.text, text);
+  return {
+    transcript: doc.text,
+    language: doc.language ?? record.language_hint,
+    duration_seconds: doc.duration,
+    artifacts: [...new Set([...(record.artifacts ?? []), ...TRANSCRIPT_ARTIFACTS])],
+  };
+}
+
+function mediaFailure(err: unknown, what: string): never {
+  if (err instanceof MediaError && err.missing)
+    throw new PermanentError('transcoder_unavailable', `${err.message}: it is needed to ${what}.`, {
+      cause: err,
+    });
+  if (err instanceof MediaError)
+    throw new PermanentError('unreadable_audio', `The audio could not be read (${what}): ${err.message}`, {
+      cause: err,
+    });
+  throw err;
+}
+
+/** Downloads and probes the input, then transcribes it whole or fans out into chunks. */
+async function prepare(
+  ctx: StageContext,
+  chunkQueue: Queue<ChunkPayload>,
+  dir: string,
+): Promise<TranscriptDoc> {
+  const { record, storage, config, signal, log } = ctx;
+  const limits = config.transcription;
+  const tools: MediaTools = limits.tools;
+  const input = join(dir, 'input');
+  await download(storage, keys.input(record.id), input, signal);
+  const bytes = (await stat(input)).size;
+  const ext = providerExtension(record.input_type);
+  const info = await probe(tools, input, signal).catch((err: unknown) => {
+    // Without ffprobe, small audio in a format the provider takes still goes through as it is.
+    if (err instanceof MediaError && err.missing && ext && bytes <= limits.maxUploadBytes) return undefined;
+    return mediaFailure(err, 'probe the input');
+  });
+  if (!info) {
+    log.warn({ err: `${tools.ffprobe} is not installed` }, 'audio not probed: sent as it is');
+    const part = await transcribeFile(
+      ctx.providers.transcribe,
+      { path: input, name: `input.${ext}`, mime: record.input_type ?? 'application/octet-stream' },
+      { language: record.language_hint, signal },
+    );
+    return toDoc(part, null);
+  }
+  if (!info.hasAudio) throw new PermanentError('unreadable_audio', 'The file holds no audio stream.');
+  const duration =
+    info.duration ??
+    (await measureDuration(tools, input, signal).catch((err) => mediaFailure(err, 'measure the input')));
+  if (duration > limits.maxAudioSeconds) {
+    throw new PermanentError(
+      'audio_too_long',
+      `The audio is ${Math.round(duration)} s long; at most ${limits.maxAudioSeconds} s (MAX_AUDIO_SECONDS) can be transcribed.`,
+    );
+  }
+  if (ext && bytes <= limits.maxUploadBytes && duration <= limits.chunkSeconds) {
+    const part = await transcribeFile(
+      ctx.providers.transcribe,
+      { path: input, name: `input.${ext}`, mime: record.input_type ?? 'application/octet-stream' },
+      { language: record.language_hint, signal },
+    );
+    return toDoc(part, duration);
+  }
+  // Transcode: a format the provider does not take, too many bytes, or too long for one request.
+  const compact = join(dir, `compact.${COMPACT.ext}`);
+  const long = duration > limits.chunkSeconds;
+  const started = Date.now();
+  const silences = await transcodeCompact(tools, input, compact, {
+    detectSilence: long,
+    duration,
+    signal,
+  }).catch((err) => mediaFailure(err, `transcode ${extensionFor(record.input_type)} audio`));
+  const compactBytes = (await stat(compact)).size;
+  log.info(
+    {
+      from: record.input_type,
+      bytes,
+      compact_bytes: compactBytes,
+      seconds: duration,
+      ms: Date.now() - started,
+    },
+    'audio transcoded',
+  );
+  if (!long && compactBytes <= limits.maxUploadBytes) {
+    const part = await transcribeFile(
+      ctx.providers.transcribe,
+      { path: compact, name: `input.${COMPACT.ext}`, mime: COMPACT.mime },
+      { language: record.language_hint, signal },
+    );
+    return toDoc(part, duration);
+  }
+  // Chunks: short enough for the duration setting and, at the compact bitrate, for the byte limit.
+  const bytesPerSecond = compactBytes / Math.max(duration, 1);
+  const maxSeconds = Math.min(
+    limits.chunkSeconds,
+    Math.floor((limits.maxUploadBytes * 0.9) / bytesPerSecond),
+  );
+  const chunks = planChunks(duration, silences, { maxSeconds, overlapSeconds: OVERLAP_SECONDS });
+  for (const c of chunks) {
+    const file = join(dir, `chunk-${c.index}.${COMPACT.ext}`);
+    await cut(tools, compact, file, c.audioStart, c.audioEnd, signal).catch((err) =>
+      mediaFailure(err, 'cut chunks'),
+    );
+    await storage.put(keys.chunkAudio(record.id, c.index, COMPACT.ext), createReadStream(file), {
+      contentType: COMPACT.mime,
+      signal,
+    });
+  }
+  const plan: ChunkPlanDoc = { duration, chunks };
+  await storage.put(keys.chunkPlan(record.id), JSON.stringify(plan), {
+    contentType: 'application/json',
+    signal,
+  });
+  log.info(
+    { chunks: chunks.length, silences: silences.length, seconds: duration },
+    'audio split into chunks',
+  );
+  return transcribeChunks(ctx, chunkQueue, plan);
+}
+
+/**
+ * Adds the chunk jobs as children of this stage's BullMQ job (once, atomically), waits for them (the job
+ * moves to waiting-children and is processed again when they are done), then stitches their transcripts.
+ */
+async function transcribeChunks(
+  ctx: StageContext,
+  chunkQueue: Queue<ChunkPayload>,
+  plan: ChunkPlanDoc,
+): Promise<TranscriptDoc> {
+  const { record, storage, signal, job, token } = ctx;
+  const read = () =>
+    Promise.all(
+      plan.chunks.map(async (c) => {
+        const text = await storage.getText(keys.chunkTranscript(record.id, c.index), signal);
+        return text === undefined ? undefined : (JSON.parse(text) as PartialTranscript);
+      }),
+    );
+  let parts = await read();
+  if (parts.some((p) => p === undefined)) {
+    if (!job?.id || !token) throw new Error('chunked transcription needs its BullMQ job');
+    const deps = await job.getDependenciesCount();
+    const known = (deps.processed ?? 0) + (deps.unprocessed ?? 0) + (deps.ignored ?? 0) + (deps.failed ?? 0);
+    if (known === 0) {
+      await chunkQueue.addBulk(
+        plan.chunks
+          .filter((_, i) => parts[i] === undefined)
+          .map((c) => ({
+            name: 'chunk',
+            data: { jobId: record.id, index: c.index, count: plan.chunks.length },
+            opts: {
+              jobId: chunkJobId(record.id, c.index),
+              parent: { id: job.id as string, queue: job.queueQualifiedName },
+              // A chunk that fails for good fails the job itself; the parent must not hang on it.
+              ignoreDependencyOnFailure: true,
+              ...(record.priority ? { priority: record.priority } : {}),
+            },
+          })),
+      );
+    }
+    if (await job.moveToWaitingChildren(token)) throw new WaitingChildrenError();
+    parts = await read();
+    const missing = plan.chunks.filter((_, i) => parts[i] === undefined);
+    if (missing.length > 0) {
+      const failures = Object.values(await job.getIgnoredChildrenFailures());
+      throw new PermanentError(
+        'chunk_failed',
+        `${missing.length} of ${plan.chunks.length} chunks could not be transcribed${failures[0] ? `: ${failures[0]}` : '.'}`,
+      );
+    }
+  }
+  return stitch(plan.chunks, parts as PartialTranscript[], plan.duration);
+}
