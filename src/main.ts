@@ -24,6 +24,7 @@ if (config.simulator.enabled) {
       transcribe: { ...config.providers.transcribe, ...sim },
       chat: { ...config.providers.chat, ...sim },
       speak: { ...config.providers.speak, ...sim },
+      summarize: { ...config.providers.summarize, ...sim },
     },
   };
   log.warn(
