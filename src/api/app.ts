@@ -1,11 +1,13 @@
 import express, { type RequestHandler } from 'express';
-import helmet from 'helmet';
 import type { ApiDeps } from './deps.ts';
 import { cleanupOnError, parseSubmission } from './intake.ts';
 import { authenticate } from './middleware/auth.ts';
+import { corsFromAllowlist } from './middleware/cors.ts';
 import { notFoundHandler, problemHandler } from './middleware/problem.ts';
 import { rateLimitPerClient } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
+import { securityHeaders } from './middleware/security-headers.ts';
+import { slowBodyGuard } from './middleware/slow-body.ts';
 import { cancelJob } from './routes/cancel-job.ts';
 import { createBatch } from './routes/create-batch.ts';
 import { createJob } from './routes/create-job.ts';
@@ -24,7 +26,9 @@ export function createApp(deps: ApiDeps): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestId(deps.log));
-  app.use(helmet());
+  app.use(securityHeaders(deps.config));
+  app.use(corsFromAllowlist(deps.config.corsOrigins));
+  app.use(slowBodyGuard(deps.config.bodyIdleTimeoutMs));
 
   const submit = parseSubmission(deps);
   const cleanup = cleanupOnError(deps);
@@ -35,6 +39,7 @@ export function createApp(deps: ApiDeps): express.Express {
   // Everything below acts for an API client: authenticated (unless no key exists) and rate limited.
   app.use(
     ['/v1', '/api'],
+    noStore,
     authenticate(deps.keys, deps.log),
     rateLimitPerClient(deps.redis, deps.config.prefix, deps.config.limits.requestsPerMinute),
   );
@@ -69,3 +74,9 @@ function methodNotAllowed(allow: string): RequestHandler {
       });
   };
 }
+
+/** Job data is personal (voices, transcripts, callback numbers): no cache keeps it. */
+const noStore: RequestHandler = (_req, res, next) => {
+  res.set('Cache-Control', 'no-store');
+  next();
+};

@@ -136,7 +136,15 @@ export async function assertCapacity(deps: ApiDeps, clientId: string, count: num
 export async function acceptJob(
   deps: ApiDeps,
   spec: JobSpec,
-  ctx: { id: string; clientId: string; batchId?: string; rank: number; log: Request['log'] },
+  ctx: {
+    id: string;
+    clientId: string;
+    batchId?: string;
+    rank: number;
+    log: Request['log'];
+    /** the API request's id, kept on the job so every process logs it with the job id */
+    reqId?: string;
+  },
 ): Promise<JobRecord> {
   const { config, store, storage, queues, redis } = deps;
   const { id } = ctx;
@@ -149,6 +157,7 @@ export async function acceptJob(
   const record: JobRecord = {
     id,
     client_id: ctx.clientId,
+    req_id: ctx.reqId ?? null,
     batch_id: ctx.batchId ?? null,
     priority: config.fairQueuing ? Math.min(ctx.rank, MAX_PRIORITY) : null,
     status: 'queued',
@@ -223,7 +232,13 @@ export async function submitJob(
   try {
     const active = await assertCapacity(deps, req.clientId, 1);
     return {
-      record: await acceptJob(deps, spec, { id, clientId: req.clientId, rank: active + 1, log: req.log }),
+      record: await acceptJob(deps, spec, {
+        id,
+        clientId: req.clientId,
+        rank: active + 1,
+        log: req.log,
+        reqId: req.id,
+      }),
       replayed: false,
     };
   } catch (err) {

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parsePriceTable } from './prices.ts';
 import { STAGES, type Stage } from './stages.ts';
 
 /**
@@ -73,6 +74,19 @@ const envSchema = z.object({
   MAX_BATCH_ITEMS: int(1, 10_000).default(1000),
   AUDIO_FETCH_TIMEOUT_MS: int(100).default(60_000),
   SYNC_WAIT_SECONDS: int(0, 600).default(60),
+  CORS_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    )
+    .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), {
+      message: 'must be comma-separated origins like https://app.example.com (or *)',
+    }),
+  BODY_IDLE_TIMEOUT_MS: int(1000).default(30_000),
 
   OPENAI_API_KEY: optionalString,
   OPENAI_BASE_URL: optionalUrl,
@@ -136,6 +150,25 @@ const envSchema = z.object({
       message: 'must be comma-separated delays like 0,5s,5m,2h (the first is the first attempt)',
     }),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
+
+  // operators: dashboard, metrics, readiness, watchdog
+  ADMIN_TOKEN: optionalString,
+  ADMIN_READ_ONLY: bool.default(false),
+  METRICS_PORT: int(0, 65535).default(9464),
+  METRICS_TOKEN: optionalString,
+  PRICE_TABLE: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      try {
+        return parsePriceTable(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: (err as Error).message });
+        return z.NEVER;
+      }
+    }),
+  READY_REQUIRES_WORKERS: bool.default(false),
+  REDIS_WATCHDOG_MS: int(0).default(60_000),
 });
 
 /** Every environment variable the service reads (all documented in `.env.example`). */
@@ -229,6 +262,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     },
     fairQueuing: e.FAIR_QUEUEING,
     syncWaitMs: e.SYNC_WAIT_SECONDS * 1000,
+    corsOrigins: e.CORS_ORIGINS,
+    bodyIdleTimeoutMs: e.BODY_IDLE_TIMEOUT_MS,
     simulator: { enabled: useSimulator, port: e.SIMULATOR_PORT },
     providers: {
       transcribe: provider(e.TRANSCRIBE_MODEL, e.TRANSCRIBE_BASE_URL, e.TRANSCRIBE_API_KEY),
@@ -269,5 +304,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
     },
+    /** the queue dashboard (/admin/queues): open without a token only in development */
+    admin: { token: e.ADMIN_TOKEN, readOnly: e.ADMIN_READ_ONLY },
+    /** worker processes serve /metrics on `port` (0: off); `token` protects /metrics everywhere when set */
+    metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN, prices: e.PRICE_TABLE },
+    /** /readyz fails when a stage has no worker anywhere (off: reported only) */
+    readyRequiresWorkers: e.READY_REQUIRES_WORKERS,
+    /** a worker process exits 1 after this long without Redis, so its supervisor restarts it (0: never) */
+    redisWatchdogMs: e.REDIS_WATCHDOG_MS,
   };
 }

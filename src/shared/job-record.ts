@@ -36,6 +36,8 @@ export const jobRecordSchema = z.object({
   id: z.string(),
   /** the API client (key) the job belongs to; another client's job answers 404 */
   client_id: z.string(),
+  /** the API request that created the job (`X-Request-Id`): logged with the job id by every process */
+  req_id: z.string().nullable(),
   batch_id: z.string().nullable(),
   /** BullMQ priority of its stage jobs (fair queuing: the client's n-th job in flight gets n) */
   priority: z.number().int().nullable(),

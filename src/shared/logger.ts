@@ -16,7 +16,38 @@ export const REDACT_PATHS = [
   '*.secret',
   'audio_url',
   '*.audio_url',
+  'output_wav_url',
+  '*.output_wav_url',
+  'webhook_secret',
+  '*.webhook_secret',
+  'key',
+  '*.key',
+  'token',
+  '*.token',
   'url',
+  // authorization headers and tokens wherever they are logged
+  'authorization',
+  '*.authorization',
+  '*.headers.authorization',
+  'headers.cookie',
+  '*.headers.cookie',
+  'api_key',
+  '*.api_key',
+  'access_token',
+  '*.access_token',
+  'password',
+  '*.password',
+  // webhook signing secrets (the rotation list)
+  'secrets',
+  '*.secrets',
+  // signed URLs and URLs that may carry credentials in their query
+  '*.url',
+  'artifacts',
+  '*.artifacts',
+  'source_url',
+  '*.source_url',
+  'webhook_url',
+  '*.webhook_url',
 ];
 
 export function createLogger(opts: { level: string; env: string; name?: string }): Logger {

@@ -10,6 +10,7 @@ import type { WebhookState } from '../shared/job-record.ts';
 import type { JobStore } from '../shared/job-store.ts';
 import { jobView } from '../shared/job-view.ts';
 import type { Logger } from '../shared/logger.ts';
+import { webhookDeliveries } from '../shared/metrics.ts';
 import { DELIVER_QUEUE } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
 import { signWebhook } from '../shared/webhooks/signing.ts';
@@ -114,6 +115,7 @@ async function deliver(job: Job<DeliveryPayload>, deps: DeliverDeps): Promise<st
           ? 'pending'
           : 'failed';
   await record_(connection, event.stateKey, event.state, eventId, eventType, outcome, result);
+  webhookDeliveries.inc({ outcome: outcome === 'pending' ? 'retry' : outcome });
   log.info(
     { status_code: code, outcome, latency_ms: result.latencyMs, error: result.error },
     'webhook attempt',

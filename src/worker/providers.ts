@@ -1,5 +1,6 @@
 import OpenAI from 'openai';
 import type { Config, ProviderConfig } from '../shared/config.ts';
+import { instrumentedFetch } from '../shared/metrics.ts';
 import type { Stage } from '../shared/stages.ts';
 
 export type Providers = Record<Stage, { client: OpenAI; model: string }>;
@@ -15,6 +16,8 @@ export function createProviders(config: Config): Providers {
       baseURL: p.baseURL,
       maxRetries: 0,
       timeout: config.worker.settings[stage].timeoutMs,
+      // times each request, counts errors by class and reads token/character usage (metrics)
+      fetch: instrumentedFetch(stage, p.model, config.metrics.prices),
     }),
     model: p.model,
   });

@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import { ApiKeys } from '../shared/api-keys.ts';
 import { BatchStore } from '../shared/batches.ts';
 import type { Config } from '../shared/config.ts';
@@ -16,6 +17,8 @@ import { type StageWorkers, startStageWorkers } from './workers.ts';
 
 export interface WorkerRuntime {
   stages: StageWorkers;
+  /** the workers' Redis connection (the watchdog watches it) */
+  connection: Redis;
   close(): Promise<void>;
 }
 
@@ -61,6 +64,7 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
   const retention = await startRetention({ config, connection, store, storage, log });
   return {
     stages,
+    connection,
     async close() {
       // Workers stop taking jobs and finish the ones in flight (bounded by the shutdown deadline).
       await stages.close();

@@ -8,6 +8,7 @@ import { endJob, type LifecycleDeps } from '../shared/job-lifecycle.ts';
 import type { JobError, JobRecord } from '../shared/job-record.ts';
 import type { JobStore } from '../shared/job-store.ts';
 import type { Logger } from '../shared/logger.ts';
+import { providerContext, recordUsage } from '../shared/metrics.ts';
 import { enqueueStage, type StageQueues } from '../shared/queues.ts';
 import { isTerminal, keys, nextStage, type Stage, stagePayloadSchema } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
@@ -46,8 +47,14 @@ export function stageProcessor(
     const parsed = stagePayloadSchema.safeParse(job.data);
     if (!parsed.success) throw new PermanentError('invalid_job_data', `Invalid ${stage} job data.`);
     const { jobId } = parsed.data;
-    const log = deps.log.child({ job_id: jobId, stage, attempt: job.attemptsMade + 1 });
     const record = await store.get(jobId);
+    // req_id: the API request that created the job, so one job is followed across every process's logs.
+    const log = deps.log.child({
+      job_id: jobId,
+      req_id: record?.req_id ?? undefined,
+      stage,
+      attempt: job.attemptsMade + 1,
+    });
     if (!record || isTerminal(record.status)) {
       log.info({ status: record?.status ?? 'missing' }, 'stage skipped: job already ended');
       return 'skipped';
@@ -58,17 +65,27 @@ export function stageProcessor(
     await emit(jobId, 'stage.started', { stage, attempt: job.attemptsMade + 1 });
     try {
       const input = await ensureInput(record, stage, deps, abort);
-      const output = await run({
-        record: input,
-        storage,
-        providers,
-        conversations,
-        config,
-        signal: abort,
-        log,
-        job,
-        token: _token,
-      });
+      // The provider calls made inside are attributed to this job's client and stage (usage metrics).
+      const output = await providerContext.run({ clientId: record.client_id, stage, signal: abort }, () =>
+        run({
+          record: input,
+          storage,
+          providers,
+          conversations,
+          config,
+          signal: abort,
+          log,
+          job,
+          token: _token,
+        }),
+      );
+      if (stage === 'transcribe' && output.duration_seconds) {
+        recordUsage(
+          config.metrics.prices,
+          { client: record.client_id, stage, model: providers.transcribe.model },
+          { audioSeconds: output.duration_seconds },
+        );
+      }
       const next = nextStage(record.pipeline, stage);
       const completed = { stage, ...output, duration_ms: Date.now() - started };
       if (next) {

@@ -1,6 +1,7 @@
 import { Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { EventHub } from '../shared/events.ts';
+import { stalledJobs, timedProcessor } from '../shared/metrics.ts';
 import { type Stage, stageJobId } from '../shared/stages.ts';
 import { onStalledOut, type RunnerDeps, stageProcessor } from './stage-runner.ts';
 import { chat } from './stages/chat.ts';
@@ -30,7 +31,7 @@ export function startStageWorkers(deps: RunnerDeps & { connection: Redis; hub: E
       ? createTranscribe(chunks.queue)
       : STAGE_FNS[stage as Exclude<Stage, 'transcribe'>];
   const workers = config.worker.stages.map((stage) => {
-    const worker = new Worker(stage, stageProcessor(stage, stageFn(stage), deps), {
+    const worker = new Worker(stage, timedProcessor(stage, stageProcessor(stage, stageFn(stage), deps)), {
       connection,
       prefix: config.prefix,
       concurrency: config.worker.settings[stage].concurrency,
@@ -51,6 +52,7 @@ export function startStageWorkers(deps: RunnerDeps & { connection: Redis; hub: E
     });
     worker.on('error', (err) => log.error({ err, stage }, 'worker error'));
     worker.on('stalled', (jobId) => log.warn({ bull_job: jobId, stage }, 'stalled job recovered'));
+    worker.on('stalled', () => stalledJobs.inc({ queue: stage }));
     worker.on('failed', onStalledOut(stage, deps));
     return worker;
   });

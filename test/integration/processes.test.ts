@@ -151,10 +151,12 @@ describe('Redis restart mid-run (AOF, appendfsync always)', () => {
     await waitFor(async () => (await fetch(`${stack.url}/readyz`)).status === 200, { timeoutMs: 15_000 });
     for (let i = 20; i < 25; i++) expect(await submit(i)).toBe(202);
 
+    // Workers reconnect with a capped backoff; on a loaded machine recovery can take a while — the property
+    // under test is that every acknowledged job completes, not how fast.
     for (const id of accepted) {
-      const job = await waitForJob(stack.url, id, 30_000);
+      const job = await waitForJob(stack.url, id, 90_000);
       expect(job.status, `job ${id}`).toBe('succeeded');
     }
     expect(accepted).toHaveLength(15);
-  });
+  }, 180_000);
 });

@@ -28,6 +28,7 @@ describe('job record hash', () => {
     const record: JobRecord = {
       id: '5b0c1d7e-1f1e-4c1a-9a43-0d6f2b0f0a11',
       client_id: 'public',
+      req_id: 'req-1',
       batch_id: null,
       priority: 3,
       status: 'failed',

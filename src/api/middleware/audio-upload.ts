@@ -84,6 +84,12 @@ export class AudioStorageEngine implements StorageEngine {
     // `abortUploads` (called when the request fails) stops the write, so nothing half-written stays.
     const abort = new AbortController();
     pendingUploads(req).push(abort);
+    // A client that goes away mid-upload (or is cut off for trickling) closes the socket before the body ends.
+    const onSocketClose = () => {
+      if (!req.complete) abort.abort(new Error('the client went away mid-upload'));
+    };
+    req.socket.once('close', onSocketClose);
+    const stopWatching = () => req.socket.off('close', onSocketClose);
     sniff(file.stream, abort.signal)
       .then(async ({ head, rest, ended }) => {
         if (head.length === 0) throw new HttpError(400, 'empty_audio', 'The audio file is empty.');
@@ -119,6 +125,7 @@ export class AudioStorageEngine implements StorageEngine {
         const { bytes } = await this.storage.put(key, body, { contentType: mime, signal: abort.signal });
         return { key, mime: canonicalAudioType(mime), bytes, sha256: sha.digest('hex') };
       })
+      .finally(stopWatching)
       .then(
         ({ key, mime, bytes, sha256 }) => cb(null, { path: key, mimetype: mime, size: bytes, sha256 }),
         cb,

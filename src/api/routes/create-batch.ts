@@ -10,7 +10,7 @@ import { audioUrlSchema, jobOptionsShape, metadataSchema } from '../job-schemas.
 import { uploadedJobIds } from '../middleware/audio-upload.ts';
 import { parseOr400 } from '../validate.ts';
 
-function batchSchema(maxItems: number, maxTextChars: number) {
+export function batchSchema(maxItems: number, maxTextChars: number) {
   const item = z.strictObject({
     text: z.string().trim().min(1).max(maxTextChars).optional(),
     audio_url: audioUrlSchema.optional(),
@@ -111,6 +111,7 @@ export function createBatch(deps: ApiDeps): RequestHandler {
           batchId,
           rank: active + i + 1,
           log: req.log,
+          reqId: req.id,
         });
       }
     } catch (err) {

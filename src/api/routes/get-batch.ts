@@ -5,7 +5,7 @@ import { notFound } from '../../shared/errors.ts';
 import type { ApiDeps } from '../deps.ts';
 import { parseOr400 } from '../validate.ts';
 
-const querySchema = z.strictObject({
+export const querySchema = z.strictObject({
   cursor: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(0).max(100).default(20),
 });

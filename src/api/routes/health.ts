@@ -1,4 +1,6 @@
+import type { Queue } from 'bullmq';
 import type { RequestHandler } from 'express';
+import { DELIVER_QUEUE, STAGES } from '../../shared/stages.ts';
 import type { ApiDeps } from '../deps.ts';
 
 /** GET /healthz — the process is up. */
@@ -12,18 +14,41 @@ const within = <T>(p: Promise<T>, ms: number) =>
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)),
   ]);
 
-/** GET /readyz — Redis and storage answer; 503 naming what does not. */
+/**
+ * GET /readyz — Redis and storage answer; 503 naming what does not. `workers` reports the worker
+ * connections on each stage queue and the deliver queue, across every process (null: could not be read).
+ * Workers may run elsewhere, so a queue without workers only makes the API not ready when
+ * READY_REQUIRES_WORKERS=true.
+ */
 export function readyz(deps: ApiDeps): RequestHandler {
+  const queues: Array<[string, { getWorkersCount(): Promise<number> }]> = [
+    ...STAGES.map((s) => [s, deps.queues[s]] as [string, Queue]),
+    [DELIVER_QUEUE, deps.deliverQueue],
+  ];
   return async (_req, res) => {
-    const checks = await Promise.allSettled([
-      within(deps.redis.ping(), 2000),
-      within(deps.storage.ping(), 2000),
+    const [pings, counts] = await Promise.all([
+      Promise.allSettled([within(deps.redis.ping(), 2000), within(deps.storage.ping(), 2000)]),
+      Promise.allSettled(queues.map(([, q]) => within(q.getWorkersCount(), 2000))),
     ]);
-    const [redis, storage] = checks.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unavailable'));
-    const ok = redis === 'ok' && storage === 'ok';
+    const [redis, storage] = pings.map((c) => (c.status === 'fulfilled' ? 'ok' : 'unavailable'));
+    const workers = Object.fromEntries(
+      queues.map(([name], i) => {
+        const c = counts[i];
+        return [name, c?.status === 'fulfilled' ? c.value : null];
+      }),
+    );
+    const missing = Object.entries(workers)
+      .filter(([, n]) => !n)
+      .map(([name]) => name);
+    const ok =
+      redis === 'ok' && storage === 'ok' && (!deps.config.readyRequiresWorkers || missing.length === 0);
     res
       .status(ok ? 200 : 503)
       .set('Cache-Control', 'no-store')
-      .json({ status: ok ? 'ok' : 'unavailable', checks: { redis, storage } });
+      .json({
+        status: ok ? 'ok' : 'unavailable',
+        checks: { redis, storage, workers },
+        ...(missing.length > 0 ? { without_workers: missing } : {}),
+      });
   };
 }

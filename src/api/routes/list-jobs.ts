@@ -5,7 +5,7 @@ import { JOB_STATUSES } from '../../shared/stages.ts';
 import type { ApiDeps } from '../deps.ts';
 import { parseOr400 } from '../validate.ts';
 
-const querySchema = z.strictObject({
+export const querySchema = z.strictObject({
   status: z.enum(JOB_STATUSES).optional(),
   batch_id: z.uuid().optional(),
   cursor: z.string().regex(/^\d+$/, 'cursor must come from next_cursor').optional(),

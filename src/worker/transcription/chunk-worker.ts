@@ -15,7 +15,7 @@ import { CHUNK_QUEUE, isTerminal, keys } from '../../shared/stages.ts';
 import type { RunnerDeps } from '../stage-runner.ts';
 import { COMPACT } from './media.ts';
 import { transcribeFile } from './provider.ts';
-import { download, withWorkDir } from './workdir.ts';
+import { download, sweepStaleWorkDirs, withWorkDir } from './workdir.ts';
 
 export const chunkPayloadSchema = z.object({
   jobId: z.uuid(),
@@ -79,6 +79,9 @@ export function startChunkWorker(deps: RunnerDeps & { connection: Redis; hub: Ev
     },
   );
   worker.on('error', (err) => log.error({ err, queue: CHUNK_QUEUE }, 'chunk worker error'));
+  sweepStaleWorkDirs()
+    .then((n) => n > 0 && log.info({ removed: n }, 'removed stale transcription work dirs'))
+    .catch(() => {});
   const unsubscribe = hub.subscribeAll((event) => {
     if (event.type !== 'job.canceled') return;
     for (const id of active.get(event.jobId) ?? []) worker.cancelJob(id, 'canceled');

@@ -1,18 +1,37 @@
 /** A private temp directory per stage run, removed afterwards whatever happens. */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Storage } from '../../shared/storage/index.ts';
 
+const PREFIX = 'voicebot-work-';
+
 export async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), 'voicebot-'));
+  const dir = await mkdtemp(join(tmpdir(), PREFIX));
   try {
     return await fn(dir);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Removes work dirs a killed worker left behind (SIGKILL skips `finally`): those older than `maxAgeMs`,
+ * far longer than any stage's preparation takes, so a live worker's dir on the same host is never touched.
+ */
+export async function sweepStaleWorkDirs(maxAgeMs = 6 * 3600_000): Promise<number> {
+  let removed = 0;
+  for (const name of await readdir(tmpdir()).catch(() => [] as string[])) {
+    if (!name.startsWith(PREFIX)) continue;
+    const dir = join(tmpdir(), name);
+    const info = await stat(dir).catch(() => undefined);
+    if (!info || Date.now() - info.mtimeMs < maxAgeMs) continue;
+    await rm(dir, { recursive: true, force: true }).catch(() => {});
+    removed++;
+  }
+  return removed;
 }
 
 /** Streams an object from storage into a file (constant memory, whatever its size). */

@@ -1,0 +1,366 @@
+/**
+ * The OpenAPI 3.1 document (`GET /openapi.json`), generated from the same zod schemas that validate requests
+ * (src/api/job-schemas.ts, the routes' query schemas) and that describe responses (src/shared/view-schemas.ts).
+ * `OPENAPI_ROUTES` lists every route the app registers; test/integration/openapi.test.ts checks it against
+ * the express router and validates real responses against this document.
+ */
+import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { z } from 'zod';
+import type { Config } from '../shared/config.ts';
+import { DELIVER_QUEUE, PIPELINE_NAMES, STAGES } from '../shared/stages.ts';
+import { batchViewSchema, jobListSchema, jobViewSchema, problemSchema } from '../shared/view-schemas.ts';
+import { createJobSchema } from './job-schemas.ts';
+import { batchSchema } from './routes/create-batch.ts';
+import { querySchema as batchQuerySchema } from './routes/get-batch.ts';
+import { querySchema as listQuerySchema } from './routes/list-jobs.ts';
+
+const jobId = z.object({ id: z.uuid().describe('The job id') });
+const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
+const problem = (description: string) => ({
+  description,
+  content: { 'application/problem+json': { schema: problemSchema } },
+});
+const idempotencyHeader = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .optional()
+    .describe('Same key and client within 24 h → the original answer (a different body → 409)'),
+});
+
+/** Multipart fields of a job: the options travel as strings (metadata as a JSON string). */
+const multipartOptions = {
+  pipeline: z.enum(PIPELINE_NAMES).optional(),
+  voice: z.string().optional(),
+  instructions: z.string().optional(),
+  metadata: z.string().optional().describe('A JSON object, as text'),
+  conversation_id: z.string().optional(),
+  language: z.string().optional(),
+  webhook_url: z.url().optional(),
+};
+const audioFile = z.string().meta({ format: 'binary', description: 'The audio file (its type is read from the bytes)' });
+
+const healthSchema = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Health' });
+const readySchema = z
+  .strictObject({
+    status: z.enum(['ok', 'unavailable']),
+    checks: z.strictObject({
+      redis: z.enum(['ok', 'unavailable']),
+      storage: z.enum(['ok', 'unavailable']),
+      workers: z
+        .record(z.enum([...STAGES, DELIVER_QUEUE]), z.number().int().nullable())
+        .describe('Worker connections per queue, across every process (null: could not be read)'),
+    }),
+    without_workers: z.array(z.string()).optional(),
+  })
+  .meta({ id: 'Readiness' });
+const legacyResult = z
+  .strictObject({ output_wav_url: z.url().nullable(), return_text: z.string() })
+  .meta({ id: 'VoicebotResult' });
+const legacyAccepted = z
+  .strictObject({
+    id: z.uuid(),
+    status: z.enum(['queued', 'running']),
+    status_url: z.string(),
+    output_wav_url: z.null(),
+    return_text: z.null(),
+  })
+  .meta({ id: 'VoicebotAccepted' });
+const redeliverAccepted = z
+  .strictObject({ id: z.uuid(), webhook: z.strictObject({ status: z.literal('pending') }) })
+  .meta({ id: 'RedeliveryAccepted' });
+
+/** Every route the app serves, as `METHOD /express/path` (kept next to the document it must match). */
+export const OPENAPI_ROUTES = [
+  'GET /healthz',
+  'GET /readyz',
+  'GET /metrics',
+  'GET /openapi.json',
+  'GET /docs',
+  'GET /files/*key',
+  'POST /v1/jobs',
+  'GET /v1/jobs',
+  'GET /v1/jobs/:id',
+  'DELETE /v1/jobs/:id',
+  'GET /v1/jobs/:id/events',
+  'POST /v1/jobs/:id/webhook/redeliver',
+  'POST /v1/batches',
+  'GET /v1/batches/:id',
+  'POST /api/voicebot',
+  'POST /api/voicebot/',
+] as const;
+
+/** `/v1/jobs/:id` → `/v1/jobs/{id}`, `/files/*key` → `/files/{key}`. */
+export const toOpenApiPath = (path: string) => path.replace(/[:*](\w+)/g, '{$1}');
+
+export function buildOpenApiDocument(config: Config): Record<string, unknown> {
+  const registry = new OpenAPIRegistry();
+  const apiKey = registry.registerComponent('securitySchemes', 'apiKey', {
+    type: 'http',
+    scheme: 'bearer',
+    description:
+      'An API key from `voicebot keys create`. While no key exists the API runs open (every request acts for the "public" client).',
+  });
+  const metricsToken = registry.registerComponent('securitySchemes', 'metricsToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'METRICS_TOKEN, when set',
+  });
+  const client = [{ [apiKey.name]: [] }];
+  const clientErrors = {
+    400: problem('Invalid request: the problem names every bad field'),
+    401: problem('Missing or invalid API key'),
+    429: problem('Rate limited (RATE_LIMIT_RPM) or too many jobs in flight; see Retry-After'),
+    503: problem('Redis is unavailable; retry shortly'),
+  };
+  const path = (route: RouteConfig) => registry.registerPath(route);
+
+  const jobBody = createJobSchema(config.limits.textChars);
+  const jobRequest = {
+    body: {
+      required: true,
+      content: {
+        'application/json': { schema: jobBody },
+        'multipart/form-data': {
+          schema: z.object({ audio: audioFile.optional(), text: z.string().optional(), ...multipartOptions }),
+        },
+        'application/x-www-form-urlencoded': {
+          schema: z.object({ text: z.string(), ...multipartOptions }),
+        },
+      },
+    },
+    headers: idempotencyHeader,
+  };
+  const submitErrors = {
+    ...clientErrors,
+    409: problem('The Idempotency-Key was used with a different body, or its request is still running'),
+    413: problem('The upload is larger than MAX_UPLOAD_BYTES'),
+    415: problem('Not audio we can process, or an unsupported content type'),
+    422: problem('audio_url or webhook_url refused (not a public address)'),
+  };
+
+  path({
+    method: 'get',
+    path: '/healthz',
+    tags: ['operations'],
+    summary: 'Liveness: the process is up',
+    responses: { 200: { description: 'Up', content: json(healthSchema) } },
+  });
+  path({
+    method: 'get',
+    path: '/readyz',
+    tags: ['operations'],
+    summary: 'Readiness: Redis and storage answer; worker connections per queue',
+    description:
+      'A queue without workers makes the API not ready only with READY_REQUIRES_WORKERS=true (workers may run elsewhere).',
+    responses: {
+      200: { description: 'Ready', content: json(readySchema) },
+      503: { description: 'Not ready: the checks say what is missing', content: json(readySchema) },
+    },
+  });
+  path({
+    method: 'get',
+    path: '/metrics',
+    tags: ['operations'],
+    summary: 'Prometheus metrics (text exposition format)',
+    security: [{ [metricsToken.name]: [] }, {}],
+    responses: {
+      200: { description: 'Metrics', content: { 'text/plain': { schema: z.string() } } },
+      401: { description: 'METRICS_TOKEN is set and was not sent' },
+    },
+  });
+  path({
+    method: 'get',
+    path: '/openapi.json',
+    tags: ['operations'],
+    summary: 'This document',
+    responses: { 200: { description: 'OpenAPI 3.1', content: json(z.record(z.string(), z.unknown())) } },
+  });
+  path({
+    method: 'get',
+    path: '/docs',
+    tags: ['operations'],
+    summary: 'The API reference, rendered (Swagger UI)',
+    responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
+  });
+  path({
+    method: 'get',
+    path: '/files/{key}',
+    tags: ['files'],
+    summary: 'Download a stored file through a signed, expiring link (local storage)',
+    description: 'The links come from a job (`audio_url`, `artifacts`). `key` may contain slashes.',
+    request: {
+      params: z.object({ key: z.string() }),
+      query: z.object({ expires: z.coerce.number().int(), sig: z.string() }),
+    },
+    responses: {
+      200: { description: 'The file', content: { 'application/octet-stream': { schema: audioFile } } },
+      403: problem('Invalid, tampered or expired link'),
+      404: problem('The file no longer exists (or storage is S3)'),
+    },
+  });
+  path({
+    method: 'post',
+    path: '/v1/jobs',
+    tags: ['jobs'],
+    summary: 'Submit a job: an audio file, an audio_url or text',
+    security: client,
+    request: jobRequest,
+    responses: {
+      202: {
+        description: 'Accepted and queued (or, with a replayed Idempotency-Key, the original job)',
+        headers: z.object({ location: z.string(), 'idempotent-replayed': z.literal('true').optional() }),
+        content: json(jobViewSchema),
+      },
+      ...submitErrors,
+    },
+  });
+  path({
+    method: 'get',
+    path: '/v1/jobs',
+    tags: ['jobs'],
+    summary: 'List your jobs, newest first (a batch’s in item order)',
+    security: client,
+    request: { query: listQuerySchema },
+    responses: { 200: { description: 'One page', content: json(jobListSchema) }, ...clientErrors },
+  });
+  path({
+    method: 'get',
+    path: '/v1/jobs/{id}',
+    tags: ['jobs'],
+    summary: 'A job: status, transcript, reply, fresh presigned audio_url',
+    security: client,
+    request: { params: jobId },
+    responses: {
+      200: { description: 'The job', content: json(jobViewSchema) },
+      404: problem('No such job (or another client’s)'),
+      ...clientErrors,
+    },
+  });
+  path({
+    method: 'delete',
+    path: '/v1/jobs/{id}',
+    tags: ['jobs'],
+    summary: 'Cancel a queued or running job; on a finished job, delete its stored files',
+    security: client,
+    request: { params: jobId },
+    responses: {
+      200: { description: 'The job after cancellation or deletion', content: json(jobViewSchema) },
+      404: problem('No such job'),
+      ...clientErrors,
+    },
+  });
+  path({
+    method: 'get',
+    path: '/v1/jobs/{id}/events',
+    tags: ['jobs'],
+    summary: 'Live Server-Sent Events of a job (replayed from the start or after Last-Event-ID)',
+    description:
+      'Events: job.queued, stage.started, stage.completed, stage.retrying, then job.succeeded / job.failed / job.canceled. EventSource cannot send headers: pass the API key as `access_token`.',
+    security: client,
+    request: {
+      params: jobId,
+      query: z.object({ access_token: z.string().optional(), last_event_id: z.string().optional() }),
+      headers: z.object({ 'last-event-id': z.string().optional() }),
+    },
+    responses: {
+      200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
+      404: problem('No such job'),
+      ...clientErrors,
+    },
+  });
+  path({
+    method: 'post',
+    path: '/v1/jobs/{id}/webhook/redeliver',
+    tags: ['jobs'],
+    summary: 'Send a finished job’s webhook again (same webhook-id)',
+    security: client,
+    request: { params: jobId },
+    responses: {
+      202: { description: 'Queued for delivery', content: json(redeliverAccepted) },
+      404: problem('No such job'),
+      409: problem('The job has no webhook_url, or has not ended yet'),
+      ...clientErrors,
+    },
+  });
+  path({
+    method: 'post',
+    path: '/v1/batches',
+    tags: ['batches'],
+    summary: `Submit up to ${config.limits.batchItems} jobs at once`,
+    security: client,
+    request: {
+      body: {
+        required: true,
+        content: {
+          'application/json': { schema: batchSchema(config.limits.batchItems, config.limits.textChars) },
+          'multipart/form-data': {
+            schema: z.object({ audio: z.array(audioFile), ...multipartOptions }),
+          },
+        },
+      },
+      headers: idempotencyHeader,
+    },
+    responses: {
+      202: {
+        description: 'Accepted; one batch.completed webhook follows once every item has ended',
+        headers: z.object({ location: z.string() }),
+        content: json(batchViewSchema),
+      },
+      ...submitErrors,
+    },
+  });
+  path({
+    method: 'get',
+    path: '/v1/batches/{id}',
+    tags: ['batches'],
+    summary: 'A batch: counts per status and a page of its items',
+    security: client,
+    request: { params: z.object({ id: z.uuid() }), query: batchQuerySchema },
+    responses: {
+      200: { description: 'The batch', content: json(batchViewSchema) },
+      404: problem('No such batch'),
+      ...clientErrors,
+    },
+  });
+  for (const legacyPath of ['/api/voicebot/', '/api/voicebot']) {
+    path({
+      method: 'post',
+      path: legacyPath,
+      tags: ['voicebot (synchronous)'],
+      summary: legacyPath.endsWith('/')
+        ? 'The original synchronous contract: waits for the job'
+        : 'Same as /api/voicebot/',
+      description: `Answers once the job is done, or after SYNC_WAIT_SECONDS (${config.syncWaitMs / 1000} s) with 202 and the job's status URL.`,
+      security: client,
+      request: jobRequest,
+      responses: {
+        200: { description: 'The spoken reply and its text', content: json(legacyResult) },
+        202: { description: 'Still running: poll status_url', content: json(legacyAccepted) },
+        ...submitErrors,
+        422: problem('The input could not be processed (no speech, rejected by the provider, invalid audio)'),
+        502: problem('The job failed for another reason'),
+      },
+    });
+  }
+
+  const generator = new OpenApiGeneratorV31(registry.definitions, { sortComponents: 'alphabetically' });
+  return generator.generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'voicebot API',
+      version: '1',
+      description:
+        'A queue-driven voice AI service: voice (or text) in; transcript, reply and spoken reply out. Every error is `application/problem+json`.',
+    },
+    servers: [{ url: config.publicUrl }],
+    tags: [
+      { name: 'jobs' },
+      { name: 'batches' },
+      { name: 'voicebot (synchronous)' },
+      { name: 'files' },
+      { name: 'operations' },
+    ],
+  }) as unknown as Record<string, unknown>;
+}

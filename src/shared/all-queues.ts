@@ -1,0 +1,23 @@
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { CHUNK_QUEUE, DELIVER_QUEUE, MAINTENANCE_QUEUE, STAGES } from './stages.ts';
+
+/** Every BullMQ queue of the service: the stage queues, long audio's chunks, webhooks and housekeeping. */
+export const ALL_QUEUE_NAMES = [...STAGES, CHUNK_QUEUE, DELIVER_QUEUE, MAINTENANCE_QUEUE] as const;
+
+/**
+ * Handles on every queue for operators (the dashboard and the queue-depth metrics), sharing `connection`:
+ * they add no connection of their own, and closing them leaves the connection to its owner.
+ */
+export function openAllQueues(
+  connection: Redis,
+  prefix: string,
+): { queues: Queue[]; close(): Promise<void> } {
+  const queues = ALL_QUEUE_NAMES.map((name) => new Queue(name, { connection, prefix }));
+  return {
+    queues,
+    close: async () => {
+      await Promise.all(queues.map((q) => q.close()));
+    },
+  };
+}

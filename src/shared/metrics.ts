@@ -1,0 +1,307 @@
+/**
+ * Every Prometheus metric of the service, in one registry. The API serves it at `/metrics`; a worker process
+ * (`npm run worker`) on its own port (`METRICS_PORT`); the embedded `npm start` process has one registry for
+ * both. Labels are bounded: stage, queue, state, outcome, error class, method, route template, status class,
+ * client and model — never a job id or a raw path.
+ */
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { createHash, timingSafeEqual } from 'node:crypto';
+import {
+  type Job,
+  type Processor,
+  type Queue,
+  RateLimitError,
+  UnrecoverableError,
+  WaitingChildrenError,
+} from 'bullmq';
+import client from 'prom-client';
+import { classifyProviderError, type ErrorClass, errorClass } from './errors.ts';
+import { costOf, type PriceTable, type Usage } from './prices.ts';
+import type { Stage } from './stages.ts';
+
+export const registry = new client.Registry();
+client.collectDefaultMetrics({ register: registry });
+
+const DURATION_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
+
+/** BullMQ job states reported per queue. */
+export const QUEUE_STATES = [
+  'waiting',
+  'prioritized',
+  'active',
+  'delayed',
+  'waiting-children',
+  'completed',
+  'failed',
+] as const;
+
+/** The queues whose depth is reported at scrape time (set by the process that serves /metrics). */
+let watched: Queue[] = [];
+
+/** Reports these queues' depth and workers on every scrape; returns a function that stops it. */
+export function watchQueues(queues: Queue[]): () => void {
+  watched = queues;
+  return () => {
+    if (watched === queues) watched = [];
+  };
+}
+
+const queueUp = new client.Gauge({
+  name: 'voicebot_queue_metrics_up',
+  help: '1 when the last scrape could read the queues from Redis, else 0',
+  registers: [registry],
+});
+
+new client.Gauge({
+  name: 'voicebot_queue_jobs',
+  help: 'Jobs in each BullMQ queue by state, read from Redis at scrape time',
+  labelNames: ['queue', 'state'] as const,
+  registers: [registry],
+  async collect() {
+    this.reset();
+    const queues = watched;
+    if (queues.length === 0) return;
+    try {
+      const counts = await Promise.all(queues.map((q) => withTimeout(q.getJobCounts(...QUEUE_STATES), 3000)));
+      for (const [i, q] of queues.entries())
+        for (const state of QUEUE_STATES) this.set({ queue: q.name, state }, counts[i]?.[state] ?? 0);
+      queueUp.set(1);
+    } catch {
+      queueUp.set(0);
+    }
+  },
+});
+
+new client.Gauge({
+  name: 'voicebot_queue_workers',
+  help: 'Worker connections listening on each BullMQ queue (all processes), read at scrape time',
+  labelNames: ['queue'] as const,
+  registers: [registry],
+  async collect() {
+    this.reset();
+    const queues = watched;
+    const counts = await Promise.allSettled(queues.map((q) => withTimeout(q.getWorkersCount(), 3000)));
+    for (const [i, q] of queues.entries()) {
+      const c = counts[i];
+      if (c?.status === 'fulfilled') this.set({ queue: q.name }, c.value);
+    }
+  },
+});
+
+export const stageDuration = new client.Histogram({
+  name: 'voicebot_stage_duration_seconds',
+  help: 'One run of a stage job, by outcome (succeeded, retry, failed, rate_limited, canceled, skipped, waiting)',
+  labelNames: ['stage', 'outcome'] as const,
+  buckets: DURATION_BUCKETS,
+  registers: [registry],
+});
+
+export const stageRetries = new client.Counter({
+  name: 'voicebot_stage_retries_total',
+  help: 'Stage attempts that failed and will be retried, by error class',
+  labelNames: ['stage', 'class'] as const,
+  registers: [registry],
+});
+
+export const stalledJobs = new client.Counter({
+  name: 'voicebot_stalled_jobs_total',
+  help: 'Jobs whose worker stopped while running them (lock expired) and were taken over',
+  labelNames: ['queue'] as const,
+  registers: [registry],
+});
+
+export const providerDuration = new client.Histogram({
+  name: 'voicebot_provider_request_duration_seconds',
+  help: 'Provider HTTP requests, until the response headers, by outcome (ok or the error class)',
+  labelNames: ['stage', 'outcome'] as const,
+  buckets: DURATION_BUCKETS,
+  registers: [registry],
+});
+
+export const providerErrors = new client.Counter({
+  name: 'voicebot_provider_errors_total',
+  help: 'Failed provider requests by error class (rate_limited, server, client, timeout, connection, canceled)',
+  labelNames: ['stage', 'class'] as const,
+  registers: [registry],
+});
+
+export const webhookDeliveries = new client.Counter({
+  name: 'voicebot_webhook_deliveries_total',
+  help: 'Webhook delivery attempts by outcome (delivered, retry, failed, gone)',
+  labelNames: ['outcome'] as const,
+  registers: [registry],
+});
+
+export const httpDuration = new client.Histogram({
+  name: 'voicebot_http_request_duration_seconds',
+  help: 'HTTP requests to the API by method, route template and status class',
+  labelNames: ['method', 'route', 'status_class'] as const,
+  buckets: HTTP_BUCKETS,
+  registers: [registry],
+});
+
+const usageLabels = ['client', 'stage', 'model'] as const;
+export const audioSeconds = new client.Counter({
+  name: 'voicebot_provider_audio_seconds_total',
+  help: 'Seconds of audio transcribed',
+  labelNames: usageLabels,
+  registers: [registry],
+});
+export const tokens = new client.Counter({
+  name: 'voicebot_provider_tokens_total',
+  help: 'Chat and summary tokens, by direction (input, output)',
+  labelNames: [...usageLabels, 'direction'] as const,
+  registers: [registry],
+});
+export const characters = new client.Counter({
+  name: 'voicebot_provider_characters_total',
+  help: 'Characters sent to speech synthesis',
+  labelNames: usageLabels,
+  registers: [registry],
+});
+export const costUsd = new client.Counter({
+  name: 'voicebot_provider_cost_usd_total',
+  help: 'Estimated provider cost in USD from the price table (PRICE_TABLE)',
+  labelNames: usageLabels,
+  registers: [registry],
+});
+
+/** Counts what one provider call (or one transcription) used, and its estimated cost. */
+export function recordUsage(
+  prices: PriceTable,
+  labels: { client: string; stage: Stage; model: string },
+  usage: Usage,
+): void {
+  if (usage.audioSeconds) audioSeconds.inc(labels, usage.audioSeconds);
+  if (usage.inputTokens) tokens.inc({ ...labels, direction: 'input' }, usage.inputTokens);
+  if (usage.outputTokens) tokens.inc({ ...labels, direction: 'output' }, usage.outputTokens);
+  if (usage.characters) characters.inc(labels, usage.characters);
+  const cost = costOf(prices, labels.model, usage);
+  // Always touched, so a model missing from the price table shows up as a 0 series instead of nothing.
+  costUsd.inc(labels, cost);
+}
+
+/** The job a provider call is made for: set by the stage runner around the stage function. */
+export interface ProviderCallContext {
+  clientId: string;
+  stage: Stage;
+  signal: AbortSignal;
+}
+export const providerContext = new AsyncLocalStorage<ProviderCallContext>();
+
+type Fetch = (input: string | URL | Request, init?: RequestInit) => Promise<Response>;
+
+/** The error class of a provider HTTP status, as `errorClass` in errors.ts names it. */
+function statusClass(status: number): ErrorClass {
+  if (status === 429) return 'rate_limited';
+  if (status === 408) return 'timeout';
+  if (status >= 500) return 'server';
+  return 'client';
+}
+
+/**
+ * The openai SDK's `fetch` for one stage: times every provider request, counts errors by class, and reads
+ * usage — tokens from chat completions' `usage`, characters from a speech request's `input`. (Transcribed
+ * audio seconds are counted by the stage runner from the transcript's duration.)
+ */
+export function instrumentedFetch(
+  stage: Stage,
+  model: string,
+  prices: PriceTable,
+  base: Fetch = fetch,
+): Fetch {
+  return async (input, init) => {
+    const ctx = providerContext.getStore();
+    const labels = { client: ctx?.clientId ?? 'unknown', stage, model };
+    const url = typeof input === 'string' ? input : input instanceof URL ? input.href : input.url;
+    const started = performance.now();
+    let res: Response;
+    try {
+      res = await base(input, init);
+    } catch (err) {
+      const cls: ErrorClass = ctx?.signal.aborted
+        ? 'canceled'
+        : (err as Error)?.name === 'AbortError' || (err as Error)?.name === 'TimeoutError'
+          ? 'timeout'
+          : errorClass(classifyProviderError(err, stage));
+      providerDuration.observe({ stage, outcome: cls }, (performance.now() - started) / 1000);
+      providerErrors.inc({ stage, class: cls });
+      throw err;
+    }
+    const outcome = res.ok ? 'ok' : statusClass(res.status);
+    providerDuration.observe({ stage, outcome }, (performance.now() - started) / 1000);
+    if (!res.ok) {
+      providerErrors.inc({ stage, class: outcome });
+      return res;
+    }
+    try {
+      if (url.includes('/audio/speech') && typeof init?.body === 'string') {
+        const text = (JSON.parse(init.body) as { input?: unknown }).input;
+        if (typeof text === 'string') recordUsage(prices, labels, { characters: text.length });
+      } else if (url.includes('/chat/completions') && res.headers.get('content-type')?.includes('json')) {
+        const body = (await res.clone().json()) as {
+          usage?: { prompt_tokens?: number; completion_tokens?: number };
+        };
+        recordUsage(prices, labels, {
+          inputTokens: body.usage?.prompt_tokens ?? 0,
+          outputTokens: body.usage?.completion_tokens ?? 0,
+        });
+      }
+    } catch {
+      // Usage is best effort: never fail a provider call over a metric.
+    }
+    return res;
+  };
+}
+
+/**
+ * Wraps a stage processor: times each run and labels it with its outcome; counts retries by error class.
+ * The processor's own contract is unchanged (same return value, same errors).
+ */
+export function timedProcessor<R>(stage: Stage, processor: Processor<unknown, R>): Processor<unknown, R> {
+  return async (job: Job, token?: string, signal?: AbortSignal) => {
+    const started = performance.now();
+    const observe = (outcome: string) =>
+      stageDuration.observe({ stage, outcome }, (performance.now() - started) / 1000);
+    try {
+      const result = await processor(job, token, signal);
+      observe(result === 'skipped' ? (signal?.aborted ? 'canceled' : 'skipped') : 'succeeded');
+      return result;
+    } catch (err) {
+      if (err instanceof WaitingChildrenError) observe('waiting');
+      else if (err instanceof RateLimitError) observe('rate_limited');
+      else if (err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1))
+        observe('failed');
+      else {
+        observe('retry');
+        stageRetries.inc({ stage, class: errorClass(err) });
+      }
+      throw err;
+    }
+  };
+}
+
+/** `METRICS_TOKEN` unset: anyone may scrape; set: `Authorization: Bearer <token>` (compared in constant time). */
+export function metricsAuthorized(authorization: string | undefined, token: string | undefined): boolean {
+  if (!token) return true;
+  const given = /^Bearer\s+(\S+)$/i.exec(authorization ?? '')?.[1] ?? '';
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(token).digest();
+  return given.length > 0 && timingSafeEqual(a, b);
+}
+
+/** The registry in Prometheus text format. */
+export async function metricsText(): Promise<{ contentType: string; body: string }> {
+  return { contentType: registry.contentType, body: await registry.metrics() };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    p,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,60 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../shared/logger.ts';
+import { metricsAuthorized, metricsText } from '../shared/metrics.ts';
+
+export interface MetricsServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/**
+ * A worker process's `GET /metrics` (Prometheus text), on its own port: workers have no API server.
+ * With `token` set it wants `Authorization: Bearer <token>`. A port that cannot be bound is logged, not
+ * fatal: a worker without metrics still does its work.
+ */
+export async function startMetricsServer(opts: {
+  port: number;
+  host: string;
+  token: string | undefined;
+  log: Logger;
+}): Promise<MetricsServer | undefined> {
+  const { port, host, token, log } = opts;
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) {
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    if (!metricsAuthorized(req.headers.authorization, token)) {
+      res.writeHead(401, { 'www-authenticate': 'Bearer realm="metrics"' }).end();
+      return;
+    }
+    metricsText().then(
+      ({ contentType, body }) => res.writeHead(200, { 'content-type': contentType }).end(body),
+      (err: unknown) => {
+        log.error({ err }, 'metrics collection failed');
+        res.writeHead(500).end();
+      },
+    );
+  });
+  server.keepAliveTimeout = 5_000;
+  const listening = await new Promise<boolean>((resolve) => {
+    server.once('error', (err) => {
+      log.error({ err, port }, 'metrics server could not listen: this worker has no /metrics');
+      resolve(false);
+    });
+    server.listen(port, host, () => resolve(true));
+  });
+  if (!listening) return undefined;
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  log.info({ address: url }, `worker metrics on ${url}/metrics`);
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
