@@ -16,14 +16,12 @@ RUN apt-get update \
 WORKDIR /app
 
 # ── build: everything that needs devDependencies ────────────────────────────────────────────────
-# Nothing to build yet. When the browser page gets a bundler, uncomment `RUN npm run build` here and
-# the matching `COPY --from=build` in the runtime stage. BuildKit skips this stage while no later
-# stage copies from it.
+# The web page (web/ → dist/web/, bundled with esbuild) is built here and copied into the runtime image.
 FROM base AS build
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY . .
-# RUN npm run build
+RUN npm run build
 
 # ── runtime ─────────────────────────────────────────────────────────────────────────────────────
 FROM base AS runtime
@@ -34,7 +32,7 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 COPY src ./src
 # Web page build output (see the build stage):
-# COPY --from=build /app/dist ./dist
+COPY --from=build /app/dist ./dist
 
 # Non-root: the `node` user (uid 1000) of the official image. DATA_DIR (./data) is the only place the
 # service writes to when S3_BUCKET is unset.

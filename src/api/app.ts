@@ -3,11 +3,14 @@ import type { ApiDeps } from './deps.ts';
 import { cleanupOnError, parseSubmission } from './intake.ts';
 import { authenticate } from './middleware/auth.ts';
 import { corsFromAllowlist } from './middleware/cors.ts';
+import { httpMetrics } from './middleware/http-metrics.ts';
 import { notFoundHandler, problemHandler } from './middleware/problem.ts';
 import { rateLimitPerClient } from './middleware/rate-limit.ts';
 import { requestId } from './middleware/request-id.ts';
 import { securityHeaders } from './middleware/security-headers.ts';
 import { slowBodyGuard } from './middleware/slow-body.ts';
+import { webPage } from './middleware/web-page.ts';
+import { mountOperatorRoutes } from './operators.ts';
 import { cancelJob } from './routes/cancel-job.ts';
 import { createBatch } from './routes/create-batch.ts';
 import { createJob } from './routes/create-job.ts';
@@ -26,6 +29,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestId(deps.log));
+  app.use(httpMetrics());
   app.use(securityHeaders(deps.config));
   app.use(corsFromAllowlist(deps.config.corsOrigins));
   app.use(slowBodyGuard(deps.config.bodyIdleTimeoutMs));
@@ -33,6 +37,8 @@ export function createApp(deps: ApiDeps): express.Express {
   const submit = parseSubmission(deps);
   const cleanup = cleanupOnError(deps);
 
+  // Operators: /metrics, /openapi.json, /docs, /admin/queues (each with its own protection).
+  mountOperatorRoutes(app, deps);
   app.get('/healthz', healthz);
   app.get('/readyz', readyz(deps));
   app.get('/files/*key', serveFile(deps));
@@ -54,6 +60,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.post(['/api/voicebot', '/api/voicebot/'], ...submit, voicebotLegacy(deps), cleanup);
   app.all('/v1/jobs', methodNotAllowed('GET, POST'));
 
+  app.use(webPage());
   app.use(notFoundHandler);
   app.use(problemHandler(deps.log, deps.config.limits));
   return app;

@@ -5,6 +5,7 @@ import type { ApiDeps } from '../deps.ts';
 import { loadJob } from './get-job.ts';
 
 const KEEPALIVE_MS = 15_000;
+const TERMINAL_GRACE_MS = 1_000;
 
 /**
  * GET /v1/jobs/:id/events — Server-Sent Events: every event of the job in order (replayed from the start,
@@ -47,14 +48,21 @@ export function jobEvents(deps: ApiDeps): RequestHandler {
     for (const e of await readJobEvents(redis, config.prefix, record.id, lastEventId)) send(e);
     replaying = false;
     for (const e of pending.splice(0)) send(e);
-    // A job that ended before its events were kept (or whose stream expired) still ends the stream.
+    // The record turns terminal a moment before its terminal event is published: give the live event a
+    // moment to arrive. A job whose events expired still ends the stream, with its status and error.
     if (!closed && isTerminal(record.status) && lastEventId === '-') {
+      await new Promise((r) => setTimeout(r, TERMINAL_GRACE_MS));
+      if (closed) return;
       const current = (await deps.store.get(record.id)) ?? record;
       send({
         id: `${Date.now()}-0`,
         jobId: record.id,
         type: `job.${current.status}` as JobEvent['type'],
-        data: { job_id: record.id, status: current.status },
+        data: {
+          job_id: record.id,
+          status: current.status,
+          ...(current.error ? { error: current.error } : {}),
+        },
       });
     }
   };
