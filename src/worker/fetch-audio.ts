@@ -5,6 +5,9 @@ import { PermanentError, RetryableError } from '../shared/errors.ts';
 import type { Storage } from '../shared/storage/index.ts';
 import { safeRequest } from './safe-http.ts';
 
+/** Bytes read before deciding the type (file-type needs at most ~4 KB for audio containers). */
+const SNIFF_BYTES = 4100;
+
 /**
  * Audio by URL: a worker (never the API) fetches it through the SSRF guard, with a time and size limit,
  * streaming it into storage. The type is decided from the bytes, as for uploads.
@@ -54,41 +57,36 @@ export async function fetchAudioInto(
   let mime: string | undefined;
   let bytes = 0;
   let head = Buffer.alloc(0);
+  /** Decides the type from the first bytes, like an upload: audio passes, anything else fails the job. */
+  const decide = async (): Promise<PermanentError | undefined> => {
+    const type = (await fileTypeFromBuffer(head))?.mime;
+    if (!type || !ACCEPTED_AUDIO[type]) {
+      return new PermanentError(
+        'unsupported_media_type',
+        `audio_url is not audio we can process (detected: ${type ?? 'unknown'}).`,
+      );
+    }
+    mime = type;
+    return undefined;
+  };
   const check = new Transform({
     async transform(chunk: Buffer, _enc, cb) {
       bytes += chunk.length;
-      if (bytes > opts.maxBytes)
+      if (bytes > opts.maxBytes) {
         return cb(
           new PermanentError('audio_too_large', `audio_url is over the limit of ${opts.maxBytes} bytes.`),
         );
-      if (mime === undefined && head.length < 4100) {
-        head = Buffer.concat([head, chunk]);
-        if (head.length < 4100) return cb();
-        const type = (await fileTypeFromBuffer(head))?.mime;
-        if (!type || !ACCEPTED_AUDIO[type])
-          return cb(
-            new PermanentError(
-              'unsupported_media_type',
-              `audio_url is not audio we can process (detected: ${type ?? 'unknown'}).`,
-            ),
-          );
-        mime = type;
-        return cb(null, head);
       }
-      cb(null, chunk);
+      if (mime !== undefined) return cb(null, chunk);
+      head = Buffer.concat([head, chunk]);
+      if (head.length < SNIFF_BYTES) return cb();
+      const refused = await decide();
+      cb(refused ?? null, refused ? undefined : head);
     },
     async flush(cb) {
       if (mime !== undefined) return cb();
-      const type = (await fileTypeFromBuffer(head))?.mime;
-      if (!type || !ACCEPTED_AUDIO[type])
-        return cb(
-          new PermanentError(
-            'unsupported_media_type',
-            `audio_url is not audio we can process (detected: ${type ?? 'unknown'}).`,
-          ),
-        );
-      mime = type;
-      cb(null, head);
+      const refused = await decide();
+      cb(refused ?? null, refused ? undefined : head);
     },
   });
   try {

@@ -1,29 +1,17 @@
-import { execFile } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { audioForm, fixture, postJob, waitForJob } from '../support/http.ts';
+import { probeSeconds } from '../support/speech.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
-const run = promisify(execFile);
-
-/** Duration in seconds of an audio file, by ffprobe: proves the bytes are real, playable audio. */
-async function probeSeconds(bytes: Buffer): Promise<number> {
+/** Duration in seconds of audio bytes, by ffprobe: proves they are real, playable audio. */
+async function probeBytes(bytes: Buffer): Promise<number> {
   const file = join(tmpdir(), `vb-probe-${process.pid}-${Date.now()}`);
   await writeFile(file, bytes);
-  const { stdout } = await run('ffprobe', [
-    '-v',
-    'error',
-    '-show_entries',
-    'format=duration',
-    '-of',
-    'csv=p=0',
-    file,
-  ]);
-  return Number(stdout.trim());
+  return probeSeconds(file);
 }
 
 describe.each(['local', 's3'] as const)('voice job end to end with %s storage', (storage) => {
@@ -65,7 +53,7 @@ describe.each(['local', 's3'] as const)('voice job end to end with %s storage', 
     const audio = await fetch(job.audio_url);
     expect(audio.status).toBe(200);
     const bytes = Buffer.from(await audio.arrayBuffer());
-    expect(await probeSeconds(bytes)).toBeGreaterThan(0.5);
+    expect(await probeBytes(bytes)).toBeGreaterThan(0.5);
     expect(Date.parse(job.audio_url_expires_at) - Date.now()).toBeGreaterThan(3500 * 1000);
 
     expect(stack.sim.stats().calls).toEqual({ transcriptions: 1, chat: 1, speech: 1 });
