@@ -4,6 +4,7 @@ import { HttpError } from '../shared/errors.ts';
 import { publishEvent } from '../shared/events.ts';
 import type { JobRecord } from '../shared/job-record.ts';
 import { enqueueStage } from '../shared/queues.ts';
+import { waitForReplicas } from '../shared/redis.ts';
 import { acceptsInput, firstStage, keys } from '../shared/stages.ts';
 import { assertPublicUrl, UnsafeUrlError } from '../shared/webhooks/ssrf.ts';
 import type { ApiDeps } from './deps.ts';
@@ -199,11 +200,25 @@ export async function acceptJob(
     job_id: id,
     status: 'queued',
   }).catch((err) => ctx.log.warn({ err }, 'could not publish job.queued'));
+  await awaitReplicas(deps, id, ctx.log);
   ctx.log.info(
     { job_id: id, client_id: ctx.clientId, input: kind, pipeline: body.pipeline, bytes: file?.size },
     'job accepted',
   );
   return record;
+}
+
+/**
+ * With REDIS_WAIT_REPLICAS > 0 the job's writes (record, queue entry, idempotency claim: all made on this
+ * connection) must reach that many replicas before the client hears 202, so a failover right after the answer
+ * cannot lose an acknowledged job. A shortfall within REDIS_WAIT_TIMEOUT_MS is logged, and the job accepted.
+ */
+async function awaitReplicas(deps: ApiDeps, id: string, log: Request['log']): Promise<void> {
+  const { replicas, timeoutMs } = deps.config.redisWait;
+  if (replicas <= 0) return;
+  const acked = await waitForReplicas(deps.redis, deps.store.key(id), replicas, timeoutMs);
+  if (acked < replicas)
+    log.warn({ job_id: id, acked, wanted: replicas }, 'job accepted before enough replicas acknowledged it');
 }
 
 /** BullMQ's highest priority number. */

@@ -39,7 +39,9 @@ const multipartOptions = {
   language: z.string().optional(),
   webhook_url: z.url().optional(),
 };
-const audioFile = z.string().meta({ format: 'binary', description: 'The audio file (its type is read from the bytes)' });
+const audioFile = z
+  .string()
+  .meta({ format: 'binary', description: 'The audio file (its type is read from the bytes)' });
 
 const healthSchema = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Health' });
 const readySchema = z

@@ -22,8 +22,8 @@ export interface ApiServer {
 
 /** Builds the API's dependencies, listens, and returns a handle that closes everything in order. */
 export async function startApi(config: Config, log: Logger): Promise<ApiServer> {
-  const redis = createRedis(config.redisUrl, 'command', 'voicebot-api');
-  const hubRedis = createRedis(config.redisUrl, 'blocking', 'voicebot-api-events');
+  const redis = createRedis(config.redis, 'command', 'voicebot-api');
+  const hubRedis = createRedis(config.redis, 'blocking', 'voicebot-api-events');
   const storage = await createStorage(config);
   const queues = createStageQueues(redis, config);
   const deliverQueue = createDeliverQueue(redis, config);

@@ -1,5 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 
 export interface ApiKeyRecord {
   key_id: string;
@@ -27,11 +27,11 @@ const LAST_USED_EVERY_MS = 60_000;
  * at creation. Every job belongs to the client of the key that created it.
  */
 export class ApiKeys {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
   private lastUsedWritten = new Map<string, number>();
 
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.redis = redis;
     this.prefix = prefix;
   }

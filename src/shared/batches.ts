@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 
 export interface BatchRecord {
   id: string;
@@ -17,11 +17,11 @@ export interface BatchRecord {
  * batch.completed webhook is queued exactly once.
  */
 export class BatchStore {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
   readonly ttlSeconds: number;
 
-  constructor(redis: Redis, prefix: string, ttlSeconds: number) {
+  constructor(redis: RedisClient, prefix: string, ttlSeconds: number) {
     this.redis = redis;
     this.prefix = prefix;
     this.ttlSeconds = ttlSeconds;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parsePriceTable } from './prices.ts';
+import { parseClusterNodes, type RedisSettings } from './redis.ts';
 import { STAGES, type Stage } from './stages.ts';
 
 /**
@@ -31,6 +32,13 @@ const stageList = z
   )
   .pipe(z.array(z.enum(STAGES)).min(1, 'name at least one stage'));
 
+/** True when Redis Cluster would hash every `<prefix>…` key by the same tag: a non-empty `{…}` in the prefix. */
+export function hasHashTag(prefix: string): boolean {
+  const open = prefix.indexOf('{');
+  const close = prefix.indexOf('}', open + 1);
+  return open >= 0 && close > open + 1;
+}
+
 /** `250`, `250ms`, `5s`, `5m`, `2h` → milliseconds (NaN when unreadable). */
 export function parseDuration(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text);
@@ -56,6 +64,25 @@ const envSchema = z.object({
 
   REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
   QUEUE_PREFIX: z.string().min(1).default('{voicebot}'),
+  // Redis Cluster and managed Redis (TLS, ACL user): see src/shared/redis.ts
+  REDIS_CLUSTER_NODES: z
+    .string()
+    .optional()
+    .transform((v, ctx) => {
+      if (!v?.trim()) return undefined;
+      try {
+        return parseClusterNodes(v);
+      } catch (err) {
+        ctx.addIssue({ code: 'custom', message: `${(err as Error).message} (comma-separated host:port)` });
+        return z.NEVER;
+      }
+    }),
+  REDIS_TLS: bool.default(false),
+  REDIS_TLS_CA_FILE: optionalString,
+  REDIS_USERNAME: optionalString,
+  REDIS_PASSWORD: optionalString,
+  REDIS_WAIT_REPLICAS: int(0, 10).default(0),
+  REDIS_WAIT_TIMEOUT_MS: int(1, 60_000).default(1000),
 
   S3_BUCKET: optionalString,
   S3_ENDPOINT: optionalUrl,
@@ -207,6 +234,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
   }
   const e = parsed.data;
   const useSimulator = e.USE_SIMULATOR === 'true' || (e.USE_SIMULATOR === 'auto' && !e.OPENAI_API_KEY);
+  if (e.REDIS_CLUSTER_NODES && !hasHashTag(e.QUEUE_PREFIX)) {
+    throw new ConfigError(
+      `Invalid configuration:\n  QUEUE_PREFIX: must contain a {hash tag} with REDIS_CLUSTER_NODES (e.g. {voicebot}), so every key of the service lands in one cluster slot (got ${JSON.stringify(e.QUEUE_PREFIX)})`,
+    );
+  }
   if (useSimulator && e.NODE_ENV === 'production' && e.USE_SIMULATOR !== 'true') {
     throw new ConfigError(
       'Invalid configuration:\n  OPENAI_API_KEY: required in production (or set USE_SIMULATOR=true to run the built-in simulator on purpose)',
@@ -238,6 +270,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
     logLevel: e.LOG_LEVEL,
     redisUrl: e.REDIS_URL,
+    /** how to reach Redis: a single node (`url`) or a cluster (`clusterNodes`), TLS and credentials */
+    redis: {
+      url: e.REDIS_URL,
+      clusterNodes: e.REDIS_CLUSTER_NODES,
+      tls: e.REDIS_TLS,
+      tlsCaFile: e.REDIS_TLS_CA_FILE,
+      username: e.REDIS_USERNAME,
+      password: e.REDIS_PASSWORD,
+    } satisfies RedisSettings,
+    /** intake answers 202 only after this many replicas acknowledged the job's writes (0: no WAIT) */
+    redisWait: { replicas: e.REDIS_WAIT_REPLICAS, timeoutMs: e.REDIS_WAIT_TIMEOUT_MS },
     prefix: e.QUEUE_PREFIX,
     storage: {
       s3: e.S3_BUCKET

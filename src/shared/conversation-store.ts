@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 
 export interface Turn {
   job_id: string;
@@ -12,12 +12,12 @@ export interface Turn {
  * because the member is the same.
  */
 export class ConversationStore {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
   readonly maxTurns: number;
   readonly ttlSeconds: number;
 
-  constructor(redis: Redis, prefix: string, maxTurns: number, ttlSeconds: number) {
+  constructor(redis: RedisClient, prefix: string, maxTurns: number, ttlSeconds: number) {
     this.redis = redis;
     this.prefix = prefix;
     this.maxTurns = maxTurns;

@@ -5,7 +5,7 @@
  *   which fans out to in-process listeners (SSE streams, the synchronous endpoint's waits, cancellations).
  * Both keys share the prefix's hash tag, so the MULTI works on Redis Cluster.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './redis.ts';
 
 export const EVENT_TYPES = [
   'job.queued',
@@ -39,7 +39,7 @@ export const globalStreamKey = (prefix: string) => `${prefix}:events`;
 
 /** Appends an event to the job's stream and to the global stream. */
 export async function publishEvent(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   ttlSeconds: number,
   jobId: string,
@@ -83,7 +83,7 @@ export async function publishEvent(
 
 /** A job's events after `afterId` (exclusive), oldest first. */
 export async function readJobEvents(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
   jobId: string,
   afterId = '-',
@@ -116,11 +116,11 @@ export class EventHub {
   private lastId = '$';
   private running = false;
   private loop: Promise<void> | undefined;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
 
   /** `redis` must be a dedicated connection: XREAD BLOCK holds it. */
-  constructor(redis: Redis, prefix: string) {
+  constructor(redis: RedisClient, prefix: string) {
     this.redis = redis;
     this.prefix = prefix;
   }

@@ -1,10 +1,10 @@
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { BatchStore } from './batches.ts';
 import type { Config } from './config.ts';
 import { type EventType, publishEvent } from './events.ts';
 import type { JobRecord } from './job-record.ts';
 import type { JobStore } from './job-store.ts';
+import type { RedisClient } from './redis.ts';
 import { DELIVER_QUEUE } from './stages.ts';
 
 /** What the deliver queue's jobs carry: ids only; the payload is built (and the URL signed) at send time. */
@@ -19,7 +19,7 @@ export interface DeliveryPayload {
 
 export interface LifecycleDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisClient;
   store: JobStore;
   batches: BatchStore;
   deliverQueue: Queue<DeliveryPayload>;
@@ -29,7 +29,7 @@ export interface LifecycleDeps {
  * Delivery jobs retry on the webhook schedule (`WEBHOOK_RETRY_SCHEDULE`): one attempt per entry, the
  * delay before each retry read from the schedule (or a longer Retry-After) by the deliver worker's backoff.
  */
-export function createDeliverQueue(connection: Redis, config: Config): Queue<DeliveryPayload> {
+export function createDeliverQueue(connection: RedisClient, config: Config): Queue<DeliveryPayload> {
   return new Queue<DeliveryPayload>(DELIVER_QUEUE, {
     connection,
     prefix: config.prefix,

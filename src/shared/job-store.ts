@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import { fromHash, type JobRecord, toHash } from './job-record.ts';
+import type { RedisClient } from './redis.ts';
 import type { JobStatus } from './stages.ts';
 
 /**
@@ -17,11 +17,11 @@ return 1`;
 export type UpdateResult = 'updated' | 'terminal' | 'missing';
 
 export class JobStore {
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly prefix: string;
   readonly retentionSeconds: number;
 
-  constructor(redis: Redis, prefix: string, retentionSeconds: number) {
+  constructor(redis: RedisClient, prefix: string, retentionSeconds: number) {
     this.redis = redis;
     this.prefix = prefix;
     this.retentionSeconds = retentionSeconds;

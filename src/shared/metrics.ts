@@ -42,15 +42,48 @@ let watched: Queue[] = [];
 /** Reports these queues' depth and workers on every scrape; returns a function that stops it. */
 export function watchQueues(queues: Queue[]): () => void {
   watched = queues;
+  lastRead = undefined;
   return () => {
     if (watched === queues) watched = [];
   };
 }
 
-const queueUp = new client.Gauge({
+interface QueueSnapshot {
+  ok: boolean;
+  counts: Array<[string, Record<string, number>]>;
+  workers: Array<[string, number]>;
+}
+
+/** One read of every watched queue per scrape, shared by the queue gauges below. */
+let lastRead: { at: number; snapshot: Promise<QueueSnapshot> } | undefined;
+function readQueues(): Promise<QueueSnapshot> {
+  if (lastRead && Date.now() - lastRead.at < 1000) return lastRead.snapshot;
+  const queues = watched;
+  const snapshot = (async (): Promise<QueueSnapshot> => {
+    const [counts, workers] = await Promise.all([
+      Promise.allSettled(queues.map((q) => withTimeout(q.getJobCounts(...QUEUE_STATES), 3000))),
+      Promise.allSettled(queues.map((q) => withTimeout(q.getWorkersCount(), 3000))),
+    ]);
+    const out: QueueSnapshot = { ok: counts.every((c) => c.status === 'fulfilled'), counts: [], workers: [] };
+    for (const [i, q] of queues.entries()) {
+      const c = counts[i];
+      const w = workers[i];
+      if (c?.status === 'fulfilled') out.counts.push([q.name, c.value]);
+      if (w?.status === 'fulfilled') out.workers.push([q.name, w.value]);
+    }
+    return out;
+  })();
+  lastRead = { at: Date.now(), snapshot };
+  return snapshot;
+}
+
+new client.Gauge({
   name: 'voicebot_queue_metrics_up',
-  help: '1 when the last scrape could read the queues from Redis, else 0',
+  help: '1 when this scrape could read every queue from Redis, else 0',
   registers: [registry],
+  async collect() {
+    this.set(watched.length > 0 && (await readQueues()).ok ? 1 : 0);
+  },
 });
 
 new client.Gauge({
@@ -60,16 +93,9 @@ new client.Gauge({
   registers: [registry],
   async collect() {
     this.reset();
-    const queues = watched;
-    if (queues.length === 0) return;
-    try {
-      const counts = await Promise.all(queues.map((q) => withTimeout(q.getJobCounts(...QUEUE_STATES), 3000)));
-      for (const [i, q] of queues.entries())
-        for (const state of QUEUE_STATES) this.set({ queue: q.name, state }, counts[i]?.[state] ?? 0);
-      queueUp.set(1);
-    } catch {
-      queueUp.set(0);
-    }
+    if (watched.length === 0) return;
+    for (const [queue, counts] of (await readQueues()).counts)
+      for (const state of QUEUE_STATES) this.set({ queue, state }, counts[state] ?? 0);
   },
 });
 
@@ -80,12 +106,8 @@ new client.Gauge({
   registers: [registry],
   async collect() {
     this.reset();
-    const queues = watched;
-    const counts = await Promise.allSettled(queues.map((q) => withTimeout(q.getWorkersCount(), 3000)));
-    for (const [i, q] of queues.entries()) {
-      const c = counts[i];
-      if (c?.status === 'fulfilled') this.set({ queue: q.name }, c.value);
-    }
+    if (watched.length === 0) return;
+    for (const [queue, n] of (await readQueues()).workers) this.set({ queue }, n);
   },
 });
 

@@ -1,6 +1,6 @@
 import { type JobsOptions, Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from './config.ts';
+import type { RedisClient } from './redis.ts';
 import { STAGES, type Stage, stageJobId } from './stages.ts';
 
 export type StageQueues = Record<Stage, Queue>;
@@ -20,7 +20,7 @@ export function stageJobOptions(config: Config, stage: Stage): JobsOptions {
 }
 
 /** One BullMQ queue per stage, on a shared connection. */
-export function createStageQueues(connection: Redis, config: Config): StageQueues {
+export function createStageQueues(connection: RedisClient, config: Config): StageQueues {
   const entries = STAGES.map((stage) => [
     stage,
     new Queue(stage, {

@@ -12,7 +12,9 @@ import { ARTIFACT_NAMES, JOB_STATUSES, PIPELINE_NAMES, STAGES } from './stages.t
 import { voicemailSummarySchema } from './summary.ts';
 
 const timestamp = z.iso.datetime();
-const metadata = z.record(z.string(), z.unknown()).describe('The JSON object given at submission, echoed back');
+const metadata = z
+  .record(z.string(), z.unknown())
+  .describe('The JSON object given at submission, echoed back');
 
 /** `schema | null` as `anyOf: [{$ref}, {type: null}]` (`.nullable()` on a named schema loses the null). */
 const orNull = <T extends z.ZodType>(schema: T) => z.union([schema, z.null()]);

@@ -1,5 +1,4 @@
 import { type Job, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { ApiKeys } from '../shared/api-keys.ts';
 import { batchView } from '../shared/batch-view.ts';
 import type { BatchStore } from '../shared/batches.ts';
@@ -11,6 +10,7 @@ import type { JobStore } from '../shared/job-store.ts';
 import { jobView } from '../shared/job-view.ts';
 import type { Logger } from '../shared/logger.ts';
 import { webhookDeliveries } from '../shared/metrics.ts';
+import type { RedisClient } from '../shared/redis.ts';
 import { DELIVER_QUEUE } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
 import { signWebhook } from '../shared/webhooks/signing.ts';
@@ -29,7 +29,7 @@ class RetryDelivery extends Error {
 
 export interface DeliverDeps {
   config: Config;
-  connection: Redis;
+  connection: RedisClient;
   store: JobStore;
   batches: BatchStore;
   keys: ApiKeys;
@@ -138,7 +138,7 @@ function isRetryable(r: SendResult): boolean {
 }
 
 async function record_(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   state: WebhookState | null,
   eventId: string,

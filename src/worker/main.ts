@@ -13,15 +13,21 @@ if (config.simulator.enabled) {
     'no OPENAI_API_KEY: point OPENAI_BASE_URL at an OpenAI-compatible server (e.g. `npm run simulator`)',
   );
 }
+// Operators: an exit after REDIS_WATCHDOG_MS without Redis (armed first: a start-up stuck on Redis counts
+// too), and Prometheus metrics on METRICS_PORT (0: off).
+const watchdog = startRedisWatchdog(config.redis, config.redisWatchdogMs, log);
 const worker = await startWorker(config, log);
-// Operators: Prometheus metrics on METRICS_PORT (0: off), and an exit after REDIS_WATCHDOG_MS without Redis.
 const metrics =
   config.metrics.port > 0
-    ? await startMetricsServer({ port: config.metrics.port, host: config.host, token: config.metrics.token, log })
+    ? await startMetricsServer({
+        port: config.metrics.port,
+        host: config.host,
+        token: config.metrics.token,
+        log,
+      })
     : undefined;
-const stopWatchdog = startRedisWatchdog(worker.connection, config.redisWatchdogMs, log);
 onShutdown(log, config.shutdownTimeoutMs, [
-  ['watchdog', async () => stopWatchdog()],
+  ['watchdog', async () => watchdog.stop()],
   ['workers', () => worker.close()],
   ['metrics', async () => metrics?.close()],
 ]);

@@ -1,8 +1,8 @@
 import { Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../shared/config.ts';
 import type { JobStore } from '../shared/job-store.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { RedisClient } from '../shared/redis.ts';
 import { keys, MAINTENANCE_QUEUE } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
 
@@ -32,7 +32,7 @@ export async function sweepExpired(
  */
 export async function startRetention(deps: {
   config: Config;
-  connection: Redis;
+  connection: RedisClient;
   store: JobStore;
   storage: Storage;
   log: Logger;

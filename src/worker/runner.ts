@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { ApiKeys } from '../shared/api-keys.ts';
 import { BatchStore } from '../shared/batches.ts';
 import type { Config } from '../shared/config.ts';
@@ -8,7 +7,7 @@ import { createDeliverQueue } from '../shared/job-lifecycle.ts';
 import { JobStore } from '../shared/job-store.ts';
 import type { Logger } from '../shared/logger.ts';
 import { closeQueues, createStageQueues } from '../shared/queues.ts';
-import { createRedis } from '../shared/redis.ts';
+import { createRedis, type RedisClient } from '../shared/redis.ts';
 import { createStorage } from '../shared/storage/index.ts';
 import { startDeliverWorker } from './deliver.ts';
 import { createProviders } from './providers.ts';
@@ -17,15 +16,15 @@ import { type StageWorkers, startStageWorkers } from './workers.ts';
 
 export interface WorkerRuntime {
   stages: StageWorkers;
-  /** the workers' Redis connection (the watchdog watches it) */
-  connection: Redis;
+  /** the workers' Redis connection */
+  connection: RedisClient;
   close(): Promise<void>;
 }
 
 /** Starts the stage workers named in WORKER_STAGES with their connections, storage and providers. */
 export async function startWorker(config: Config, log: Logger): Promise<WorkerRuntime> {
-  const connection = createRedis(config.redisUrl, 'blocking', 'voicebot-worker');
-  const hubRedis = createRedis(config.redisUrl, 'blocking', 'voicebot-worker-events');
+  const connection = createRedis(config.redis, 'blocking', 'voicebot-worker');
+  const hubRedis = createRedis(config.redis, 'blocking', 'voicebot-worker-events');
   const storage = await createStorage(config);
   const queues = createStageQueues(connection, config);
   const hub = new EventHub(hubRedis, config.prefix);

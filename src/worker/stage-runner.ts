@@ -1,5 +1,4 @@
 import { type Job, type Processor, UnrecoverableError, WaitingChildrenError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { Config } from '../shared/config.ts';
 import type { ConversationStore } from '../shared/conversation-store.ts';
 import { classifyProviderError, PermanentError, RetryableError } from '../shared/errors.ts';
@@ -10,6 +9,7 @@ import type { JobStore } from '../shared/job-store.ts';
 import type { Logger } from '../shared/logger.ts';
 import { providerContext, recordUsage } from '../shared/metrics.ts';
 import { enqueueStage, type StageQueues } from '../shared/queues.ts';
+import type { RedisClient } from '../shared/redis.ts';
 import { isTerminal, keys, nextStage, type Stage, stagePayloadSchema } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
 import { fetchAudioInto } from './fetch-audio.ts';
@@ -18,7 +18,7 @@ import type { StageFn } from './stages/stage.ts';
 
 export interface RunnerDeps extends LifecycleDeps {
   config: Config;
-  redis: Redis;
+  redis: RedisClient;
   store: JobStore;
   storage: Storage;
   providers: Providers;

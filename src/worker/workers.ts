@@ -1,7 +1,7 @@
 import { Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import type { EventHub } from '../shared/events.ts';
 import { stalledJobs, timedProcessor } from '../shared/metrics.ts';
+import type { RedisClient } from '../shared/redis.ts';
 import { type Stage, stageJobId } from '../shared/stages.ts';
 import { onStalledOut, type RunnerDeps, stageProcessor } from './stage-runner.ts';
 import { chat } from './stages/chat.ts';
@@ -22,7 +22,9 @@ export interface StageWorkers {
  * Starts one BullMQ worker per configured stage (`WORKER_STAGES`), each with its own concurrency.
  * A job canceled through the API aborts its running stage here, via the processor's signal.
  */
-export function startStageWorkers(deps: RunnerDeps & { connection: Redis; hub: EventHub }): StageWorkers {
+export function startStageWorkers(
+  deps: RunnerDeps & { connection: RedisClient; hub: EventHub },
+): StageWorkers {
   const { config, connection, hub, log } = deps;
   // Long audio: the transcribe stage fans out into chunk jobs, run wherever the transcribe stage runs.
   const chunks = config.worker.stages.includes('transcribe') ? startChunkWorker(deps) : undefined;

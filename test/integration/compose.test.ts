@@ -50,6 +50,16 @@ function composeConfig(extra: Record<string, string> = {}): ComposeConfig {
   return JSON.parse(json) as ComposeConfig;
 }
 
+/** A YAML file of the repository as JSON (python3-yaml, as for `docker-compose config`). */
+function yamlFile(path: string): unknown {
+  const json = execFileSync(
+    'python3',
+    ['-c', 'import json, sys, yaml; json.dump(yaml.safe_load(sys.stdin), sys.stdout)'],
+    { input: readFileSync(join(root, path), 'utf8'), encoding: 'utf8' },
+  );
+  return JSON.parse(json);
+}
+
 function service(config: ComposeConfig, name: string): ComposeService {
   const s = config.services[name];
   if (!s) throw new Error(`docker-compose.yml has no service ${name}`);
@@ -81,9 +91,11 @@ describe.skipIf(!hasCompose)(composeTitle, () => {
 
   it('defines the stack', () => {
     expect(Object.keys(config.services).sort()).toEqual(
-      ['api', 'minio', 'minio-init', 'redis', 'simulator', 'worker'].sort(),
+      ['api', 'grafana', 'minio', 'minio-init', 'prometheus', 'redis', 'simulator', 'worker'].sort(),
     );
-    expect(Object.keys(config.volumes ?? {})).toEqual(expect.arrayContaining(['redis-data', 'minio-data']));
+    expect(Object.keys(config.volumes ?? {})).toEqual(
+      expect.arrayContaining(['redis-data', 'minio-data', 'prometheus-data', 'grafana-data']),
+    );
   });
 
   it('runs Redis 7 with AOF and noeviction, persisted and health-checked', () => {
@@ -160,6 +172,57 @@ describe.skipIf(!hasCompose)(composeTitle, () => {
     expect(worker.healthcheck?.disable ?? argv(worker.healthcheck?.test)[0] === 'NONE').toBe(true);
   });
 
+  it('runs Prometheus on deploy/prometheus.yml, scraping the api and every worker replica', () => {
+    const prometheus = service(config, 'prometheus');
+    expect(prometheus.image).toMatch(/^prom\/prometheus/);
+    const mounts = (prometheus.volumes ?? []).map(String);
+    expect(mounts).toContain(`${join(root, 'deploy/prometheus.yml')}:/etc/prometheus/prometheus.yml:ro`);
+    expect(argv(prometheus.command)).toContain('--config.file=/etc/prometheus/prometheus.yml');
+    const scrape = yamlFile('deploy/prometheus.yml') as {
+      scrape_configs: Array<{
+        job_name: string;
+        metrics_path?: string;
+        static_configs?: Array<{ targets: string[] }>;
+        dns_sd_configs?: Array<{ names: string[]; port: number; type?: string }>;
+      }>;
+    };
+    const jobs = new Map(scrape.scrape_configs.map((j) => [j.job_name, j]));
+    const api = jobs.get('voicebot-api');
+    expect(api?.static_configs?.[0]?.targets).toEqual([`api:${service(config, 'api').environment?.PORT}`]);
+    const workers = jobs.get('voicebot-worker');
+    // DNS discovery finds every `--scale worker=N` replica, on the port the workers serve metrics on.
+    expect(workers?.dns_sd_configs?.[0]?.names).toEqual(['worker']);
+    expect(String(workers?.dns_sd_configs?.[0]?.port)).toBe(
+      service(config, 'worker').environment?.METRICS_PORT,
+    );
+    for (const job of jobs.values()) expect(job.metrics_path ?? '/metrics').toBe('/metrics');
+  });
+
+  it('runs Grafana with Prometheus provisioned and the voicebot dashboard loaded', () => {
+    const grafana = service(config, 'grafana');
+    expect(grafana.image).toMatch(/^grafana\/grafana/);
+    const mounts = (grafana.volumes ?? []).map(String);
+    expect(mounts).toContain(`${join(root, 'deploy/grafana/provisioning')}:/etc/grafana/provisioning:ro`);
+    expect(mounts).toContain(
+      `${join(root, 'deploy/grafana/voicebot.json')}:/var/lib/grafana/dashboards/voicebot.json:ro`,
+    );
+    const datasources = yamlFile('deploy/grafana/provisioning/datasources/prometheus.yml') as {
+      datasources: Array<{ uid: string; type: string; url: string }>;
+    };
+    expect(datasources.datasources[0]).toMatchObject({
+      uid: 'prometheus',
+      type: 'prometheus',
+      url: 'http://prometheus:9090',
+    });
+    const providers = yamlFile('deploy/grafana/provisioning/dashboards/voicebot.yml') as {
+      providers: Array<{ options: { path: string } }>;
+    };
+    expect(providers.providers[0]?.options.path).toBe('/var/lib/grafana/dashboards');
+    expect(grafana.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(
+      '/var/lib/grafana/dashboards/voicebot.json',
+    );
+  });
+
   it('takes a real provider from the shell environment', () => {
     const real = composeConfig({
       OPENAI_API_KEY: 'sk-test',
@@ -231,5 +294,47 @@ describe('Dockerfile', () => {
   it('keeps secrets and local state out of the build context', () => {
     const ignored = readFileSync(join(root, '.dockerignore'), 'utf8').split('\n');
     expect(ignored).toEqual(expect.arrayContaining(['node_modules', '.git', '.env', 'tools', 'data']));
+  });
+});
+
+describe('deploy/grafana/voicebot.json', () => {
+  const dashboard = JSON.parse(readFileSync(join(root, 'deploy/grafana/voicebot.json'), 'utf8')) as {
+    uid: string;
+    panels: Array<{
+      type: string;
+      title: string;
+      datasource?: { uid: string };
+      targets?: Array<{ expr: string }>;
+    }>;
+  };
+  const panels = dashboard.panels.filter((p) => p.type !== 'row');
+
+  it('shows queue depth, throughput, latency, errors and cost from the Prometheus data source', () => {
+    const exprs = panels.flatMap((p) => (p.targets ?? []).map((t) => t.expr)).join('\n');
+    for (const metric of [
+      'voicebot_queue_jobs',
+      'voicebot_stage_duration_seconds_count',
+      'voicebot_stage_duration_seconds_bucket',
+      'voicebot_provider_request_duration_seconds_bucket',
+      'voicebot_provider_errors_total',
+      'voicebot_provider_cost_usd_total',
+    ])
+      expect(exprs).toContain(metric);
+    for (const p of panels) expect(p.datasource?.uid, p.title).toBe('prometheus');
+  });
+
+  it('queries only metrics the service exports', async () => {
+    const { registry } = await import('../../src/shared/metrics.ts');
+    const exported = new Set<string>();
+    for (const m of await registry.getMetricsAsJSON()) {
+      exported.add(m.name);
+      if (String(m.type) === 'histogram')
+        for (const suffix of ['_bucket', '_sum', '_count']) exported.add(`${m.name}${suffix}`);
+    }
+    const used = new Set(
+      panels.flatMap((p) => (p.targets ?? []).flatMap((t) => t.expr.match(/voicebot_[a-z_]+/g) ?? [])),
+    );
+    expect(used.size).toBeGreaterThan(8);
+    expect([...used].filter((name) => !exported.has(name))).toEqual([]);
   });
 });

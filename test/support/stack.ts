@@ -60,6 +60,8 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     OPENAI_BASE_URL: `${sim.url}/v1`,
     STAGE_BACKOFF_MS: '50',
     SYNC_WAIT_SECONDS: '30',
+    // Worker processes spawned from this env serve no /metrics unless a test asks (no port clashes).
+    METRICS_PORT: '0',
     ...opts.env,
   };
   // The AWS SDK reads credentials from the process environment.

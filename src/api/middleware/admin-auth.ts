@@ -5,7 +5,10 @@ import { HttpError } from '../../shared/errors.ts';
 const REALM = 'voicebot admin';
 
 const sameSecret = (given: string, expected: string) =>
-  timingSafeEqual(createHash('sha256').update(given).digest(), createHash('sha256').update(expected).digest());
+  timingSafeEqual(
+    createHash('sha256').update(given).digest(),
+    createHash('sha256').update(expected).digest(),
+  );
 
 /** The token a request presents: `Authorization: Bearer <token>`, or basic auth's password (any user). */
 export function presentedToken(authorization: string | undefined): string | undefined {

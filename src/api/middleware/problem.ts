@@ -77,12 +77,12 @@ export function toHttpError(err: unknown, limits: { uploadBytes: number }): Http
   });
 }
 
-/** ioredis failing fast (no offline queue) or timing out: the queue store is away, not a bug. */
+/** ioredis failing fast (no offline queue) or timing out, or a Redis Cluster mid-failover: the queue store is away, not a bug. */
 export function isRedisUnavailable(err: unknown): boolean {
   const e = err as { name?: string; message?: string };
   return (
     e?.name === 'MaxRetriesPerRequestError' ||
-    /enableOfflineQueue|Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|connect ETIMEDOUT|Redis not reachable/i.test(
+    /enableOfflineQueue|Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|connect ETIMEDOUT|Redis not reachable|CLUSTERDOWN|Too many Cluster redirections|Cluster isn't ready|Failed to refresh slots cache/i.test(
       e?.message ?? '',
     )
   );

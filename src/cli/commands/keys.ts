@@ -7,7 +7,7 @@ import { EXIT, type GlobalOptions, print } from '../context.ts';
 /** Admin commands: they talk to Redis directly (REDIS_URL, QUEUE_PREFIX), not to the API. */
 async function withKeys<T>(fn: (keys: ApiKeys) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const redis = createRedis(config.redisUrl, 'blocking', 'voicebot-cli');
+  const redis = createRedis(config.redis, 'blocking', 'voicebot-cli');
   try {
     return await fn(new ApiKeys(redis, config.prefix));
   } finally {

@@ -5,12 +5,12 @@
  * chunk that fails for good fails the whole job at once (the parent then finds the job ended).
  */
 import { type Job, Queue, UnrecoverableError, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from '../../shared/config.ts';
 import { classifyProviderError, RetryableError } from '../../shared/errors.ts';
 import type { EventHub } from '../../shared/events.ts';
 import { endJob } from '../../shared/job-lifecycle.ts';
+import type { RedisClient } from '../../shared/redis.ts';
 import { CHUNK_QUEUE, isTerminal, keys } from '../../shared/stages.ts';
 import type { RunnerDeps } from '../stage-runner.ts';
 import { COMPACT } from './media.ts';
@@ -26,7 +26,7 @@ export const chunkPayloadSchema = z.object({
 export type ChunkPayload = z.infer<typeof chunkPayloadSchema>;
 
 /** Chunk jobs retry like the transcribe stage (its attempts and backoff) and are removed by age. */
-export function createChunkQueue(connection: Redis, config: Config): Queue<ChunkPayload> {
+export function createChunkQueue(connection: RedisClient, config: Config): Queue<ChunkPayload> {
   return new Queue<ChunkPayload>(CHUNK_QUEUE, {
     connection,
     prefix: config.prefix,
@@ -46,7 +46,7 @@ export interface ChunkWorker {
 }
 
 /** Runs chunk jobs with the transcribe stage's concurrency, rate limit and provider. */
-export function startChunkWorker(deps: RunnerDeps & { connection: Redis; hub: EventHub }): ChunkWorker {
+export function startChunkWorker(deps: RunnerDeps & { connection: RedisClient; hub: EventHub }): ChunkWorker {
   const { config, connection, hub, log } = deps;
   const queue = createChunkQueue(connection, config);
   const settings = config.worker.settings.transcribe;
