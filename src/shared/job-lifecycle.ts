@@ -30,7 +30,7 @@ export interface LifecycleDeps {
  * delay before each retry read from the schedule (or a longer Retry-After) by the deliver worker's backoff.
  */
 export function createDeliverQueue(connection: RedisClient, config: Config): Queue<DeliveryPayload> {
-  return new Queue<DeliveryPayload>(DELIVER_QUEUE, {
+  const queue = new Queue<DeliveryPayload>(DELIVER_QUEUE, {
     connection,
     prefix: config.prefix,
     defaultJobOptions: {
@@ -40,6 +40,8 @@ export function createDeliverQueue(connection: RedisClient, config: Config): Que
       removeOnFail: { age: config.retentionSeconds, count: 50_000 },
     },
   });
+  queue.on('error', () => {}); // failures surface where commands fail; see createStageQueues
+  return queue;
 }
 
 /** Queues the webhook of a job's terminal event (the first delivery, or a redelivery with `seq`). */

@@ -21,14 +21,17 @@ export function stageJobOptions(config: Config, stage: Stage): JobsOptions {
 
 /** One BullMQ queue per stage, on a shared connection. */
 export function createStageQueues(connection: RedisClient, config: Config): StageQueues {
-  const entries = STAGES.map((stage) => [
-    stage,
-    new Queue(stage, {
+  const entries = STAGES.map((stage) => {
+    const queue = new Queue(stage, {
       connection,
       prefix: config.prefix,
       defaultJobOptions: stageJobOptions(config, stage),
-    }),
-  ]);
+    });
+    // Connection errors during a Redis outage surface where commands fail (503s, retried stages); without
+    // a listener BullMQ would print each reconnect attempt to the console.
+    queue.on('error', () => {});
+    return [stage, queue];
+  });
   return Object.fromEntries(entries) as StageQueues;
 }
 
