@@ -113,6 +113,16 @@ describe('headers, slow clients, file routes, signatures', () => {
     expect(await readdir(jobsDir).catch(() => [])).toEqual(before);
   });
 
+  it('oversized headers are refused (431) and the server keeps slow clients on a short leash', async () => {
+    const res = await fetch(`${stack.url}/healthz`, { headers: { 'x-padding': 'a'.repeat(20_000) } });
+    expect(res.status).toBe(431);
+    const server = stack.api.server;
+    expect(server.headersTimeout).toBe(20_000);
+    expect(server.requestTimeout).toBe(600_000);
+    expect(server.keepAliveTimeout).toBe(5_000);
+    expect(server.maxHeaderSize).toBe(16 * 1024);
+  });
+
   it('file routes refuse path tricks', async () => {
     const exp = Math.floor(Date.now() / 1000) + 600;
     for (const path of [
