@@ -24,6 +24,7 @@ import {
   type MediaTools,
   measureDuration,
   probe,
+  quickProbe,
   transcodeCompact,
 } from './media.ts';
 import { providerExtension, transcribeFile } from './provider.ts';
@@ -113,24 +114,36 @@ async function prepare(
   const limits = config.transcription;
   const tools: MediaTools = limits.tools;
   const input = join(dir, 'input');
-  await download(storage, keys.input(record.id), input, signal);
-  const bytes = (await stat(input)).size;
-  const ext = providerExtension(record.input_type);
-  const info = await probe(tools, input, signal).catch((err: unknown) => {
-    // Without ffprobe, small audio in a format the provider takes still goes through as it is.
-    if (err instanceof MediaError && err.missing && ext && bytes <= limits.maxUploadBytes) return undefined;
-    return mediaFailure(err, 'probe the input');
-  });
-  if (!info) {
-    log.warn({ err: `${tools.ffprobe} is not installed` }, 'audio not probed: sent as it is');
-    const part = await transcribeFile(
+  /** The input itself, to the provider (a format it takes, within its upload limit). */
+  const sendAsIs = () =>
+    transcribeFile(
       ctx.providers.transcribe,
       { path: input, name: `input.${ext}`, mime: record.input_type ?? 'application/octet-stream' },
       { language: record.language_hint, signal },
     );
+  await download(storage, keys.input(record.id), input, signal);
+  const bytes = (await stat(input)).size;
+  const ext = providerExtension(record.input_type);
+  const quick =
+    ext && bytes <= limits.maxUploadBytes ? await quickProbe(input, record.input_type, bytes) : undefined;
+  const info =
+    quick ??
+    (await probe(tools, input, signal).catch((err: unknown) => {
+      // Without ffprobe, small audio in a format the provider takes still goes through as it is.
+      if (err instanceof MediaError && err.missing && ext && bytes <= limits.maxUploadBytes) return undefined;
+      return mediaFailure(err, 'probe the input');
+    }));
+  if (!info) {
+    log.warn({ err: `${tools.ffprobe} is not installed` }, 'audio not probed: sent as it is');
+    const part = await sendAsIs();
     return toDoc(part, null);
   }
   if (!info.hasAudio) throw new PermanentError('unreadable_audio', 'The file holds no audio stream.');
+  if (quick && quick.duration === undefined) {
+    // Small, in a format the provider takes: too short to need chunking; the provider reports its duration.
+    const part = await sendAsIs();
+    return toDoc(part, null);
+  }
   const duration =
     info.duration ??
     (await measureDuration(tools, input, signal).catch((err) => mediaFailure(err, 'measure the input')));
@@ -141,11 +154,7 @@ async function prepare(
     );
   }
   if (ext && bytes <= limits.maxUploadBytes && duration <= limits.chunkSeconds) {
-    const part = await transcribeFile(
-      ctx.providers.transcribe,
-      { path: input, name: `input.${ext}`, mime: record.input_type ?? 'application/octet-stream' },
-      { language: record.language_hint, signal },
-    );
+    const part = await sendAsIs();
     return toDoc(part, duration);
   }
   // Transcode: a format the provider does not take, too many bytes, or too long for one request.
