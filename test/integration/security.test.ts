@@ -120,7 +120,6 @@ describe('headers, slow clients, file routes, signatures', () => {
     expect(server.headersTimeout).toBe(20_000);
     expect(server.requestTimeout).toBe(600_000);
     expect(server.keepAliveTimeout).toBe(5_000);
-
   });
 
   it('file routes refuse path tricks', async () => {
