@@ -50,7 +50,16 @@ export const audioUrlSchema = z
   .url({ protocol: /^https?$/, error: 'audio_url must be an http(s) URL' })
   .max(2048);
 
+const jobSchemas = new Map<number, ReturnType<typeof buildJobSchema>>();
+
+/** The POST /v1/jobs body schema for a text limit, built once (zod compiles each new schema). */
 export function createJobSchema(maxTextChars: number) {
+  let schema = jobSchemas.get(maxTextChars);
+  if (!schema) jobSchemas.set(maxTextChars, (schema = buildJobSchema(maxTextChars)));
+  return schema;
+}
+
+function buildJobSchema(maxTextChars: number) {
   return z.strictObject({
     text: z.string().trim().min(1, 'text must not be empty').max(maxTextChars).optional(),
     audio_url: audioUrlSchema.optional(),

@@ -16,6 +16,9 @@ export function createProviders(config: Config): Providers {
       baseURL: p.baseURL,
       maxRetries: 0,
       timeout: config.worker.settings[stage].timeoutMs,
+      // Without this, fetch keeps a copy of every request body to replay it on a redirect: a 25 MB upload
+      // would sit in memory twice. Providers answer, they do not redirect.
+      fetchOptions: { redirect: 'error' },
       // times each request, counts errors by class and reads token/character usage (metrics)
       fetch: instrumentedFetch(stage, p.model, config.metrics.prices),
     }),

@@ -147,25 +147,38 @@ export function stageProcessor(
 }
 
 /**
- * BullMQ fails a job that stalled more than `maxStalledCount` times (its workers kept dying) without
- * running the processor, so the job record is marked failed here.
+ * A stage job that failed for good must end its job record too. The processor does that for the errors it
+ * classifies; this covers the rest: a job that stalled more than `maxStalledCount` times (its workers kept
+ * dying; the processor never ran) and errors thrown before the processor could record anything (e.g. Redis
+ * failing while loading the record). `endJob` is idempotent, so a job already failed stays as it is.
  */
 export function onStalledOut(stage: Stage, deps: RunnerDeps) {
   const { log } = deps;
   return async (job: Job | undefined, err: Error) => {
-    if (!job || !/stalled more than/i.test(err.message)) return;
+    if (!job) return;
+    const stalled = /stalled more than/i.test(err.message);
+    const final =
+      stalled || err instanceof UnrecoverableError || job.attemptsMade >= (job.opts.attempts ?? 1);
+    if (!final) return;
     const parsed = stagePayloadSchema.safeParse(job.data);
     if (!parsed.success) return;
     const { jobId } = parsed.data;
-    const error: JobError = {
-      code: 'worker_lost',
-      message: `The ${stage} stage was interrupted too often (its workers stopped while running it).`,
-      stage,
-      attempts: job.attemptsMade,
-    };
+    const error: JobError = stalled
+      ? {
+          code: 'worker_lost',
+          message: `The ${stage} stage was interrupted too often (its workers stopped while running it).`,
+          stage,
+          attempts: job.attemptsMade,
+        }
+      : {
+          code: 'stage_failed',
+          message: `The ${stage} stage failed: ${err.message.slice(0, 300)}`,
+          stage,
+          attempts: job.attemptsMade,
+        };
     try {
-      await endJob(deps, jobId, 'failed', { error });
-      log.error({ job_id: jobId, stage }, 'job failed: stalled too often');
+      if (await endJob(deps, jobId, 'failed', { error }))
+        log.error({ job_id: jobId, stage, code: error.code }, 'job failed');
     } catch (e) {
       log.error({ err: e, job_id: jobId }, 'could not record a stalled-out job');
     }
