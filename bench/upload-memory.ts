@@ -5,13 +5,13 @@
  *
  *   node bench/upload-memory.ts [--mb 1024] [--storage local|s3]
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { freePort, startRedis, startS3, waitFor } from '../test/support/index.ts';
+import { spawnNode, tail } from './lib/children.ts';
 import { mb, memoryOf, resetPeak } from './lib/proc.ts';
 import { wavStream } from './lib/wav-stream.ts';
 
@@ -34,30 +34,30 @@ export async function runUploadMemory(
   const dataDir = await mkdtemp(join(tmpdir(), 'vb-bench-'));
   const port = await freePort();
   const totalBytes = sizeMB * 1024 * 1024;
-  const api = spawn(process.execPath, ['src/api/main.ts'], {
-    env: {
-      ...process.env,
-      ...redis.env(),
-      ...(s3?.env() ?? {}),
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      DATA_DIR: dataDir,
-      QUEUE_PREFIX: `{${redis.prefix}}`,
-      MAX_UPLOAD_BYTES: String(totalBytes + 1024 * 1024),
-      OPENAI_API_KEY: 'unused',
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'inherit', 'inherit'],
+  // A tracked child: killed with the benchmark even if it dies or is interrupted.
+  const api = spawnNode('api', 'src/api/main.ts', {
+    ...redis.env(),
+    ...(s3?.env() ?? {}),
+    NODE_ENV: 'production',
+    PORT: String(port),
+    HOST: '127.0.0.1',
+    DATA_DIR: dataDir,
+    QUEUE_PREFIX: `{${redis.prefix}}`,
+    MAX_UPLOAD_BYTES: String(totalBytes + 1024 * 1024),
+    OPENAI_API_KEY: 'unused',
+    LOG_LEVEL: 'warn',
   });
   try {
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.ok === true, {
       timeoutMs: 20_000,
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${tail(api.output)}`);
     });
     // Warm up: one small upload so lazy imports and buffers are in place before measuring.
     await upload(base, 1024 * 1024);
     await new Promise((r) => setTimeout(r, 500));
-    const pid = api.pid ?? 0;
+    const pid = api.pid;
     await resetPeak(pid);
     const idle = await memoryOf(pid);
     const started = performance.now();
@@ -74,8 +74,7 @@ export async function runUploadMemory(
       status,
     };
   } finally {
-    api.kill('SIGTERM');
-    await new Promise((r) => api.once('exit', r));
+    await api.stop();
     await s3?.stop();
     await redis.stop();
     await rm(dataDir, { recursive: true, force: true });
@@ -84,6 +83,15 @@ export async function runUploadMemory(
 
 /** Streams a multipart body with a generated WAV of `bytes` to POST /v1/jobs; resolves with the status. */
 function upload(base: string, bytes: number): Promise<number> {
+  return uploadWav(`${base}/v1/jobs`, bytes).then((r) => r.status);
+}
+
+/** Streams a multipart body (field `audio`) with a generated WAV of `bytes` to `url`; never in memory. */
+export function uploadWav(
+  url: string,
+  bytes: number,
+  format?: Parameters<typeof wavStream>[1],
+): Promise<{ status: number; body: string }> {
   const boundary = `----vb${Date.now()}`;
   const head = Buffer.from(
     `--${boundary}\r\nContent-Disposition: form-data; name="audio"; filename="big.wav"\r\nContent-Type: audio/wav\r\n\r\n`,
@@ -91,7 +99,7 @@ function upload(base: string, bytes: number): Promise<number> {
   const tail = Buffer.from(`\r\n--${boundary}--\r\n`);
   return new Promise((resolve, reject) => {
     const req = request(
-      `${base}/v1/jobs`,
+      url,
       {
         method: 'POST',
         headers: {
@@ -100,13 +108,14 @@ function upload(base: string, bytes: number): Promise<number> {
         },
       },
       (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString() }));
       },
     );
     req.on('error', reject);
     req.write(head);
-    const body = wavStream(bytes);
+    const body = wavStream(bytes, format);
     body.pipe(req, { end: false });
     body.on('end', () => req.end(tail));
   });
