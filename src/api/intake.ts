@@ -4,7 +4,7 @@ import { HttpError } from '../shared/errors.ts';
 import { publishEvent } from '../shared/events.ts';
 import type { JobRecord } from '../shared/job-record.ts';
 import { enqueueStage } from '../shared/queues.ts';
-import { waitForReplicas } from '../shared/redis.ts';
+import { connectedReplicas, waitForReplicas } from '../shared/redis.ts';
 import { acceptsInput, firstStage, keys } from '../shared/stages.ts';
 import { assertPublicUrl, UnsafeUrlError } from '../shared/webhooks/ssrf.ts';
 import type { ApiDeps } from './deps.ts';
@@ -190,16 +190,17 @@ export async function acceptJob(
     deleted_at: null,
   };
   await store.create(record);
+  // job.queued goes out before the job can start, so no stage event ever precedes it in the job's stream.
+  await publishEvent(redis, config.prefix, config.retentionSeconds, id, 'job.queued', {
+    job_id: id,
+    status: 'queued',
+  }).catch((err) => ctx.log.warn({ err }, 'could not publish job.queued'));
   try {
     await enqueueStage(queues, id, record.stage ?? firstStage(body.pipeline, kind), record.priority);
   } catch (err) {
     await store.remove(record).catch(() => {});
     throw err;
   }
-  await publishEvent(redis, config.prefix, config.retentionSeconds, id, 'job.queued', {
-    job_id: id,
-    status: 'queued',
-  }).catch((err) => ctx.log.warn({ err }, 'could not publish job.queued'));
   await awaitReplicas(deps, id, ctx.log);
   ctx.log.info(
     { job_id: id, client_id: ctx.clientId, input: kind, pipeline: body.pipeline, bytes: file?.size },
@@ -211,15 +212,24 @@ export async function acceptJob(
 /**
  * With REDIS_WAIT_REPLICAS > 0 the job's writes (record, queue entry, idempotency claim: all made on this
  * connection) must reach that many replicas before the client hears 202, so a failover right after the answer
- * cannot lose an acknowledged job. A shortfall within REDIS_WAIT_TIMEOUT_MS is logged, and the job accepted.
+ * cannot lose an acknowledged job. A shortfall within REDIS_WAIT_TIMEOUT_MS is logged and the job accepted.
+ * A master with no replica connected at all (e.g. the one a failover just promoted) is not waited for during
+ * the next 5 s: the timeout would be added to every request, and there is no replica to promote meanwhile.
  */
 async function awaitReplicas(deps: ApiDeps, id: string, log: Request['log']): Promise<void> {
   const { replicas, timeoutMs } = deps.config.redisWait;
-  if (replicas <= 0) return;
-  const acked = await waitForReplicas(deps.redis, deps.store.key(id), replicas, timeoutMs);
-  if (acked < replicas)
-    log.warn({ job_id: id, acked, wanted: replicas }, 'job accepted before enough replicas acknowledged it');
+  if (replicas <= 0 || (noReplicaUntil.get(deps.redis) ?? 0) > Date.now()) return;
+  const key = deps.store.key(id);
+  const acked = await waitForReplicas(deps.redis, key, replicas, timeoutMs);
+  if (acked >= replicas) return;
+  const connected = await connectedReplicas(deps.redis, key).catch(() => undefined);
+  if (connected === 0) noReplicaUntil.set(deps.redis, Date.now() + 5_000);
+  log.warn(
+    { job_id: id, acked, wanted: replicas, connected_replicas: connected },
+    'job accepted before enough replicas acknowledged it',
+  );
 }
+const noReplicaUntil = new WeakMap<object, number>();
 
 /** BullMQ's highest priority number. */
 const MAX_PRIORITY = 2_097_151;

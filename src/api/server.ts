@@ -25,10 +25,12 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
   const redis = createRedis(config.redis, 'command', 'voicebot-api');
   const hubRedis = createRedis(config.redis, 'blocking', 'voicebot-api-events');
   const storage = await createStorage(config);
+  // Redis must answer first (a supervisor restarts us if not): the queues check the server version when
+  // created, and on a Cluster BullMQ does not wait for 'ready' — with no offline queue that check would fail
+  // and leave every queue broken for good.
+  await waitReady(redis, 30_000);
   const queues = createStageQueues(redis, config);
   const deliverQueue = createDeliverQueue(redis, config);
-  // The rate limiter loads its script at start: Redis must answer first (a supervisor restarts us if not).
-  await waitReady(redis, 30_000);
   const hub = new EventHub(hubRedis, config.prefix);
   await hub.start();
   const deps: ApiDeps = {

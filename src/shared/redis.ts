@@ -63,11 +63,13 @@ function authOptions(settings: RedisSettings): RedisOptions {
 
 /**
  * Cluster options with the same two semantics:
- * - `command`: no offline queue; a command to a node that is down is retried for ~1.6 s (16 × 100 ms, while
- *   the client refreshes the slot map), then fails → the API answers 503 during a failover instead of hanging.
- * - `blocking`: offline queue on, `maxRetriesPerRequest: null`, and a command rides out a failover for up to
- *   ~30 s (100 tries × 300 ms) before it fails — longer than `cluster-node-timeout` + election with the
- *   default 15 s node timeout.
+ * - `command`: no offline queue; a command to a master that is down is retried for ~1.6 s (16 × 100 ms, the
+ *   client refreshing the slot map meanwhile), then fails → the API answers 503 during a failover, never hangs.
+ * - `blocking`: offline queue on and `maxRetriesPerRequest: null` (as BullMQ requires). Commands get the same
+ *   short retry window: a failing command surfaces and BullMQ's own loops (and the stage's retries) carry
+ *   the work through the failover. Do not lengthen it: with a window longer than BullMQ's blocking-fetch
+ *   watchdog (drainDelay + 1 s = 2 s here) a worker's fetch loop was left hung after a failover (bullmq 6.7,
+ *   ioredis 6.0; reproduced in test/integration/cluster.test.ts), halving throughput and blocking close().
  */
 export function clusterOptions(kind: RedisKind, settings: RedisSettings, name?: string): ClusterOptions {
   const { retryStrategy, enableOfflineQueue, ...node } = redisOptions(kind);
@@ -76,10 +78,10 @@ export function clusterOptions(kind: RedisKind, settings: RedisSettings, name?: 
     enableOfflineQueue,
     enableReadyCheck: true,
     clusterRetryStrategy: retryStrategy ?? null,
-    retryDelayOnClusterDown: kind === 'command' ? 100 : 300,
-    retryDelayOnFailover: kind === 'command' ? 100 : 300,
+    retryDelayOnClusterDown: 100,
+    retryDelayOnFailover: 100,
     retryDelayOnTryAgain: 100,
-    maxRedirections: kind === 'command' ? 16 : 100,
+    maxRedirections: 16,
     slotsRefreshTimeout: 2_000,
     // Managed clusters with TLS announce node IPs; keep the hostname for the certificate check (SNI).
     ...(tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
@@ -156,4 +158,12 @@ export async function waitForReplicas(
   const [err, acked] = rows[1] ?? [new Error('WAIT: no reply'), 0];
   if (err) throw err;
   return Number(acked);
+}
+
+/** How many replicas the master holding `key` has connected right now (`INFO replication`). */
+export async function connectedReplicas(redis: RedisClient, key: string): Promise<number> {
+  const rows = (await redis.pipeline().exists(key).info('replication').exec()) ?? [];
+  const [err, info] = rows[1] ?? [new Error('INFO: no reply'), ''];
+  if (err) throw err;
+  return Number(/^connected_slaves:(\d+)/m.exec(String(info))?.[1] ?? 0);
 }

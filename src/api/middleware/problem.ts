@@ -82,7 +82,7 @@ export function isRedisUnavailable(err: unknown): boolean {
   const e = err as { name?: string; message?: string };
   return (
     e?.name === 'MaxRetriesPerRequestError' ||
-    /enableOfflineQueue|Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|connect ETIMEDOUT|Redis not reachable|CLUSTERDOWN|Too many Cluster redirections|Cluster isn't ready|Failed to refresh slots cache/i.test(
+    /enableOfflineQueue|Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|connect ETIMEDOUT|Redis not reachable|Command aborted due to connection close|CLUSTERDOWN|Too many Cluster redirections|Cluster isn't ready|Failed to refresh slots cache/i.test(
       e?.message ?? '',
     )
   );
