@@ -54,8 +54,8 @@ const jobSchemas = new Map<number, ReturnType<typeof buildJobSchema>>();
 
 /** The POST /v1/jobs body schema for a text limit, built once (zod compiles each new schema). */
 export function createJobSchema(maxTextChars: number) {
-  let schema = jobSchemas.get(maxTextChars);
-  if (!schema) jobSchemas.set(maxTextChars, (schema = buildJobSchema(maxTextChars)));
+  const schema = jobSchemas.get(maxTextChars) ?? buildJobSchema(maxTextChars);
+  jobSchemas.set(maxTextChars, schema);
   return schema;
 }
 
