@@ -65,23 +65,27 @@ function authOptions(settings: RedisSettings): RedisOptions {
  * Cluster options with the same two semantics:
  * - `command`: no offline queue; a command to a master that is down is retried for ~1.6 s (16 × 100 ms, the
  *   client refreshing the slot map meanwhile), then fails → the API answers 503 during a failover, never hangs.
- * - `blocking`: offline queue on and `maxRetriesPerRequest: null` (as BullMQ requires). Commands get the same
- *   short retry window: a failing command surfaces and BullMQ's own loops (and the stage's retries) carry
- *   the work through the failover. Do not lengthen it: with a window longer than BullMQ's blocking-fetch
- *   watchdog (drainDelay + 1 s = 2 s here) a worker's fetch loop was left hung after a failover (bullmq 6.7,
- *   ioredis 6.0; reproduced in test/integration/cluster.test.ts), halving throughput and blocking close().
+ * - `blocking`: offline queue on and `maxRetriesPerRequest: null` (as BullMQ requires); a command rides out a
+ *   failover for up to ~30 s (100 × 300 ms) before it fails — more than `cluster-node-timeout` (15 s by
+ *   default) plus the election.
  */
 export function clusterOptions(kind: RedisKind, settings: RedisSettings, name?: string): ClusterOptions {
   const { retryStrategy, enableOfflineQueue, ...node } = redisOptions(kind);
   const tls = tlsOptions(settings);
   return {
     enableOfflineQueue,
-    enableReadyCheck: true,
+    // No CLUSTER INFO ready check: a client that (re)connects while the cluster reports `cluster_state:fail`
+    // (the seconds of a failover) fails the check and reconnects, and the promise of that connect() never
+    // settles (ioredis 6.0). BullMQ awaits exactly that promise when it resets a worker's blocking connection,
+    // so a worker's fetch loop hung after a failover (delayed jobs never promoted, close() never returning;
+    // reproduced with test/integration/cluster.test.ts under load). Without the check, commands meet CLUSTERDOWN
+    // instead, which is retried (retryDelayOnClusterDown) like any other failover error.
+    enableReadyCheck: false,
     clusterRetryStrategy: retryStrategy ?? null,
-    retryDelayOnClusterDown: 100,
-    retryDelayOnFailover: 100,
+    retryDelayOnClusterDown: kind === 'command' ? 100 : 300,
+    retryDelayOnFailover: kind === 'command' ? 100 : 300,
     retryDelayOnTryAgain: 100,
-    maxRedirections: 16,
+    maxRedirections: kind === 'command' ? 16 : 100,
     slotsRefreshTimeout: 2_000,
     // Managed clusters with TLS announce node IPs; keep the hostname for the certificate check (SNI).
     ...(tls ? { dnsLookup: (address, callback) => callback(null, address) } : {}),
