@@ -8,15 +8,18 @@
  *    checks, the event reader) is measured alone first and subtracted.
  * 2. What a client adds on top: one GET /v1/jobs/:id, one SSE stream of a whole job.
  * 3. `redis-benchmark` (Debian's) against the same server: plain ops/s, and ops/s with pipelining.
+ * 4. With `--s3`: storage is S3 (s3rver) behind a counting proxy, so S3 requests per job are counted too.
  *
- *   node bench/redis-ops.ts [--jobs 300] [--kind text|audio] [--concurrency 16] [--no-benchmark]
+ *   node bench/redis-ops.ts [--jobs 300] [--kind text|audio] [--concurrency 16] [--s3] [--no-benchmark]
  */
 import { execFile } from 'node:child_process';
+import { createServer, request } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { parseArgs, promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { TERMINAL_EVENTS } from '../src/shared/events.ts';
 import { fixture } from '../test/support/http.ts';
-import { startRedis } from '../test/support/index.ts';
+import { type S3Handle, startRedis, startS3 } from '../test/support/index.ts';
 import { startStack } from '../test/support/stack.ts';
 
 const run = promisify(execFile);
@@ -66,14 +69,69 @@ function delta(a: Snapshot, b: Snapshot): Delta {
 
 const round = (n: number, d = 1) => Math.round(n * 10 ** d) / 10 ** d;
 
-export async function measure(opts: { jobs: number; kind: 'text' | 'audio'; concurrency: number }) {
+/** An HTTP proxy in front of S3 that counts requests by method (the service talks path-style to it). */
+async function countingProxy(target: string) {
+  const counts: Record<string, number> = {};
+  const upstream = new URL(target);
+  const server = createServer((req, res) => {
+    counts[req.method ?? '?'] = (counts[req.method ?? '?'] ?? 0) + 1;
+    const out = request(
+      {
+        host: upstream.hostname,
+        port: upstream.port,
+        method: req.method,
+        path: req.url,
+        headers: req.headers,
+      },
+      (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      },
+    );
+    out.on('error', () => res.destroy());
+    req.pipe(out);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    counts,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+export async function measure(opts: {
+  jobs: number;
+  kind: 'text' | 'audio';
+  concurrency: number;
+  s3?: boolean;
+}) {
   const redis = await startRedis({ killable: true });
+  let s3: S3Handle | undefined;
+  let proxy: Awaited<ReturnType<typeof countingProxy>> | undefined;
+  if (opts.s3) {
+    s3 = await startS3();
+    proxy = await countingProxy(s3.endpoint);
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    });
+  }
   const stack = await startStack({
     redis,
     simulator: { latencyMs: 0, disableTools: ['ffmpeg', 'ffprobe', 'espeak-ng', 'pocketsphinx'] },
     // The limiter's script runs on every request, as in production (the limit itself is never reached).
-    env: { RATE_LIMIT_RPM: '10000000', STAGE_CONCURRENCY: String(opts.concurrency) },
+    env: {
+      RATE_LIMIT_RPM: '10000000',
+      STAGE_CONCURRENCY: String(opts.concurrency),
+      ...(s3 && proxy ? { ...s3.env(), S3_ENDPOINT: proxy.url } : {}),
+    },
   });
+  const closeAll = async () => {
+    await stack.close();
+    await proxy?.close();
+    await s3?.stop();
+    await redis.stop();
+  };
   const admin = new Redis(redis.url);
   const hub = stack.api.deps.hub;
   const wav = await fixture('question.wav');
@@ -129,8 +187,14 @@ export async function measure(opts: { jobs: number; kind: 'text' | 'audio'; conc
     await new Promise((r) => setTimeout(r, 3000));
     const idle = delta(idle0, await snapshot(admin));
     const before = await snapshot(admin);
+    const s3Before = { ...proxy?.counts };
     const ids = await many(opts.jobs, 100);
     const jobs = delta(before, await snapshot(admin));
+    const s3PerJob = proxy
+      ? Object.fromEntries(
+          Object.entries(proxy.counts).map(([m, n]) => [m, round((n - (s3Before[m] ?? 0)) / opts.jobs, 2)]),
+        )
+      : undefined;
     const background = (idle.totalCalls / idle.seconds) * jobs.seconds;
     const perJob = (jobs.totalCalls - background) / opts.jobs;
 
@@ -157,19 +221,18 @@ export async function measure(opts: { jobs: number; kind: 'text' | 'audio'; conc
       idle_background_commands_per_s: round(idle.totalCalls / idle.seconds),
       commands_per_get: round(get.totalCalls / 50, 1),
       commands_per_sse_stream: round(sse.totalCalls / 20, 1),
+      ...(s3PerJob ? { s3_requests_per_job: s3PerJob } : {}),
       top,
       redisUrl: redis.url,
       port: redis.port,
       stop: async () => {
         admin.disconnect();
-        await stack.close();
-        await redis.stop();
+        await closeAll();
       },
     };
   } catch (err) {
     admin.disconnect();
-    await stack.close();
-    await redis.stop();
+    await closeAll();
     throw err;
   }
 }
@@ -205,16 +268,26 @@ if (import.meta.main) {
       kind: { type: 'string', default: 'text' },
       concurrency: { type: 'string', default: '16' },
       'no-benchmark': { type: 'boolean', default: false },
+      s3: { type: 'boolean', default: false },
     },
   });
   const kind = values.kind === 'audio' ? 'audio' : 'text';
-  const r = await measure({ jobs: Number(values.jobs), kind, concurrency: Number(values.concurrency) });
+  const r = await measure({
+    jobs: Number(values.jobs),
+    kind,
+    concurrency: Number(values.concurrency),
+    s3: values.s3,
+  });
   try {
-    const { top, stop: _stop, redisUrl: _url, port, ...figures } = r;
+    const { top, stop: _stop, redisUrl: _url, port, s3_requests_per_job, ...figures } = r;
     console.log(
       `\nRedis cost per ${kind} job (${kind === 'text' ? 'chat → speak' : 'transcribe → chat → speak'}):`,
     );
     console.table([figures]);
+    if (s3_requests_per_job) {
+      console.log('S3 requests per job, by method (the client downloading the audio not included):');
+      console.table([s3_requests_per_job]);
+    }
     console.log('most frequent commands per job:');
     console.table(top);
     if (!values['no-benchmark']) {
