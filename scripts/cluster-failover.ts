@@ -6,7 +6,7 @@
  * Prints each failover's time, how long the API answered 503, and checks the promise: every job that was
  * answered 202 succeeds (none lost, none failed).
  *
- *   node scripts/cluster-failover.ts [--jobs 400] [--failovers 3] [--every 8000] [--rate 25] [--workers 2] [--verbose]
+ *   node scripts/cluster-failover.ts [--jobs 400 (at least)] [--failovers 3] [--every 8000] [--rate 25] [--workers 2] [--verbose]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -39,8 +39,12 @@ export interface FailoverRun {
   promotedPort: number;
   /** SIGKILL → the replica serves the slot (cluster_state:ok) */
   promotedMs: number;
-  /** first 503 → next 202 seen by the submitter (0: no submission was refused) */
-  apiUnavailableMs: number;
+  /** the longest stretch around the failover in which no submission got its 202 (answers by arrival time) */
+  noAcceptMs: number;
+  /** submissions answered 503 between the SIGKILL and the old master's rejoin */
+  refused503: number;
+  /** the slowest submission (202 or not) sent in that window */
+  slowestSubmitMs: number;
   /** restart of the killed node → it is a synced replica again */
   rejoinMs: number;
   forced: boolean;
@@ -101,8 +105,8 @@ export async function runFailovers(o: FailoverOptions): Promise<FailoverResult> 
   const accepted = new Map<string, number>();
   let refused503 = 0;
   let refusedOther = 0;
-  let firstRefusal: number | undefined;
-  let lastOutage = 0;
+  /** every submission: when it was sent, when answered, and the status (0: no answer) */
+  const log: Array<{ sent: number; answered: number; status: number }> = [];
   const submit = async (i: number) => {
     const body =
       i % 10 === 0
@@ -112,23 +116,35 @@ export async function runFailovers(o: FailoverOptions): Promise<FailoverResult> 
             return form;
           })()
         : JSON.stringify({ text: `failover job ${i}` });
+    const sent = Date.now();
     const res = await fetch(`${api.url}/v1/jobs`, {
       method: 'POST',
       body,
       headers: typeof body === 'string' ? { 'content-type': 'application/json' } : {},
       signal: AbortSignal.timeout(15_000),
     }).catch(() => undefined);
+    log.push({ sent, answered: Date.now(), status: res?.status ?? 0 });
     if (res?.status === 202) {
       accepted.set(((await res.json()) as { id: string }).id, Date.now());
-      if (firstRefusal !== undefined) {
-        lastOutage = Date.now() - firstRefusal;
-        firstRefusal = undefined;
-      }
       return;
     }
     if (res?.status === 503) refused503++;
     else refusedOther++;
-    firstRefusal ??= Date.now();
+  };
+  /** Submission figures for the window [from, to]. */
+  const window = (from: number, to: number) => {
+    const inside = log.filter((e) => e.sent >= from - 1000 && e.sent <= to);
+    const accepts = inside
+      .filter((e) => e.status === 202)
+      .map((e) => e.answered)
+      .sort((a, b) => a - b);
+    let gap = 0;
+    for (let i = 1; i < accepts.length; i++) gap = Math.max(gap, (accepts[i] ?? 0) - (accepts[i - 1] ?? 0));
+    return {
+      noAcceptMs: gap,
+      refused503: inside.filter((e) => e.status === 503 && e.sent >= from).length,
+      slowestSubmitMs: Math.max(0, ...inside.filter((e) => e.sent >= from).map((e) => e.answered - e.sent)),
+    };
   };
 
   const runs: FailoverRun[] = [];
@@ -141,28 +157,31 @@ export async function runFailovers(o: FailoverOptions): Promise<FailoverResult> 
       if (!failing && runs.length < o.failovers && Date.now() >= nextFailoverAt) {
         const index = runs.length + 1;
         failing = (async () => {
-          lastOutage = 0;
+          const killedAt = Date.now();
           const report: FailoverReport = await cluster.killPrefixMaster();
           const t = Date.now();
           await cluster.restartNode(report.killedPort);
+          // Let the submissions sent during the rejoin be answered before measuring the window.
+          await new Promise((r) => setTimeout(r, 2000));
           const run: FailoverRun = {
             failover: index,
             killedPort: report.killedPort,
             promotedPort: report.promotedPort,
             promotedMs: report.ms,
-            apiUnavailableMs: lastOutage,
-            rejoinMs: Date.now() - t,
+            ...window(killedAt, Date.now()),
+            rejoinMs: Date.now() - 2000 - t,
             forced: report.forced,
           };
           runs.push(run);
           say(
-            `failover #${index}: :${run.killedPort} killed, :${run.promotedPort} promoted after ${run.promotedMs} ms; API refused for ${run.apiUnavailableMs} ms; old master rejoined as replica in ${run.rejoinMs} ms`,
+            `failover #${index}: :${run.killedPort} killed, :${run.promotedPort} promoted after ${run.promotedMs} ms; no 202 for ${run.noAcceptMs} ms, ${run.refused503} × 503, slowest submission ${run.slowestSubmitMs} ms; old master rejoined as replica in ${run.rejoinMs} ms`,
           );
           nextFailoverAt = Date.now() + o.everyMs;
           failing = undefined;
         })();
       }
-      if (accepted.size < o.jobs) {
+      // Submissions go on until both the jobs and the failovers are done: every failover happens under load.
+      if (accepted.size < o.jobs || runs.length < o.failovers) {
         const p = submit(n++).finally(() => inflight.delete(p));
         inflight.add(p);
       }

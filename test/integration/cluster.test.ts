@@ -1,14 +1,18 @@
 /**
  * The whole service on a real Redis Cluster (3 masters + 3 replicas, local redis-servers): a real WAV through
- * every stage, SSE, a signed webhook, a batch with its batch.completed webhook, the rate limiter's Lua script —
- * and then the master holding the service's slot is SIGKILLed mid-run and its replica promoted: every job that
- * was answered 202 still succeeds. The long form (more jobs, several failovers) is scripts/cluster-failover.ts.
+ * every stage, SSE, a signed webhook, a batch with its batch.completed webhook, a long voicemail's chunk flow,
+ * the rate limiter's Lua script — and then the master holding the service's slot is SIGKILLed mid-run and its
+ * replica promoted: every job that was answered 202 still succeeds. The long form (more jobs, several failovers) is scripts/cluster-failover.ts.
  */
+import { openAsBlob } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { audioForm, fixture, getJob, type Job, postJob, readEvents, waitForJob } from '../support/http.ts';
 import { type RedisClusterHandle, startRedisCluster } from '../support/redis-cluster.ts';
-import { probeSeconds } from '../support/speech.ts';
+import { loopWav, probeSeconds, speechWav } from '../support/speech.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { newSecret, startReceiver } from '../support/webhook-receiver.ts';
@@ -36,6 +40,9 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
         STALLED_INTERVAL_MS: '2000',
         STAGE_BACKOFF_MS: '200',
         STAGE_ATTEMPTS: '8',
+        // Long audio is cut into 30 s chunks: a BullMQ flow (transcribe parent, transcribe-chunk children).
+        TRANSCRIBE_CHUNK_SECONDS: '30',
+        TRANSCRIBE_MODEL: 'whisper-1',
       },
     });
   }, 90_000);
@@ -81,7 +88,7 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
     expect(job.reply_text).toContain(job.transcript);
     const audio = await fetch(job.audio_url);
     expect(audio.status).toBe(200);
-    const { writeFile, rm } = await import('node:fs/promises');
+    const { writeFile } = await import('node:fs/promises');
     const file = `${stack.dataDir}/probe-${body.id}.mp3`;
     await writeFile(file, Buffer.from(await audio.arrayBuffer()));
     expect(await probeSeconds(file)).toBeGreaterThan(0.5);
@@ -116,6 +123,29 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
       expect(view).toMatchObject({ status: 'completed', counts: { succeeded: 3 } });
     } finally {
       await receiver.close();
+    }
+  });
+
+  it('a long voicemail fans out into chunk jobs — a flow across two queues — and is stitched back', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'vb-cluster-vm-'));
+    try {
+      const long = await loopWav(await speechWav(dir, 'vm'), join(dir, 'long.wav'), 65);
+      // The simulator's deterministic transcript per upload: the chunking is the subject, not recognition.
+      stack.sim.configure({ disableTools: ['pocketsphinx'] });
+      stack.sim.reset();
+      const form = new FormData();
+      form.append('pipeline', 'voicemail');
+      form.append('audio', await openAsBlob(long), 'long.wav');
+      const { res, body } = await postJob(stack.url, form);
+      expect(res.status).toBe(202);
+      const job = await waitForJob(stack.url, body.id, 60_000);
+      expect(job).toMatchObject({ status: 'succeeded', error: null });
+      expect(job.duration_seconds).toBeCloseTo(65, 0);
+      expect(stack.sim.stats().calls.transcriptions).toBeGreaterThanOrEqual(3);
+      expect(job.summary).toMatchObject({ urgency: expect.any(String) });
+    } finally {
+      stack.sim.configure({ disableTools: [] });
+      await rm(dir, { recursive: true, force: true });
     }
   });
 
