@@ -43,19 +43,24 @@ export async function fakeMic(source = SPEECH_FIXTURE): Promise<FakeMic> {
   return { wav, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/** Chromium flags for this machine: headless as root, and no background network (this machine has none). */
+export const HEADLESS_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
 export function launchBrowser(micWav: string): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM_PATH,
     headless: true,
     args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
+      ...HEADLESS_ARGS,
       '--use-fake-ui-for-media-stream',
       '--use-fake-device-for-media-stream',
       // %noloop: the file plays once per capture, then silence.

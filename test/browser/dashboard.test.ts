@@ -9,7 +9,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postJob, waitForJob } from '../support/http.ts';
 import { type Stack, startStack } from '../support/stack.ts';
-import { CHROMIUM_PATH, hasChromium } from './browser.ts';
+import { CHROMIUM_PATH, HEADLESS_ARGS, hasChromium } from './browser.ts';
 
 const RESULTS = join(import.meta.dirname, '..', '..', 'test-results');
 const TOKEN = 'dashboard-test-token';
@@ -38,16 +38,7 @@ describe.skipIf(!hasChromium)('operator pages in Chromium', () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM_PATH,
       headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
+      args: HEADLESS_ARGS,
     });
     await mkdir(RESULTS, { recursive: true });
   });
