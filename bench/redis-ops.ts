@@ -160,7 +160,7 @@ export async function measure(opts: {
     });
     let id: string | undefined;
     const early = new Set<string>();
-    const unsubscribe = hub.subscribeAll((e) => {
+    const unsubscribe = await hub.subscribeAll((e) => {
       if (!TERMINAL_EVENTS.has(e.type)) return;
       if (e.jobId === id) done();
       else early.add(e.jobId);

@@ -138,39 +138,27 @@ const TERMINAL = new Set(['job.succeeded', 'job.failed', 'job.canceled']);
  * EventHub does). By default a job is done at its terminal event; with `stage`, when that stage completed.
  */
 export async function serviceWatcher(redisUrl: string, prefix: string, stage?: string): Promise<Watcher> {
+  // The service publishes every job event on `<prefix>:jobev:<id>` (see src/shared/events.ts): one pattern
+  // subscription hears them all, and adds no command per job to the server.
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const key = `${prefix}:events`;
-  const last = await redis.xrevrange(key, '+', '-', 'COUNT', 1);
-  let lastId = last[0]?.[0] ?? '0-0';
+  const channels = `${prefix}:jobev:`;
   const waits = new Waits();
-  let running = true;
-  const loop = (async () => {
-    while (running) {
-      const res = (await redis
-        .xread('COUNT', 1000, 'BLOCK', 1000, 'STREAMS', key, lastId)
-        .catch(() => null)) as [string, [string, string[]][]][] | null;
-      const at = performance.now();
-      for (const [, entries] of res ?? []) {
-        for (const [id, f] of entries) {
-          lastId = id;
-          const get = (name: string) => f[f.indexOf(name) + 1] ?? '';
-          const type = get('type');
-          const job = get('job');
-          if (TERMINAL.has(type) && (!stage || type !== 'job.succeeded')) {
-            waits.settle(job, { ok: type === 'job.succeeded', at, type });
-          } else if (stage && type === 'stage.completed') {
-            const data = JSON.parse(get('data') || '{}') as { stage?: string };
-            if (data.stage === stage) waits.settle(job, { ok: true, at, type: `${stage} completed` });
-          }
-        }
-      }
+  redis.on('pmessage', (_pattern: string, channel: string, message: string) => {
+    const at = performance.now();
+    const job = channel.slice(channels.length);
+    // `<stream id>\n<type>\n<data JSON>` (JSON text holds no raw newline)
+    const [, type = '', data = '{}'] = message.split('\n');
+    if (TERMINAL.has(type) && (!stage || type !== 'job.succeeded')) {
+      waits.settle(job, { ok: type === 'job.succeeded', at, type });
+    } else if (stage && type === 'stage.completed') {
+      const parsed = JSON.parse(data) as { stage?: string };
+      if (parsed.stage === stage) waits.settle(job, { ok: true, at, type: `${stage} completed` });
     }
-  })();
+  });
+  await redis.psubscribe(`${channels}*`);
   return {
     wait: (id) => waits.wait(id),
     async close() {
-      running = false;
-      await loop;
       redis.disconnect();
     },
   };

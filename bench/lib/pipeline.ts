@@ -3,7 +3,7 @@
  * way: jobs are submitted over HTTP (multipart tiny WAV, so all three stages run) and heard done from Redis.
  *
  * - service: `node src/api/main.ts` + N × `node src/worker/main.ts` + the simulator (zero latency, no tools);
- *   done = the job's terminal event on `<prefix>:events`.
+ *   done = the job's terminal event, published on `<prefix>:jobev:<id>`.
  * - baseline: bench/baselines/bare-intake.ts + N × bench/baselines/bare-bullmq.ts (no-op processors);
  *   done = BullMQ's `completed` event of the last queue.
  */

@@ -1,12 +1,11 @@
-import type { Queue } from 'bullmq';
 import type { ApiKeys } from '../shared/api-keys.ts';
 import type { BatchStore } from '../shared/batches.ts';
 import type { Config } from '../shared/config.ts';
 import type { EventHub } from '../shared/events.ts';
-import type { DeliveryPayload } from '../shared/job-lifecycle.ts';
 import type { JobStore } from '../shared/job-store.ts';
+import type { Lifecycle } from '../shared/lifecycle/lifecycle.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { StageQueues } from '../shared/queues.ts';
+import type { QueueSet } from '../shared/queue-registry.ts';
 import type { RedisClient } from '../shared/redis.ts';
 import type { Storage } from '../shared/storage/index.ts';
 
@@ -16,11 +15,12 @@ export interface ApiDeps {
   /** fail-fast connection (no offline queue): requests get 503 quickly while Redis is away */
   redis: RedisClient;
   store: JobStore;
+  /** the only writer of job records: one atomic script per transition */
+  lifecycle: Lifecycle;
   storage: Storage;
-  queues: StageQueues;
+  queues: QueueSet;
   batches: BatchStore;
   keys: ApiKeys;
-  deliverQueue: Queue<DeliveryPayload>;
   hub: EventHub;
   log: Logger;
 }

@@ -64,8 +64,44 @@ export async function claimIdempotency(
     'NX',
   );
   if (claimed === 'OK') return undefined;
-  const previous = JSON.parse((await deps.redis.get(k)) ?? '{}') as { fingerprint?: string; id?: string };
-  if (previous.fingerprint !== fingerprint) {
+  return replayedId((await deps.redis.get(k)) ?? '{}', fingerprint);
+}
+
+/** Frees the key when the request it was claimed for failed, so a retry can succeed. */
+export async function releaseIdempotency(deps: ApiDeps, req: Request): Promise<void> {
+  const key = idempotencyKey(req);
+  if (key) await deps.redis.del(redisKey(deps, req, key)).catch(() => {});
+}
+
+/** An Idempotency-Key claim, written atomically with the job it is for (see Lifecycle.accept). */
+export interface IdempotencyClaim {
+  key: string;
+  value: string;
+  ttlSeconds: number;
+  fingerprint: string;
+}
+
+/** The claim a single-job request makes with its Idempotency-Key, or undefined without one. */
+export function idempotencyClaim(
+  deps: ApiDeps,
+  req: Request,
+  fingerprint: string,
+  resourceId: string,
+): IdempotencyClaim | undefined {
+  const key = idempotencyKey(req);
+  if (!key) return undefined;
+  return {
+    key: redisKey(deps, req, key),
+    value: JSON.stringify({ fingerprint, id: resourceId }),
+    ttlSeconds: TTL_SECONDS,
+    fingerprint,
+  };
+}
+
+/** The resource a stored claim points at, when the request is the same; 409 when the body differs. */
+export function replayedId(stored: string, fingerprint: string): string {
+  const previous = JSON.parse(stored) as { fingerprint?: string; id?: string };
+  if (previous.fingerprint !== fingerprint || !previous.id) {
     throw new HttpError(
       409,
       'idempotency_key_reused',
@@ -73,10 +109,4 @@ export async function claimIdempotency(
     );
   }
   return previous.id;
-}
-
-/** Frees the key when the request it was claimed for failed, so a retry can succeed. */
-export async function releaseIdempotency(deps: ApiDeps, req: Request): Promise<void> {
-  const key = idempotencyKey(req);
-  if (key) await deps.redis.del(redisKey(deps, req, key)).catch(() => {});
 }

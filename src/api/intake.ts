@@ -1,15 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
 import { HttpError } from '../shared/errors.ts';
-import { publishEvent } from '../shared/events.ts';
 import type { JobRecord } from '../shared/job-record.ts';
-import { enqueueStage } from '../shared/queues.ts';
 import { connectedReplicas, waitForReplicas } from '../shared/redis.ts';
 import { acceptsInput, firstStage, keys } from '../shared/stages.ts';
 import { assertPublicUrl, UnsafeUrlError } from '../shared/webhooks/ssrf.ts';
 import type { ApiDeps } from './deps.ts';
-import { claimIdempotency, fingerprintOf, releaseIdempotency } from './idempotency.ts';
+import { fingerprintOf, type IdempotencyClaim, idempotencyClaim, replayedId } from './idempotency.ts';
 import { type CreateJobBody, createJobSchema } from './job-schemas.ts';
+import { jsonBody } from './json-body.ts';
 import {
   abortUploads,
   audioBatchUpload,
@@ -29,7 +28,7 @@ export function parseSubmission(deps: ApiDeps, opts: { batch?: boolean } = {}): 
   const upload = opts.batch
     ? audioBatchUpload(deps.storage, uploadBytes, batchItems)
     : audioUpload(deps.storage, uploadBytes);
-  const json = express.json({ limit: opts.batch ? '8mb' : '256kb', strict: true });
+  const json = jsonBody(opts.batch ? '8mb' : '256kb');
   const form = express.urlencoded({ extended: false, limit: '256kb', parameterLimit: 20 });
   return [
     (req, _res, next) => {
@@ -113,26 +112,27 @@ async function assertAllowedUrl(deps: ApiDeps, url: string, field: string): Prom
   }
 }
 
-/** 429 when accepting `count` more jobs would put the client over its cap of jobs in flight. */
+const tooManyInFlight = (active: number, cap: number) =>
+  new HttpError(
+    429,
+    'too_many_jobs_in_flight',
+    `You have ${active} jobs in flight; the limit is ${cap}. Wait for some to finish.`,
+    { headers: { 'Retry-After': '10' } },
+  );
+
+/** 429 when accepting `count` more jobs would put the client over its cap of jobs in flight (batches). */
 export async function assertCapacity(deps: ApiDeps, clientId: string, count: number): Promise<number> {
   const active = await deps.store.activeCount(clientId);
   const cap = deps.config.limits.jobsInFlight;
-  if (active + count > cap) {
-    throw new HttpError(
-      429,
-      'too_many_jobs_in_flight',
-      `You have ${active} jobs in flight; the limit is ${cap}. Wait for some to finish.`,
-      {
-        headers: { 'Retry-After': '10' },
-      },
-    );
-  }
+  if (active + count > cap) throw tooManyInFlight(active, cap);
   return active;
 }
 
 /**
- * Records a validated job and enqueues its first stage. Fair queuing: a client's n-th job in flight gets
- * BullMQ priority n at every stage, so one client's 10,000 queued jobs do not hold another's first job.
+ * Records a validated job and enqueues its first stage, in one atomic transition after the upload: admission
+ * (the client's cap of jobs in flight unless `cap` says otherwise; the Idempotency-Key claim), the record,
+ * `job.queued` and the first stage's BullMQ job. Fair queuing: a client's n-th job in flight gets BullMQ
+ * priority n at every stage, so one client's 10,000 queued jobs do not hold another's first job.
  */
 export async function acceptJob(
   deps: ApiDeps,
@@ -141,26 +141,24 @@ export async function acceptJob(
     id: string;
     clientId: string;
     batchId?: string;
-    rank: number;
     log: Request['log'];
     /** the API request's id, kept on the job so every process logs it with the job id */
     reqId?: string;
+    /** in-flight cap to admit against (a batch checks its whole count once, before its items) */
+    cap?: number;
+    idempotency?: IdempotencyClaim;
   },
-): Promise<JobRecord> {
-  const { config, store, storage, queues, redis } = deps;
+): Promise<{ record: JobRecord; replayOf?: string }> {
+  const { config, lifecycle } = deps;
   const { id } = ctx;
   const { body, kind, file } = spec;
-  if (body.text) {
-    const key = body.pipeline === 'speak' ? keys.reply(id) : keys.transcript(id);
-    await storage.put(key, body.text, { contentType: 'text/plain; charset=utf-8' });
-  }
   const now = new Date().toISOString();
   const record: JobRecord = {
     id,
     client_id: ctx.clientId,
     req_id: ctx.reqId ?? null,
     batch_id: ctx.batchId ?? null,
-    priority: config.fairQueuing ? Math.min(ctx.rank, MAX_PRIORITY) : null,
+    priority: null,
     status: 'queued',
     stage: firstStage(body.pipeline, kind),
     pipeline: body.pipeline,
@@ -189,24 +187,22 @@ export async function acceptJob(
     finished_at: null,
     deleted_at: null,
   };
-  await store.create(record);
-  // job.queued goes out before the job can start, so no stage event ever precedes it in the job's stream.
-  await publishEvent(redis, config.prefix, config.retentionSeconds, id, 'job.queued', {
-    job_id: id,
-    status: 'queued',
-  }).catch((err) => ctx.log.warn({ err }, 'could not publish job.queued'));
-  try {
-    await enqueueStage(queues, id, record.stage ?? firstStage(body.pipeline, kind), record.priority);
-  } catch (err) {
-    await store.remove(record).catch(() => {});
-    throw err;
+  const result = await lifecycle.accept(record, {
+    cap: ctx.cap ?? config.limits.jobsInFlight,
+    fair: config.fairQueuing,
+    ...(ctx.idempotency ? { idempotency: ctx.idempotency } : {}),
+  });
+  if (result.outcome === 'full') throw tooManyInFlight(result.active, config.limits.jobsInFlight);
+  if (result.outcome === 'replay') {
+    return { record, replayOf: replayedId(result.stored, ctx.idempotency?.fingerprint ?? '') };
   }
+  if (config.fairQueuing) record.priority = Math.min(result.rank, MAX_PRIORITY);
   await awaitReplicas(deps, id, ctx.log);
   ctx.log.info(
     { job_id: id, client_id: ctx.clientId, input: kind, pipeline: body.pipeline, bytes: file?.size },
     'job accepted',
   );
-  return record;
+  return { record };
 }
 
 /**
@@ -242,32 +238,18 @@ export async function submitJob(
   const body = parseOr400(createJobSchema(deps.config.limits.textChars), { ...(req.body ?? {}) }, 'job');
   const spec = await validateJob(deps, body, req.file);
   const id = uploadJobId(req);
-  const replay = await claimIdempotency(deps, req, fingerprintOf(body, req.file), id);
-  if (replay) {
-    await deps.storage.deletePrefix(keys.prefix(id));
-    const original = await deps.store.get(replay);
-    if (!original)
-      throw new HttpError(
-        409,
-        'request_in_progress',
-        'A request with this Idempotency-Key is still being processed.',
-      );
-    return { record: original, replayed: true };
-  }
-  try {
-    const active = await assertCapacity(deps, req.clientId, 1);
-    return {
-      record: await acceptJob(deps, spec, {
-        id,
-        clientId: req.clientId,
-        rank: active + 1,
-        log: req.log,
-        reqId: req.id,
-      }),
-      replayed: false,
-    };
-  } catch (err) {
-    await releaseIdempotency(deps, req);
-    throw err;
-  }
+  const idempotency = idempotencyClaim(deps, req, fingerprintOf(body, req.file), id);
+  const { record, replayOf } = await acceptJob(deps, spec, {
+    id,
+    clientId: req.clientId,
+    log: req.log,
+    reqId: req.id,
+    ...(idempotency ? { idempotency } : {}),
+  });
+  if (replayOf === undefined) return { record, replayed: false };
+  await deps.storage.deletePrefix(keys.prefix(id));
+  const original = await deps.store.get(replayOf);
+  if (!original)
+    throw new HttpError(409, 'request_in_progress', 'The request with this Idempotency-Key has expired.');
+  return { record: original, replayed: true };
 }

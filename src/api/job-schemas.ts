@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isLanguageCode } from '../shared/languages.ts';
 import { PIPELINE_NAMES } from '../shared/stages.ts';
+import { assertJsonDepth } from './json-body.ts';
 
 const MAX_METADATA_BYTES = 16 * 1024;
 
@@ -9,6 +10,7 @@ export const metadataSchema = z
   .preprocess(
     (v) => {
       if (typeof v !== 'string') return v;
+      assertJsonDepth(v, 'metadata');
       try {
         return JSON.parse(v);
       } catch {

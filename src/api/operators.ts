@@ -10,7 +10,6 @@ import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type RequestHandler } from 'express';
-import { openAllQueues } from '../shared/all-queues.ts';
 import { HttpError } from '../shared/errors.ts';
 import { metricsAuthorized, metricsText, watchQueues } from '../shared/metrics.ts';
 import type { ApiDeps } from './deps.ts';
@@ -74,7 +73,7 @@ export function metricsEndpoint(token: string | undefined): RequestHandler {
  */
 export function mountOperatorRoutes(app: express.Express, deps: ApiDeps): void {
   const { config } = deps;
-  const { queues } = openAllQueues(deps.redis, config.prefix);
+  const queues = deps.queues.all;
   watchQueues(queues);
 
   app.get('/metrics', metricsEndpoint(config.metrics.token));

@@ -4,10 +4,10 @@ import { ApiKeys } from '../shared/api-keys.ts';
 import { BatchStore } from '../shared/batches.ts';
 import type { Config } from '../shared/config.ts';
 import { EventHub } from '../shared/events.ts';
-import { createDeliverQueue } from '../shared/job-lifecycle.ts';
 import { JobStore } from '../shared/job-store.ts';
+import { Lifecycle } from '../shared/lifecycle/lifecycle.ts';
 import type { Logger } from '../shared/logger.ts';
-import { closeQueues, createStageQueues } from '../shared/queues.ts';
+import { openQueues } from '../shared/queue-registry.ts';
 import { createRedis, waitReady } from '../shared/redis.ts';
 import { createStorage } from '../shared/storage/index.ts';
 import { createApp } from './app.ts';
@@ -23,23 +23,26 @@ export interface ApiServer {
 /** Builds the API's dependencies, listens, and returns a handle that closes everything in order. */
 export async function startApi(config: Config, log: Logger): Promise<ApiServer> {
   const redis = createRedis(config.redis, 'command', 'voicebot-api');
-  const hubRedis = createRedis(config.redis, 'blocking', 'voicebot-api-events');
+  const subRedis = createRedis(config.redis, 'blocking', 'voicebot-api-events');
   const storage = await createStorage(config);
   // Redis must answer first (a supervisor restarts us if not): the queues check the server version when
   // created, and on a Cluster BullMQ does not wait for 'ready' — with no offline queue that check would fail
   // and leave every queue broken for good.
   await waitReady(redis, 30_000);
-  const queues = createStageQueues(redis, config);
-  const deliverQueue = createDeliverQueue(redis, config);
-  const hub = new EventHub(hubRedis, config.prefix);
+  const queues = openQueues(redis, config);
+  const hub = new EventHub(subRedis, redis, config.prefix);
   await hub.start();
   const deps: ApiDeps = {
     config,
     redis,
     store: new JobStore(redis, config.prefix, config.retentionSeconds),
+    lifecycle: new Lifecycle(redis, {
+      prefix: config.prefix,
+      retentionSeconds: config.retentionSeconds,
+      queues,
+    }),
     storage,
     queues,
-    deliverQueue,
     batches: new BatchStore(redis, config.prefix, config.retentionSeconds),
     keys: new ApiKeys(redis, config.prefix),
     hub,
@@ -73,8 +76,7 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
       server.closeIdleConnections();
       await closed;
       await hub.stop();
-      await closeQueues(queues);
-      await deliverQueue.close();
+      await queues.close();
       redis.disconnect();
     },
   };

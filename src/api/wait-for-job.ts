@@ -23,13 +23,19 @@ export function waitForJob(
       signal?.removeEventListener('abort', settle);
       deps.store.get(id).then(resolve, () => resolve(undefined));
     };
-    const unsubscribe = deps.hub.subscribe(id, (e) => TERMINAL_EVENTS.has(e.type) && settle());
+    let unsubscribe = () => {};
     const timer = setTimeout(settle, timeoutMs);
     signal?.addEventListener('abort', settle, { once: true });
-    // The job may have ended before we subscribed.
-    deps.store.get(id).then(
-      (r) => r && isTerminal(r.status) && settle(),
-      () => {},
-    );
+    deps.hub
+      .subscribe(id, (e) => TERMINAL_EVENTS.has(e.type) && settle())
+      .then(
+        (off) => {
+          if (settled) off();
+          else unsubscribe = off;
+          // The job may have ended before the subscription took effect.
+          return deps.store.get(id).then((r) => r && isTerminal(r.status) && settle());
+        },
+        () => {},
+      );
   });
 }

@@ -13,8 +13,8 @@ export interface BatchRecord {
 
 /**
  * Batches: a hash per batch (counts, webhook) and the list of its job ids in item order. Each job that ends
- * increments `ended` once (a job ends once); the increment that reaches `total` completes the batch — so the
- * batch.completed webhook is queued exactly once.
+ * increments `ended` once, inside its finish transition (src/shared/lifecycle/); the increment that reaches
+ * `total` completes the batch and queues the batch.completed webhook — exactly once.
  */
 export class BatchStore {
   readonly redis: RedisClient;
@@ -67,16 +67,5 @@ export class BatchStore {
 
   async jobIds(id: string, start = 0, stop = -1): Promise<string[]> {
     return this.redis.lrange(this.jobsKey(id), start, stop);
-  }
-
-  /** Counts one ended job; true when it was the batch's last. */
-  async jobEnded(id: string): Promise<boolean> {
-    const [ended, total] = await Promise.all([
-      this.redis.hincrby(this.key(id), 'ended', 1),
-      this.redis.hget(this.key(id), 'total'),
-    ]);
-    if (ended !== Number(total)) return false;
-    await this.redis.hset(this.key(id), 'completed_at', new Date().toISOString());
-    return true;
   }
 }

@@ -159,6 +159,8 @@ const envSchema = z.object({
   LOCK_DURATION_MS: int(1000).default(30_000),
   STALLED_INTERVAL_MS: int(500).default(15_000),
   MAX_STALLED_COUNT: int(0, 1000).default(3),
+  /** Tests only: the share of lifecycle transitions after which a worker process SIGKILLs itself. */
+  TEST_CRASH_AFTER_TRANSITION: z.coerce.number().min(0).max(1).default(0),
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
   JOB_RETENTION_SECONDS: int(60).default(7 * 24 * 3600),
 
@@ -338,6 +340,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       lockDurationMs: e.LOCK_DURATION_MS,
       stalledIntervalMs: e.STALLED_INTERVAL_MS,
       maxStalledCount: e.MAX_STALLED_COUNT,
+      /** tests only (crash-invariant test): die right after this share of transitions, before BullMQ hears */
+      crashAfterTransition: e.TEST_CRASH_AFTER_TRANSITION,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     retentionSeconds: e.JOB_RETENTION_SECONDS,

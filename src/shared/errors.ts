@@ -56,6 +56,34 @@ export class RetryableError extends Error {
   }
 }
 
+/** A fault of the object store (S3 or the local directory): retried, reported as `storage_unavailable`. */
+export class StorageError extends Error {
+  override name = 'StorageError';
+  readonly operation: string;
+  constructor(operation: string, cause: unknown) {
+    super(`storage ${operation} failed: ${(cause as Error)?.message ?? String(cause)}`.slice(0, 500), {
+      cause,
+    });
+    this.operation = operation;
+  }
+}
+
+/**
+ * Errors a client's input causes, wherever they are found (intake or a stage): one list, so the API answers
+ * them with 4xx (422 on the legacy endpoint) and never as a fault of ours.
+ */
+export const INPUT_ERROR_CODES: ReadonlySet<string> = new Set([
+  'missing_input',
+  'unreadable_audio',
+  'audio_too_long',
+  'audio_too_large',
+  'audio_url_refused',
+  'unsupported_media_type',
+  'no_speech',
+  'provider_rejected',
+  'input_not_accepted',
+]);
+
 /** Error class labels for metrics and job errors. */
 export type ErrorClass = 'rate_limited' | 'server' | 'client' | 'timeout' | 'connection' | 'canceled';
 
@@ -127,6 +155,43 @@ export function classifyProviderError(err: unknown, stage: string): PermanentErr
   return new RetryableError('provider_unreachable', `The ${stage} provider could not be reached: ${detail}`, {
     cause: err,
   });
+}
+
+/** Was this thrown by the openai SDK (an HTTP answer, a timeout or a connection failure)? */
+function isProviderError(err: unknown): boolean {
+  const e = err as { constructor?: { name?: string }; status?: unknown };
+  let proto = err && typeof err === 'object' ? Object.getPrototypeOf(err) : null;
+  while (proto) {
+    if (proto.constructor?.name === 'OpenAIError') return true;
+    proto = Object.getPrototypeOf(proto);
+  }
+  return typeof e?.status === 'number';
+}
+
+/**
+ * Classifies whatever a stage threw, once, where the stage runner catches it: our own classified errors as they
+ * are; the provider's (openai SDK) through `classifyProviderError`; storage faults and Redis outages as
+ * retryable faults of their own; anything else is a bug — `internal`, permanent (retrying a bug does not fix it).
+ */
+export function classifyStageError(err: unknown, stage: string): PermanentError | RetryableError {
+  if (err instanceof PermanentError || err instanceof RetryableError) return err;
+  if (err instanceof StorageError) {
+    return new RetryableError('storage_unavailable', `The object store failed during ${stage}.`, {
+      cause: err,
+    });
+  }
+  if (isProviderError(err)) return classifyProviderError(err, stage);
+  const name = (err as Error)?.name ?? '';
+  const message = (err as Error)?.message ?? '';
+  if (
+    name === 'MaxRetriesPerRequestError' ||
+    /Connection is closed|ECONNREFUSED.*6379|READONLY|CLUSTERDOWN/.test(message)
+  ) {
+    return new RetryableError('redis_unavailable', `Redis could not be reached during ${stage}.`, {
+      cause: err,
+    });
+  }
+  return new PermanentError('internal', `An internal error stopped the ${stage} stage.`, { cause: err });
 }
 
 /** The label a metric or log line uses for an error. */

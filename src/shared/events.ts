@@ -1,9 +1,12 @@
 /**
- * Job events across processes, on Redis streams:
- * - `<prefix>:job:<id>:events` holds one job's events (capped, expiring) so a client can resume with Last-Event-ID;
- * - `<prefix>:events` carries every event once more, read by ONE blocking reader per process (`EventHub`),
- *   which fans out to in-process listeners (SSE streams, the synchronous endpoint's waits, cancellations).
- * Both keys share the prefix's hash tag, so the MULTI works on Redis Cluster.
+ * Job events across processes.
+ * - `<prefix>:job:<id>:events` (a Redis stream) holds one job's events, capped and expiring, so a client can
+ *   replay them and resume with Last-Event-ID. The lifecycle scripts append to it inside each transition.
+ * - The same scripts PUBLISH each event on `<prefix>:jobev:<id>`. A process subscribes only to the jobs it has
+ *   listeners for (an SSE stream, a waiting synchronous request): no process reads events it does not need, and
+ *   the cost per event does not grow with the number of processes.
+ * - A cancel is also published on `<prefix>:cancel`, which workers subscribe to (and nothing else).
+ * Pub/sub is fire-and-forget: after a reconnect the hub re-reads the streams of the jobs it listens to.
  */
 import type { RedisClient } from './redis.ts';
 
@@ -31,55 +34,9 @@ export interface JobEvent {
   data: Record<string, unknown>;
 }
 
-const JOB_STREAM_MAX = 200;
-const GLOBAL_STREAM_MAX = 10_000;
-
 export const jobStreamKey = (prefix: string, jobId: string) => `${prefix}:job:${jobId}:events`;
-export const globalStreamKey = (prefix: string) => `${prefix}:events`;
-
-/** Appends an event to the job's stream and to the global stream. */
-export async function publishEvent(
-  redis: RedisClient,
-  prefix: string,
-  ttlSeconds: number,
-  jobId: string,
-  type: EventType,
-  data: Record<string, unknown> = {},
-): Promise<string> {
-  const body = JSON.stringify(data);
-  const key = jobStreamKey(prefix, jobId);
-  const id = (await redis.xadd(
-    key,
-    'MAXLEN',
-    '~',
-    JOB_STREAM_MAX,
-    '*',
-    'type',
-    type,
-    'data',
-    body,
-  )) as string;
-  await redis
-    .multi()
-    .expire(key, ttlSeconds)
-    .xadd(
-      globalStreamKey(prefix),
-      'MAXLEN',
-      '~',
-      GLOBAL_STREAM_MAX,
-      '*',
-      'job',
-      jobId,
-      'id',
-      id,
-      'type',
-      type,
-      'data',
-      body,
-    )
-    .exec();
-  return id;
-}
+const jobChannel = (prefix: string, jobId: string) => `${prefix}:jobev:${jobId}`;
+const cancelChannel = (prefix: string) => `${prefix}:cancel`;
 
 /** A job's events after `afterId` (exclusive), oldest first. */
 export async function readJobEvents(
@@ -90,7 +47,12 @@ export async function readJobEvents(
 ): Promise<JobEvent[]> {
   const start = afterId === '-' ? '-' : `(${afterId}`;
   const rows = await redis.xrange(jobStreamKey(prefix, jobId), start, '+');
-  return rows.map(([id, fields]) => toEvent(jobId, id, fields));
+  return rows.map(([id, fields]) => ({
+    id,
+    jobId,
+    type: field(fields, 'type') as EventType,
+    data: JSON.parse(field(fields, 'data') ?? '{}') as Record<string, unknown>,
+  }));
 }
 
 function field(fields: string[], name: string): string | undefined {
@@ -98,93 +60,132 @@ function field(fields: string[], name: string): string | undefined {
   return undefined;
 }
 
-function toEvent(jobId: string, id: string, fields: string[]): JobEvent {
+/** `sid \n type \n data` as the lifecycle scripts publish it. */
+function parseMessage(jobId: string, message: string): JobEvent {
+  const a = message.indexOf('\n');
+  const b = message.indexOf('\n', a + 1);
   return {
-    id,
+    id: message.slice(0, a),
     jobId,
-    type: field(fields, 'type') as EventType,
-    data: JSON.parse(field(fields, 'data') ?? '{}') as Record<string, unknown>,
+    type: message.slice(a + 1, b) as EventType,
+    data: JSON.parse(message.slice(b + 1)) as Record<string, unknown>,
   };
 }
 
 export type EventListener = (event: JobEvent) => void;
 
-/** One blocking reader of the global stream per process, fanning events out to listeners by job id. */
+/** One subscriber connection per process, fanning events out to in-process listeners by job id. */
 export class EventHub {
   private readonly listeners = new Map<string, Set<EventListener>>();
   private readonly anyListeners = new Set<EventListener>();
-  private lastId = '$';
-  private running = false;
-  private loop: Promise<void> | undefined;
-  readonly redis: RedisClient;
-  readonly prefix: string;
+  private readonly cancelListeners = new Set<(jobId: string) => void>();
+  private readonly lastSeen = new Map<string, string>();
+  private readonly subscribing = new Map<string, Promise<unknown>>();
+  private readonly prefix: string;
+  private readonly sub: RedisClient;
+  private readonly redis: RedisClient;
+  private readonly channelPrefix: string;
+  private wasReady = false;
 
-  /** `redis` must be a dedicated connection: XREAD BLOCK holds it. */
-  constructor(redis: RedisClient, prefix: string) {
+  /** `sub` must be a dedicated connection (it enters subscriber mode); `redis` serves catch-up reads. */
+  constructor(sub: RedisClient, redis: RedisClient, prefix: string) {
+    this.sub = sub;
     this.redis = redis;
     this.prefix = prefix;
+    this.channelPrefix = `${prefix}:jobev:`;
+    sub.on('message', (channel: string, message: string) => this.onMessage(channel, message));
+    sub.on('pmessage', (_pattern: string, channel: string, message: string) =>
+      this.onMessage(channel, message),
+    );
+    sub.on('ready', () => {
+      // ioredis re-subscribes by itself after a reconnect; events published meanwhile are re-read here.
+      if (this.wasReady) this.catchUp().catch(() => {});
+      this.wasReady = true;
+    });
   }
 
   async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    // Pin the start position now, so events published right after start() returns are not missed.
-    const last = await this.redis
-      .xrevrange(globalStreamKey(this.prefix), '+', '-', 'COUNT', 1)
-      .catch(() => []);
-    this.lastId = last[0]?.[0] ?? '0-0';
-    this.loop = this.run();
+    this.wasReady = this.sub.status === 'ready';
   }
 
-  subscribe(jobId: string, fn: EventListener): () => void {
-    const set = this.listeners.get(jobId) ?? new Set<EventListener>();
-    this.listeners.set(jobId, set);
+  private onMessage(channel: string, message: string): void {
+    if (channel === cancelChannel(this.prefix)) {
+      for (const fn of this.cancelListeners) fn(message);
+      return;
+    }
+    if (!channel.startsWith(this.channelPrefix)) return;
+    const jobId = channel.slice(this.channelPrefix.length);
+    this.dispatch(parseMessage(jobId, message));
+  }
+
+  private dispatch(event: JobEvent): void {
+    const set = this.listeners.get(event.jobId);
+    if (set) this.lastSeen.set(event.jobId, event.id);
+    for (const fn of set ?? []) fn(event);
+    for (const fn of this.anyListeners) fn(event);
+  }
+
+  private async catchUp(): Promise<void> {
+    for (const jobId of this.listeners.keys()) {
+      const events = await readJobEvents(this.redis, this.prefix, jobId, this.lastSeen.get(jobId) ?? '-');
+      for (const e of events) this.dispatch(e);
+    }
+  }
+
+  /**
+   * Listens to one job's events; resolves once Redis has confirmed the subscription, so a caller that reads the
+   * job's stream afterwards misses nothing. Returns the unsubscribe function.
+   */
+  async subscribe(jobId: string, fn: EventListener): Promise<() => void> {
+    let set = this.listeners.get(jobId);
+    const first = !set;
+    if (!set) {
+      set = new Set<EventListener>();
+      this.listeners.set(jobId, set);
+    }
     set.add(fn);
+    const unsubscribe = () => {
+      const current = this.listeners.get(jobId);
+      if (!current?.delete(fn) || current.size > 0) return;
+      this.listeners.delete(jobId);
+      this.lastSeen.delete(jobId);
+      this.sub.unsubscribe(jobChannel(this.prefix, jobId)).catch(() => {});
+    };
+    if (first) this.subscribing.set(jobId, this.sub.subscribe(jobChannel(this.prefix, jobId)));
+    try {
+      await this.subscribing.get(jobId);
+    } catch (err) {
+      unsubscribe();
+      throw err;
+    } finally {
+      if (first) this.subscribing.delete(jobId);
+    }
+    return unsubscribe;
+  }
+
+  /**
+   * Every event of every job (a pattern subscription). For tests and benchmarks that watch a whole run; the
+   * service itself never uses it.
+   */
+  async subscribeAll(fn: EventListener): Promise<() => void> {
+    this.anyListeners.add(fn);
+    if (this.anyListeners.size === 1) await this.sub.psubscribe(`${this.channelPrefix}*`);
     return () => {
-      set.delete(fn);
-      if (set.size === 0) this.listeners.delete(jobId);
+      this.anyListeners.delete(fn);
+      if (this.anyListeners.size === 0) this.sub.punsubscribe(`${this.channelPrefix}*`).catch(() => {});
     };
   }
 
-  /** Every event of every job (workers use it to hear cancellations). */
-  subscribeAll(fn: EventListener): () => void {
-    this.anyListeners.add(fn);
-    return () => this.anyListeners.delete(fn);
+  /** Cancellations (workers abort the job's running stage). */
+  async onCancel(fn: (jobId: string) => void): Promise<() => void> {
+    this.cancelListeners.add(fn);
+    if (this.cancelListeners.size === 1) await this.sub.subscribe(cancelChannel(this.prefix));
+    return () => {
+      this.cancelListeners.delete(fn);
+    };
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    this.redis.disconnect();
-    // A read queued while Redis is away may never settle: do not let shutdown wait on it.
-    await Promise.race([this.loop?.catch(() => {}), new Promise((r) => setTimeout(r, 2_000).unref())]);
-  }
-
-  private async run(): Promise<void> {
-    while (this.running) {
-      try {
-        const res = (await this.redis.xread(
-          'COUNT',
-          500,
-          'BLOCK',
-          5_000,
-          'STREAMS',
-          globalStreamKey(this.prefix),
-          this.lastId,
-        )) as [string, [string, string[]][]][] | null;
-        for (const [, entries] of res ?? []) {
-          for (const [globalId, fields] of entries) {
-            this.lastId = globalId;
-            const jobId = field(fields, 'job') ?? '';
-            const event = toEvent(jobId, field(fields, 'id') ?? globalId, fields);
-            for (const fn of this.listeners.get(jobId) ?? []) fn(event);
-            for (const fn of this.anyListeners) fn(event);
-          }
-        }
-      } catch {
-        if (!this.running) return;
-        // Redis is away; ioredis reconnects. Resume from lastId so no event is skipped.
-        await new Promise((r) => setTimeout(r, 500));
-      }
-    }
+    this.sub.disconnect();
   }
 }

@@ -90,15 +90,27 @@ export function toHash(patch: Partial<JobRecord>): Record<string, string> {
   return out;
 }
 
-/** Redis hash fields → record; absent fields become null. */
+const RECORD_FIELDS = Object.keys(jobRecordSchema.shape) as Array<keyof JobRecord>;
+
+/**
+ * Redis hash fields → record; absent fields become null. Only this service writes the hash (through the
+ * lifecycle module, from validated values), so it is decoded, not re-validated, on every read.
+ */
 export function fromHash(hash: Record<string, string>): JobRecord {
   const raw: Record<string, unknown> = {};
-  for (const key of Object.keys(jobRecordSchema.shape)) {
+  for (const key of RECORD_FIELDS) {
     const v = hash[key];
     if (v === undefined) raw[key] = null;
     else if (JSON_FIELDS.has(key)) raw[key] = JSON.parse(v);
     else if (NUMBER_FIELDS.has(key)) raw[key] = Number(v);
     else raw[key] = v;
   }
-  return jobRecordSchema.parse(raw);
+  return raw as JobRecord;
+}
+
+/** The flat `[field, value, …]` reply of HGETALL inside a script → record. */
+export function fromHashFields(flat: string[]): JobRecord {
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i] as string] = flat[i + 1] as string;
+  return fromHash(hash);
 }

@@ -1,21 +1,10 @@
-import { fromHash, type JobRecord, toHash } from './job-record.ts';
+import { fromHash, type JobRecord } from './job-record.ts';
 import type { RedisClient } from './redis.ts';
-import type { JobStatus } from './stages.ts';
 
 /**
- * Reads and writes job records. Every write that changes a job goes through a guard script: once a job is
- * terminal (succeeded, failed, canceled) it stays so, whichever process writes late.
+ * Reads job records and their indexes. Every write goes through the lifecycle module
+ * (src/shared/lifecycle/), one atomic script per transition.
  */
-const GUARDED_HSET = `
-local status = redis.call('HGET', KEYS[1], 'status')
-if not status then return -1 end
-if status == 'succeeded' or status == 'failed' or status == 'canceled' then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
-if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
-return 1`;
-
-export type UpdateResult = 'updated' | 'terminal' | 'missing';
-
 export class JobStore {
   readonly redis: RedisClient;
   readonly prefix: string;
@@ -48,27 +37,6 @@ export class JobStore {
   /** A client's jobs, newest first (listing), and the ones not yet ended (in-flight cap, fair queuing). */
   clientJobsKey = (clientId: string) => `${this.prefix}:client:${clientId}:jobs`;
   clientActiveKey = (clientId: string) => `${this.prefix}:client:${clientId}:active`;
-
-  async create(record: JobRecord): Promise<void> {
-    // Non-terminal records also expire (after twice the retention) so an abandoned job cannot live forever.
-    await this.redis
-      .multi()
-      .hset(this.key(record.id), toHash(record))
-      .expire(this.key(record.id), this.retentionSeconds * 2)
-      .zadd(this.clientJobsKey(record.client_id), Date.parse(record.created_at), record.id)
-      .sadd(this.clientActiveKey(record.client_id), record.id)
-      .exec();
-  }
-
-  /** Removes a job that was never accepted (enqueueing failed). */
-  async remove(record: JobRecord): Promise<void> {
-    await this.redis
-      .multi()
-      .del(this.key(record.id))
-      .zrem(this.clientJobsKey(record.client_id), record.id)
-      .srem(this.clientActiveKey(record.client_id), record.id)
-      .exec();
-  }
 
   /** How many of a client's jobs have not ended yet. */
   async activeCount(clientId: string): Promise<number> {
@@ -114,47 +82,5 @@ export class JobStore {
   async get(id: string): Promise<JobRecord | undefined> {
     const hash = await this.redis.hgetall(this.key(id));
     return Object.keys(hash).length === 0 ? undefined : fromHash(hash);
-  }
-
-  /** Updates a job unless it is already terminal. */
-  async update(id: string, patch: Partial<JobRecord>): Promise<UpdateResult> {
-    return this.guarded(id, patch, 0);
-  }
-
-  /** Moves a job to a terminal status (once); the record then expires after the retention period. */
-  async finish(
-    id: string,
-    status: Extract<JobStatus, 'succeeded' | 'failed' | 'canceled'>,
-    patch: Partial<JobRecord> = {},
-  ): Promise<UpdateResult> {
-    const now = new Date();
-    const result = await this.guarded(
-      id,
-      { ...patch, status, finished_at: now.toISOString() },
-      this.retentionSeconds,
-    );
-    if (result === 'updated') {
-      const clientId = await this.redis.hget(this.key(id), 'client_id');
-      const tx = this.redis.multi().zadd(this.finishedKey, now.getTime(), id);
-      if (clientId) tx.srem(this.clientActiveKey(clientId), id);
-      await tx.exec();
-    }
-    return result;
-  }
-
-  /** Writes fields whatever the status (used for tombstones after deletion). */
-  async overwrite(id: string, patch: Partial<JobRecord>, removeFields: string[] = []): Promise<void> {
-    const tx = this.redis
-      .multi()
-      .hset(this.key(id), toHash({ ...patch, updated_at: new Date().toISOString() }));
-    if (removeFields.length > 0) tx.hdel(this.key(id), ...removeFields);
-    await tx.exec();
-  }
-
-  private async guarded(id: string, patch: Partial<JobRecord>, ttl: number): Promise<UpdateResult> {
-    const fields = toHash({ ...patch, updated_at: new Date().toISOString() });
-    const args = [String(ttl), ...Object.entries(fields).flat()];
-    const r = (await this.redis.eval(GUARDED_HSET, 1, this.key(id), ...args)) as number;
-    return r === 1 ? 'updated' : r === 0 ? 'terminal' : 'missing';
   }
 }

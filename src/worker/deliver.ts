@@ -4,12 +4,13 @@ import { batchView } from '../shared/batch-view.ts';
 import type { BatchStore } from '../shared/batches.ts';
 import type { Config } from '../shared/config.ts';
 import { retryAfterMs } from '../shared/errors.ts';
-import type { DeliveryPayload } from '../shared/job-lifecycle.ts';
 import type { WebhookState } from '../shared/job-record.ts';
 import type { JobStore } from '../shared/job-store.ts';
 import { jobView } from '../shared/job-view.ts';
+import type { DeliveryPayload, Lifecycle } from '../shared/lifecycle/lifecycle.ts';
 import type { Logger } from '../shared/logger.ts';
 import { webhookDeliveries } from '../shared/metrics.ts';
+import { deliveryPayloadSchema, workerOptions } from '../shared/queue-registry.ts';
 import type { RedisClient } from '../shared/redis.ts';
 import { DELIVER_QUEUE } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
@@ -31,6 +32,7 @@ export interface DeliverDeps {
   config: Config;
   connection: RedisClient;
   store: JobStore;
+  lifecycle: Lifecycle;
   batches: BatchStore;
   keys: ApiKeys;
   storage: Storage;
@@ -46,9 +48,7 @@ export function startDeliverWorker(deps: DeliverDeps): Worker<DeliveryPayload> {
   const { config, connection, log } = deps;
   const schedule = config.webhooks.retryScheduleMs;
   const worker = new Worker<DeliveryPayload>(DELIVER_QUEUE, (job) => deliver(job, deps), {
-    connection,
-    prefix: config.prefix,
-    concurrency: 16,
+    ...workerOptions(DELIVER_QUEUE, config, connection),
     settings: {
       // The delay before retry n is schedule[n]; a longer Retry-After from the receiver wins.
       backoffStrategy: (attemptsMade, _type, err) => {
@@ -58,6 +58,25 @@ export function startDeliverWorker(deps: DeliverDeps): Worker<DeliveryPayload> {
     },
   });
   worker.on('error', (err) => log.error({ err }, 'deliver worker error'));
+  // A delivery whose workers kept dying mid-send stalls out without a word from `deliver`: record it as failed,
+  // so the job does not say "pending" forever (a redelivery can still send it).
+  worker.on('failed', (job, err) => {
+    if (!job || !/stalled more than/i.test(err.message)) return;
+    const { jobId, batchId, eventType, eventId } = job.data;
+    deps.lifecycle
+      .webhookAttempt(
+        batchId ? deps.batches.key(batchId) : deps.store.key(jobId),
+        { eventId, eventType, status: 'failed' },
+        {
+          at: new Date().toISOString(),
+          status_code: null,
+          latency_ms: 0,
+          error: 'delivery interrupted too often (its workers stopped while sending)',
+        },
+        MAX_RECORDED_ATTEMPTS,
+      )
+      .catch((e: unknown) => log.error({ err: e, job_id: jobId }, 'could not record a stalled-out delivery'));
+  });
   return worker;
 }
 
@@ -73,7 +92,6 @@ async function eventOf(job: Job<DeliveryPayload>, deps: DeliverDeps) {
       url: batch.webhook_url,
       clientId: batch.client_id,
       data,
-      state: null,
       stateKey: batches.key(batchId),
     };
   }
@@ -84,14 +102,15 @@ async function eventOf(job: Job<DeliveryPayload>, deps: DeliverDeps) {
     url: record.webhook_url,
     clientId: record.client_id,
     data,
-    state: record.webhook,
     stateKey: store.key(jobId),
   };
 }
 
 async function deliver(job: Job<DeliveryPayload>, deps: DeliverDeps): Promise<string> {
-  const { config, connection, keys } = deps;
-  const { jobId, eventType, eventId } = job.data;
+  const { config, keys, lifecycle } = deps;
+  const parsed = deliveryPayloadSchema.safeParse(job.data);
+  if (!parsed.success) throw new UnrecoverableError('invalid deliver job data');
+  const { jobId, eventType, eventId } = parsed.data;
   const log = deps.log.child({ job_id: jobId, event: eventType, attempt: job.attemptsMade + 1 });
   const event = await eventOf(job, deps);
   if (!event) return 'no-webhook';
@@ -114,7 +133,17 @@ async function deliver(job: Job<DeliveryPayload>, deps: DeliverDeps): Promise<st
         : isRetryable(result) && !final
           ? 'pending'
           : 'failed';
-  await record_(connection, event.stateKey, event.state, eventId, eventType, outcome, result);
+  await lifecycle.webhookAttempt(
+    event.stateKey,
+    { eventId, eventType, status: outcome },
+    {
+      at: new Date().toISOString(),
+      status_code: result.statusCode,
+      latency_ms: result.latencyMs,
+      error: result.error,
+    },
+    MAX_RECORDED_ATTEMPTS,
+  );
   webhookDeliveries.inc({ outcome: outcome === 'pending' ? 'retry' : outcome });
   log.info(
     { status_code: code, outcome, latency_ms: result.latencyMs, error: result.error },
@@ -135,28 +164,4 @@ async function deliver(job: Job<DeliveryPayload>, deps: DeliverDeps): Promise<st
 function isRetryable(r: SendResult): boolean {
   if (r.statusCode === null) return !(r.error ?? '').startsWith('refused:');
   return r.statusCode === 408 || r.statusCode === 429 || r.statusCode >= 500;
-}
-
-async function record_(
-  redis: RedisClient,
-  key: string,
-  state: WebhookState | null,
-  eventId: string,
-  eventType: string,
-  status: WebhookState['status'],
-  r: SendResult,
-): Promise<void> {
-  const attempt = {
-    at: new Date().toISOString(),
-    status_code: r.statusCode,
-    latency_ms: r.latencyMs,
-    error: r.error,
-  };
-  const next: WebhookState = {
-    event_id: eventId,
-    event_type: eventType,
-    status,
-    attempts: [...(state?.attempts ?? []), attempt].slice(-MAX_RECORDED_ATTEMPTS),
-  };
-  await redis.hset(key, 'webhook', JSON.stringify(next));
 }

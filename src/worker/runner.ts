@@ -3,10 +3,10 @@ import { BatchStore } from '../shared/batches.ts';
 import type { Config } from '../shared/config.ts';
 import { ConversationStore } from '../shared/conversation-store.ts';
 import { EventHub } from '../shared/events.ts';
-import { createDeliverQueue } from '../shared/job-lifecycle.ts';
 import { JobStore } from '../shared/job-store.ts';
+import { Lifecycle } from '../shared/lifecycle/lifecycle.ts';
 import type { Logger } from '../shared/logger.ts';
-import { closeQueues, createStageQueues } from '../shared/queues.ts';
+import { openQueues } from '../shared/queue-registry.ts';
 import { createRedis, type RedisClient } from '../shared/redis.ts';
 import { createStorage } from '../shared/storage/index.ts';
 import { startDeliverWorker } from './deliver.ts';
@@ -24,18 +24,25 @@ export interface WorkerRuntime {
 /** Starts the stage workers named in WORKER_STAGES with their connections, storage and providers. */
 export async function startWorker(config: Config, log: Logger): Promise<WorkerRuntime> {
   const connection = createRedis(config.redis, 'blocking', 'voicebot-worker');
-  const hubRedis = createRedis(config.redis, 'blocking', 'voicebot-worker-events');
+  // Workers listen to cancellations only (a subscriber connection), never to every job's events.
+  const subRedis = createRedis(config.redis, 'blocking', 'voicebot-worker-events');
   const storage = await createStorage(config);
-  const queues = createStageQueues(connection, config);
-  const hub = new EventHub(hubRedis, config.prefix);
+  const queues = openQueues(connection, config);
+  const hub = new EventHub(subRedis, connection, config.prefix);
   await hub.start();
   const store = new JobStore(connection, config.prefix, config.retentionSeconds);
-  const deliverQueue = createDeliverQueue(connection, config);
-  const stages = startStageWorkers({
+  const lifecycle = new Lifecycle(connection, {
+    prefix: config.prefix,
+    retentionSeconds: config.retentionSeconds,
+    queues,
+    crashAfterTransition: config.worker.crashAfterTransition,
+  });
+  const stages = await startStageWorkers({
     config,
     redis: connection,
     connection,
     store,
+    lifecycle,
     storage,
     providers: createProviders(config),
     conversations: new ConversationStore(
@@ -45,8 +52,6 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
       config.retentionSeconds,
     ),
     queues,
-    deliverQueue,
-    batches: new BatchStore(connection, config.prefix, config.retentionSeconds),
     hub,
     log,
   });
@@ -54,6 +59,7 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
     config,
     connection,
     store,
+    lifecycle,
     storage,
     log,
     batches: new BatchStore(connection, config.prefix, config.retentionSeconds),
@@ -69,9 +75,8 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
       await stages.close();
       await deliverWorker.close();
       await retention.close();
-      await deliverQueue.close();
       await hub.stop();
-      await closeQueues(queues);
+      await queues.close();
       connection.disconnect();
     },
   };

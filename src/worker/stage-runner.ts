@@ -1,83 +1,71 @@
-import { type Job, type Processor, UnrecoverableError, WaitingChildrenError, Worker } from 'bullmq';
+import {
+  type Job,
+  type Processor,
+  type Queue,
+  UnrecoverableError,
+  WaitingChildrenError,
+  Worker,
+} from 'bullmq';
 import type { Config } from '../shared/config.ts';
 import type { ConversationStore } from '../shared/conversation-store.ts';
-import { classifyProviderError, PermanentError, RetryableError } from '../shared/errors.ts';
-import { type EventType, publishEvent } from '../shared/events.ts';
-import { endJob, type LifecycleDeps } from '../shared/job-lifecycle.ts';
+import { classifyStageError, PermanentError, RetryableError } from '../shared/errors.ts';
 import type { JobError, JobRecord } from '../shared/job-record.ts';
 import type { JobStore } from '../shared/job-store.ts';
+import type { Lifecycle } from '../shared/lifecycle/lifecycle.ts';
 import type { Logger } from '../shared/logger.ts';
 import { providerContext, recordUsage } from '../shared/metrics.ts';
-import { enqueueStage, type StageQueues } from '../shared/queues.ts';
+import { isFinalAttempt, type QueueSet } from '../shared/queue-registry.ts';
 import type { RedisClient } from '../shared/redis.ts';
-import { isTerminal, keys, nextStage, type Stage, stagePayloadSchema } from '../shared/stages.ts';
+import { keys, nextStage, type Stage, stagePayloadSchema } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
 import { fetchAudioInto } from './fetch-audio.ts';
 import type { Providers } from './providers.ts';
 import type { StageFn } from './stages/stage.ts';
 
-export interface RunnerDeps extends LifecycleDeps {
+export interface RunnerDeps {
   config: Config;
   redis: RedisClient;
   store: JobStore;
+  lifecycle: Lifecycle;
   storage: Storage;
   providers: Providers;
   conversations: ConversationStore;
-  queues: StageQueues;
+  queues: QueueSet;
   log: Logger;
 }
 
 export type StageResult = 'done' | 'skipped';
 
+/** The reason a canceled job's running stage (or chunk) is aborted with. */
+export const CANCELED = 'canceled';
+
 /**
- * Wraps a stage function into a BullMQ processor: load the job record, skip jobs that ended (canceled),
- * run the stage, record its output, hand on to the next stage or finish the job. Errors are classified
- * once here; BullMQ retries what is retryable; the last failure marks the job failed.
+ * Wraps a stage function into a BullMQ processor: the start transition (which returns the record, or nothing
+ * when the job ended or moved on), the stage, then one transition that records its output and hands on to the
+ * next stage or ends the job. Failures go through `handleFailure`.
  */
 export function stageProcessor(
   stage: Stage,
   run: StageFn,
   deps: RunnerDeps,
 ): Processor<unknown, StageResult> {
-  const { config, redis, store, storage, providers, queues, conversations } = deps;
-  const emit = (jobId: string, type: EventType, data: Record<string, unknown>) =>
-    publishEvent(redis, config.prefix, config.retentionSeconds, jobId, type, { job_id: jobId, ...data });
-
-  return async (job: Job, _token?: string, signal?: AbortSignal) => {
+  const { config, lifecycle, storage, providers, conversations } = deps;
+  return async (job: Job, token?: string, signal?: AbortSignal) => {
     const parsed = stagePayloadSchema.safeParse(job.data);
     if (!parsed.success) throw new PermanentError('invalid_job_data', `Invalid ${stage} job data.`);
     const { jobId } = parsed.data;
-    const record = await store.get(jobId);
+    const attempt = job.attemptsMade + 1;
+    const record = await lifecycle.start(jobId, stage, attempt);
+    if (!record) return 'skipped';
     // req_id: the API request that created the job, so one job is followed across every process's logs.
-    const log = deps.log.child({
-      job_id: jobId,
-      req_id: record?.req_id ?? undefined,
-      stage,
-      attempt: job.attemptsMade + 1,
-    });
-    if (!record || isTerminal(record.status)) {
-      log.info({ status: record?.status ?? 'missing' }, 'stage skipped: job already ended');
-      return 'skipped';
-    }
+    const log = deps.log.child({ job_id: jobId, req_id: record.req_id ?? undefined, stage, attempt });
     const abort = signal ?? new AbortController().signal;
     const started = Date.now();
-    if ((await store.update(jobId, { status: 'running', stage })) !== 'updated') return 'skipped';
-    await emit(jobId, 'stage.started', { stage, attempt: job.attemptsMade + 1 });
     try {
       const input = await ensureInput(record, stage, deps, abort);
       // The provider calls made inside are attributed to this job's client and stage (usage metrics).
       const output = await providerContext.run({ clientId: record.client_id, stage, signal: abort }, () =>
-        run({
-          record: input,
-          storage,
-          providers,
-          conversations,
-          config,
-          signal: abort,
-          log,
-          job,
-          token: _token,
-        }),
+        run({ record: input, storage, providers, conversations, config, signal: abort, log, job, token }),
       );
       if (stage === 'transcribe' && output.duration_seconds) {
         recordUsage(
@@ -87,73 +75,107 @@ export function stageProcessor(
         );
       }
       const next = nextStage(record.pipeline, stage);
+      // stage.completed carries what the stage produced (small texts: transcript, reply, summary), so a client
+      // following the job sees each result as soon as it exists.
       const completed = { stage, ...output, duration_ms: Date.now() - started };
-      if (next) {
-        if ((await store.update(jobId, { ...output, stage: next })) !== 'updated') return 'skipped';
-        await emit(jobId, 'stage.completed', completed);
-        await enqueueStage(queues, jobId, next, record.priority);
-      } else {
-        await emit(jobId, 'stage.completed', completed);
-        await endJob(deps, jobId, 'succeeded', output);
-      }
-      log.info({ duration_ms: Date.now() - started }, 'stage completed');
-      return 'done';
+      const recorded = next
+        ? await lifecycle.handOff(record, stage, next, output, completed)
+        : await lifecycle.finish(record, 'succeeded', output, { stage, completed });
+      log.info({ duration_ms: completed.duration_ms }, 'stage completed');
+      return recorded ? 'done' : 'skipped';
     } catch (err) {
       // The stage fanned out (chunked transcription) and waits for its children: not a failure.
       if (err instanceof WaitingChildrenError) throw err;
-      const current = await store.get(jobId);
-      if (abort.aborted && current?.status === 'canceled') {
-        log.info('stage aborted: job canceled');
-        return 'skipped';
-      }
-      const classified = classifyProviderError(err, stage);
-      const waits = parsed.data.rateLimitWaits ?? 0;
-      if (
-        classified instanceof RetryableError &&
-        classified.code === 'rate_limited' &&
-        waits < config.worker.rateLimitMaxWaits
-      ) {
-        // Pause the whole stage queue for as long as the provider asked; the job goes back to wait without
-        // spending an attempt. The cap keeps a job from looping forever on a provider that never recovers.
-        const pauseMs = classified.retryAfterMs ?? 1000;
-        await job.updateData({ ...parsed.data, rateLimitWaits: waits + 1 });
-        await queues[stage].rateLimit(pauseMs);
-        log.info({ pause_ms: pauseMs, waits: waits + 1 }, 'provider rate limited: stage paused');
-        await emit(jobId, 'stage.retrying', {
-          stage,
-          error: { code: 'rate_limited', message: classified.message },
-          pause_ms: pauseMs,
-        });
-        throw Worker.RateLimitError();
-      }
-      const attempts = job.opts.attempts ?? 1;
-      const final = classified instanceof UnrecoverableError || job.attemptsMade + 1 >= attempts;
-      const error: JobError = {
-        code: classified.code,
-        message: classified.message,
+      return handleFailure(deps, {
+        job,
+        queue: deps.queues.stages[stage],
+        record,
         stage,
-        attempts: job.attemptsMade + 1,
-      };
-      if (final) {
-        log.warn({ err: classified, code: classified.code }, 'stage failed: job failed');
-        await endJob(deps, jobId, 'failed', { error });
-      } else {
-        log.warn({ code: classified.code, error: classified.message }, 'stage failed: will retry');
-        await emit(jobId, 'stage.retrying', { stage, error });
-      }
-      throw classified;
+        err,
+        signal: abort,
+        log,
+        rateLimitWaits: parsed.data.rateLimitWaits ?? 0,
+      });
     }
   };
+}
+
+/**
+ * What the stages and the chunks do when their work throws: a canceled job's abort is no failure; a provider's
+ * 429 pauses the whole queue for as long as it asked (without spending an attempt, up to a cap); the last
+ * attempt (or a permanent error) fails the job, with one code a person can act on; an earlier one publishes
+ * stage.retrying and lets BullMQ retry. An error that is a bug (`internal`) is logged with its stack.
+ */
+export async function handleFailure(
+  deps: RunnerDeps,
+  f: {
+    job: Job;
+    queue: Queue;
+    record: JobRecord;
+    stage: Stage;
+    err: unknown;
+    signal: AbortSignal;
+    log: Logger;
+    rateLimitWaits: number;
+    /** e.g. "Chunk 2 of 5: " for a chunk's failure */
+    context?: string;
+  },
+): Promise<'skipped'> {
+  const { lifecycle, config } = deps;
+  const { job, record, stage, log } = f;
+  if (f.signal.aborted && f.signal.reason === CANCELED) {
+    log.info('stage aborted: job canceled');
+    return 'skipped';
+  }
+  const classified = classifyStageError(f.err, stage);
+  if (
+    classified instanceof RetryableError &&
+    classified.code === 'rate_limited' &&
+    f.rateLimitWaits < config.worker.rateLimitMaxWaits
+  ) {
+    // The job goes back to wait without spending an attempt; the cap keeps it from looping forever on a
+    // provider that never recovers.
+    const pauseMs = classified.retryAfterMs ?? 1000;
+    await job.updateData({ ...job.data, rateLimitWaits: f.rateLimitWaits + 1 });
+    await f.queue.rateLimit(pauseMs);
+    log.info({ pause_ms: pauseMs, waits: f.rateLimitWaits + 1 }, 'provider rate limited: stage paused');
+    await lifecycle.patch(
+      record.id,
+      {},
+      {
+        event: {
+          type: 'stage.retrying',
+          data: { stage, error: { code: 'rate_limited', message: classified.message }, pause_ms: pauseMs },
+        },
+      },
+    );
+    throw Worker.RateLimitError();
+  }
+  const error: JobError = {
+    code: classified.code,
+    message: `${f.context ?? ''}${classified.message}`,
+    stage,
+    attempts: job.attemptsMade + 1,
+  };
+  if (classified.code === 'internal') log.error({ err: f.err }, 'stage failed: internal error');
+  if (isFinalAttempt(job, classified)) {
+    log.warn({ code: classified.code, error: classified.message }, 'stage failed: job failed');
+    await lifecycle.finish(record, 'failed', { error }, { stage });
+  } else {
+    log.warn({ code: classified.code, error: classified.message }, 'stage failed: will retry');
+    await lifecycle.patch(record.id, {}, { event: { type: 'stage.retrying', data: { stage, error } } });
+  }
+  throw classified;
 }
 
 /**
  * A stage job that failed for good must end its job record too. The processor does that for the errors it
  * classifies; this covers the rest: a job that stalled more than `maxStalledCount` times (its workers kept
  * dying; the processor never ran) and errors thrown before the processor could record anything (e.g. Redis
- * failing while loading the record). `endJob` is idempotent, so a job already failed stays as it is.
+ * failing during the start transition). Ending is idempotent, so a job already failed stays as it is.
  */
 export function onStalledOut(stage: Stage, deps: RunnerDeps) {
-  const { log } = deps;
+  const { log, store, lifecycle } = deps;
   return async (job: Job | undefined, err: Error) => {
     if (!job) return;
     const stalled = /stalled more than/i.test(err.message);
@@ -177,7 +199,8 @@ export function onStalledOut(stage: Stage, deps: RunnerDeps) {
           attempts: job.attemptsMade,
         };
     try {
-      if (await endJob(deps, jobId, 'failed', { error }))
+      const record = await store.get(jobId);
+      if (record && (await lifecycle.finish(record, 'failed', { error })))
         log.error({ job_id: jobId, stage, code: error.code }, 'job failed');
     } catch (e) {
       log.error({ err: e, job_id: jobId }, 'could not record a stalled-out job');
@@ -192,7 +215,7 @@ async function ensureInput(
   deps: RunnerDeps,
   signal: AbortSignal,
 ): Promise<JobRecord> {
-  const { storage, store, config } = deps;
+  const { storage, lifecycle, config } = deps;
   if (stage !== 'transcribe' || !record.source_url || (await storage.exists(keys.input(record.id), signal)))
     return record;
   const { mime, bytes } = await fetchAudioInto(storage, keys.input(record.id), record.source_url, {
@@ -201,6 +224,6 @@ async function ensureInput(
     allowPrivate: config.webhooks.allowPrivateNetworks,
     signal,
   });
-  await store.update(record.id, { input_type: mime, input_bytes: bytes });
+  await lifecycle.patch(record.id, { input_type: mime, input_bytes: bytes });
   return { ...record, input_type: mime, input_bytes: bytes };
 }

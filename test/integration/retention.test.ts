@@ -30,10 +30,10 @@ describe('retention', () => {
     const storage = stack.api.deps.storage;
     // Within the retention period the sweep leaves the job alone.
     expect(await sweepExpired(store, storage, 3600)).toBe(0);
-    expect(await storage.exists(keys.reply(body.id))).toBe(true);
+    expect(await storage.exists(keys.speech(body.id, 'mp3'))).toBe(true);
     // An hour and a bit later it deletes every stored object of the job.
     expect(await sweepExpired(store, storage, 3600, Date.now() + 3601_000)).toBe(1);
-    for (const key of [keys.transcript(body.id), keys.reply(body.id), keys.speech(body.id, 'mp3')]) {
+    for (const key of [keys.speech(body.id, 'mp3')]) {
       expect(await storage.exists(key)).toBe(false);
     }
     expect(await store.finishedBefore(Number.MAX_SAFE_INTEGER, 10)).not.toContain(body.id);
@@ -42,7 +42,7 @@ describe('retention', () => {
   it('finished BullMQ stage jobs are removed by age and count, so Redis does not grow without bound', async () => {
     const { body } = await postJob(stack.url, { text: 'count me' });
     await waitForJob(stack.url, body.id);
-    const opts = stack.api.deps.queues.chat.defaultJobOptions;
+    const opts = stack.api.deps.queues.stages.chat.defaultJobOptions;
     expect(opts.removeOnComplete).toEqual({ age: 3600, count: 5000 });
     expect(opts.removeOnFail).toMatchObject({ age: 3600 });
   });

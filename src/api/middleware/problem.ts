@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import multer from 'multer';
-import { HttpError } from '../../shared/errors.ts';
+import { HttpError, StorageError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 
 /**
@@ -67,6 +67,11 @@ export function toHttpError(err: unknown, limits: { uploadBytes: number }): Http
     return new HttpError(400, 'bad_multipart', `Malformed multipart body: ${e.message}.`);
   if (typeof e?.status === 'number' && e.status >= 400 && e.status < 500)
     return new HttpError(e.status, 'bad_request', e.message ?? 'Bad request.');
+  if (err instanceof StorageError)
+    return new HttpError(503, 'storage_unavailable', 'The file store is unavailable; try again shortly.', {
+      cause: err,
+      headers: { 'Retry-After': '5' },
+    });
   if (isRedisUnavailable(err))
     return new HttpError(503, 'unavailable', 'The job queue is unavailable; try again shortly.', {
       cause: err,

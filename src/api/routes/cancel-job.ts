@@ -1,5 +1,4 @@
 import type { RequestHandler } from 'express';
-import { endJob } from '../../shared/job-lifecycle.ts';
 import { jobView } from '../../shared/job-view.ts';
 import { isTerminal, keys } from '../../shared/stages.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -10,21 +9,21 @@ import { loadJob } from './get-job.ts';
  * runs); a finished job has its stored input and outputs deleted, keeping a tombstone record.
  */
 export function cancelJob(deps: ApiDeps): RequestHandler {
-  const { store, storage, config } = deps;
+  const { store, storage, config, lifecycle } = deps;
   return async (req, res) => {
     const record = await loadJob(deps, req);
-    if (!isTerminal(record.status) && (await endJob(deps, record.id, 'canceled'))) {
-      // Workers hear job.canceled and abort the running stage through its signal.
+    if (!isTerminal(record.status) && (await lifecycle.finish(record, 'canceled'))) {
+      // The transition publishes the cancel: workers abort the running stage through its signal.
     } else if (!record.deleted_at) {
       await storage.deletePrefix(keys.prefix(record.id));
-      await store.overwrite(record.id, { deleted_at: new Date().toISOString() }, [
-        'transcript',
-        'reply_text',
-        'audio_key',
-        'metadata',
-        'summary',
-        'artifacts',
-      ]);
+      await lifecycle.patch(
+        record.id,
+        { deleted_at: new Date().toISOString() },
+        {
+          anyStatus: true,
+          remove: ['transcript', 'reply_text', 'audio_key', 'metadata', 'summary', 'artifacts'],
+        },
+      );
     }
     const updated = (await store.get(record.id)) ?? record;
     res.set('Cache-Control', 'no-store').json(await jobView(updated, storage, config));

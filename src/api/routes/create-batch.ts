@@ -90,7 +90,7 @@ export function createBatch(deps: ApiDeps): RequestHandler {
       return;
     }
     try {
-      const active = await assertCapacity(deps, req.clientId, count);
+      await assertCapacity(deps, req.clientId, count);
       await batches.create(
         {
           id: batchId,
@@ -103,13 +103,13 @@ export function createBatch(deps: ApiDeps): RequestHandler {
         specs.map((s) => s.id),
       );
       // The batch's jobs have no webhook of their own: the batch.completed event reports them.
-      for (const [i, { id, spec }] of specs.entries()) {
+      for (const { id, spec } of specs) {
         const itemSpec = { ...spec, body: { ...spec.body, webhook_url: undefined } };
         await acceptJob(deps, itemSpec, {
           id,
           clientId: req.clientId,
           batchId,
-          rank: active + i + 1,
+          cap: Number.MAX_SAFE_INTEGER,
           log: req.log,
           reqId: req.id,
         });

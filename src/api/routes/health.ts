@@ -22,8 +22,8 @@ const within = <T>(p: Promise<T>, ms: number) =>
  */
 export function readyz(deps: ApiDeps): RequestHandler {
   const queues: Array<[string, { getWorkersCount(): Promise<number> }]> = [
-    ...STAGES.map((s) => [s, deps.queues[s]] as [string, Queue]),
-    [DELIVER_QUEUE, deps.deliverQueue],
+    ...STAGES.map((s) => [s, deps.queues.stages[s]] as [string, Queue]),
+    [DELIVER_QUEUE, deps.queues.deliver],
   ];
   return async (_req, res) => {
     const [pings, counts] = await Promise.all([

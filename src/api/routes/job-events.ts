@@ -35,7 +35,7 @@ export function jobEvents(deps: ApiDeps): RequestHandler {
       res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ type: e.type, ...e.data })}\n\n`);
       if (TERMINAL_EVENTS.has(e.type)) finish();
     };
-    const unsubscribe = hub.subscribe(record.id, (e) => (replaying ? pending.push(e) : send(e)));
+    const unsubscribe = await hub.subscribe(record.id, (e) => (replaying ? pending.push(e) : send(e)));
     const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
     const finish = () => {
       if (closed) return;

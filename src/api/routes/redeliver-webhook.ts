@@ -1,6 +1,5 @@
 import type { RequestHandler } from 'express';
 import { HttpError } from '../../shared/errors.ts';
-import { enqueueDelivery } from '../../shared/job-lifecycle.ts';
 import { isTerminal } from '../../shared/stages.ts';
 import type { ApiDeps } from '../deps.ts';
 import { loadJob } from './get-job.ts';
@@ -16,7 +15,7 @@ export function redeliverWebhook(deps: ApiDeps): RequestHandler {
         'not_finished',
         'The job has not ended yet; its webhook is sent when it does.',
       );
-    await enqueueDelivery(deps, record, Date.now());
+    await deps.lifecycle.redeliver(record, Date.now());
     res.status(202).json({ id: record.id, webhook: { status: 'pending' } });
   };
 }

@@ -1,12 +1,9 @@
 import type { RequestHandler } from 'express';
-import { HttpError } from '../../shared/errors.ts';
+import { HttpError, INPUT_ERROR_CODES } from '../../shared/errors.ts';
 import { jobView } from '../../shared/job-view.ts';
 import type { ApiDeps } from '../deps.ts';
 import { submitJob } from '../intake.ts';
 import { waitForJob } from '../wait-for-job.ts';
-
-/** Job errors caused by the input itself (not by us or the provider being down). */
-const INPUT_ERRORS = new Set(['no_speech', 'provider_rejected', 'invalid_audio']);
 
 /**
  * POST /api/voicebot/ — the original contract, kept exactly: multipart `audio` or form `text` in,
@@ -28,7 +25,7 @@ export function voicebotLegacy(deps: ApiDeps): RequestHandler {
     if (view.status === 'failed' || view.status === 'canceled') {
       const code = view.error?.code ?? view.status;
       throw new HttpError(
-        INPUT_ERRORS.has(code) ? 422 : 502,
+        INPUT_ERROR_CODES.has(code) ? 422 : 502,
         code,
         view.error?.message ?? `The job was ${view.status}.`,
         {

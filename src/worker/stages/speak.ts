@@ -5,13 +5,16 @@ import { PermanentError } from '../../shared/errors.ts';
 import { keys } from '../../shared/stages.ts';
 import type { StageFn } from './stage.ts';
 
-/** Reply text → speech audio (`reply.<format>`), streamed from the provider into storage. */
+/**
+ * Reply text (from the record) → speech audio (`reply.<format>`), streamed from the provider into storage;
+ * the stored audio is the checkpoint a retried stage finds.
+ */
 export const speak: StageFn = async ({ record, storage, providers, config, signal }) => {
   const format = config.tts.format;
   const audioKey = keys.speech(record.id, format);
   if (await storage.exists(audioKey, signal)) return { audio_key: audioKey };
-  const text = await storage.getText(keys.reply(record.id), signal);
-  if (text === undefined) throw new PermanentError('missing_input', 'The reply text to speak is missing.');
+  const text = record.reply_text;
+  if (!text) throw new PermanentError('missing_input', 'The reply text to speak is missing.');
   const { client, model } = providers.speak;
   const response = await client.audio.speech.create(
     { model, input: text, voice: record.voice ?? config.tts.voice, response_format: format },
@@ -23,5 +26,5 @@ export const speak: StageFn = async ({ record, storage, providers, config, signa
     contentType: SPEECH_CONTENT_TYPES[format] ?? 'application/octet-stream',
     signal,
   });
-  return { audio_key: audioKey, reply_text: text };
+  return { audio_key: audioKey };
 };

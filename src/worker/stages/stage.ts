@@ -32,17 +32,3 @@ export type StageOutput = Partial<
  * checkpoint), writes the output under a deterministic key, and returns the fields to record.
  */
 export type StageFn = (ctx: StageContext) => Promise<StageOutput>;
-
-/** Returns the stored text at `key`, or computes, stores and returns it: a retried stage never pays twice. */
-export async function checkpointText(
-  storage: Storage,
-  key: string,
-  signal: AbortSignal,
-  compute: () => Promise<string>,
-): Promise<string> {
-  const existing = await storage.getText(key, signal);
-  if (existing !== undefined) return existing;
-  const text = await compute();
-  await storage.put(key, text, { contentType: 'text/plain; charset=utf-8', signal });
-  return text;
-}

@@ -44,9 +44,8 @@ export function parseSummary(content: string | null | undefined, refusal?: strin
  * response format; the answer is validated with the same zod schema the JSON Schema was made from.
  */
 export const summarize: StageFn = async ({ record, storage, providers, signal }) => {
-  const transcript = await storage.getText(keys.transcript(record.id), signal);
-  if (transcript === undefined)
-    throw new PermanentError('missing_input', 'The transcript to summarize is missing.');
+  const transcript = record.transcript;
+  if (!transcript) throw new PermanentError('missing_input', 'The transcript to summarize is missing.');
   const stored = await storage.getText(keys.summary(record.id), signal);
   let summary = stored === undefined ? undefined : voicemailSummarySchema.safeParse(JSON.parse(stored)).data;
   if (!summary) {

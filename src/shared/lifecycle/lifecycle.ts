@@ -1,0 +1,324 @@
+/**
+ * The job lifecycle: the one module that writes a job's record. Every transition — accept, start a stage, hand
+ * off, finish (succeeded / failed / canceled), patch, webhook attempt — is one Lua script run in one round trip
+ * (see scripts.ts): guard, record, event, indexes, TTLs and the next BullMQ job change together or not at all.
+ * Reads stay with JobStore.
+ */
+import type { Queue } from 'bullmq';
+import type { EventType } from '../events.ts';
+import { fromHashFields, type JobRecord, toHash } from '../job-record.ts';
+import type { QueueSet } from '../queue-registry.ts';
+import type { RedisClient } from '../redis.ts';
+import { type Stage, stageJobId } from '../stages.ts';
+import { type AddSpec, prepareAdd } from './bullmq-add.ts';
+import { ACCEPT, FINISH, HANDOFF, PATCH, START, WEBHOOK } from './scripts.ts';
+
+/** What the deliver queue's jobs carry: ids only; the payload is built (and the URL signed) at send time. */
+export interface DeliveryPayload {
+  /** the job (or, for batch.completed, the batch) the event is about */
+  jobId: string;
+  batchId?: string | undefined;
+  eventType: EventType | 'batch.completed';
+  /** `webhook-id`: the same for every attempt and redelivery of one event, so receivers can deduplicate. */
+  eventId: string;
+}
+
+export type EndStatus = 'succeeded' | 'failed' | 'canceled';
+
+type Script = (key: string, params: string, ...adds: Array<string | Buffer>) => Promise<unknown>;
+interface ScriptClient {
+  vbAccept: Script;
+  vbStart: Script;
+  vbHandoff: Script;
+  vbFinish: Script;
+  vbPatch: Script;
+  vbWebhook: Script;
+}
+
+const SCRIPTS = {
+  vbAccept: ACCEPT,
+  vbStart: START,
+  vbHandoff: HANDOFF,
+  vbFinish: FINISH,
+  vbPatch: PATCH,
+  vbWebhook: WEBHOOK,
+};
+
+const flat = (spec: AddSpec | undefined): Array<string | Buffer> =>
+  spec ? [spec[0], String(spec[1].length), ...spec[1], ...spec[2]] : [''];
+
+const jobEventId = (id: string, status: string) => `msg_${id.replaceAll('-', '')}_${status}`;
+
+export type AcceptResult =
+  | { outcome: 'accepted'; rank: number }
+  | { outcome: 'full'; active: number }
+  | { outcome: 'replay'; stored: string };
+
+export class Lifecycle {
+  readonly redis: RedisClient;
+  readonly prefix: string;
+  readonly retentionSeconds: number;
+  readonly queues: QueueSet;
+  private readonly cmd: ScriptClient;
+
+  constructor(
+    redis: RedisClient,
+    opts: {
+      prefix: string;
+      retentionSeconds: number;
+      queues: QueueSet;
+      /** tests only: the share of transitions after which this process SIGKILLs itself (a crash failpoint) */
+      crashAfterTransition?: number;
+    },
+  ) {
+    this.redis = redis;
+    this.prefix = opts.prefix;
+    this.retentionSeconds = opts.retentionSeconds;
+    this.queues = opts.queues;
+    for (const [name, lua] of Object.entries(SCRIPTS)) {
+      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 1, lua });
+    }
+    const scripts = redis as unknown as ScriptClient;
+    const rate = opts.crashAfterTransition ?? 0;
+    this.cmd =
+      rate > 0
+        ? (Object.fromEntries(
+            Object.keys(SCRIPTS).map((name) => [
+              name,
+              async (...args: Parameters<Script>) => {
+                const result = await scripts[name as keyof ScriptClient](...args);
+                if (Math.random() < rate) process.kill(process.pid, 'SIGKILL');
+                return result;
+              },
+            ]),
+          ) as unknown as ScriptClient)
+        : scripts;
+  }
+
+  key = (id: string) => `${this.prefix}:job:${id}`;
+
+  private params(extra: Record<string, unknown>): string {
+    return JSON.stringify({ prefix: this.prefix, ...extra });
+  }
+
+  private stageAdd(id: string, stage: Stage, priority: number | null): Promise<AddSpec> {
+    return prepareAdd(
+      this.queues.stages[stage],
+      stage,
+      { jobId: id },
+      { jobId: stageJobId(id, stage), ...(priority ? { priority } : {}) },
+    );
+  }
+
+  private deliverAdd(payload: DeliveryPayload, jobId: string): Promise<AddSpec> {
+    return prepareAdd(this.queues.deliver as Queue, payload.eventType, payload, { jobId });
+  }
+
+  /**
+   * Admits and records a new job and enqueues its first stage. Refused (nothing written) when the client has
+   * `cap` jobs in flight already; with an idempotency claim, a stored claim is returned for the caller to replay.
+   * `fair`: the job's BullMQ priority is its rank among the client's jobs in flight (fair queuing).
+   */
+  async accept(
+    record: JobRecord,
+    opts: { cap: number; fair: boolean; idempotency?: { key: string; value: string; ttlSeconds: number } },
+  ): Promise<AcceptResult> {
+    const stage = record.stage;
+    if (!stage) throw new Error('a job is accepted at a stage');
+    const add = await this.stageAdd(record.id, stage, opts.fair ? 1 : null);
+    const res = (await this.cmd.vbAccept(
+      this.key(record.id),
+      this.params({
+        id: record.id,
+        client: record.client_id,
+        fields: Object.entries(toHash(record)).flat(),
+        ttl: this.retentionSeconds * 2,
+        created: Date.parse(record.created_at),
+        cap: opts.cap,
+        count: 1,
+        fair: opts.fair,
+        idem: opts.idempotency
+          ? [opts.idempotency.key, opts.idempotency.value, opts.idempotency.ttlSeconds]
+          : undefined,
+        event: JSON.stringify({ job_id: record.id, status: 'queued' }),
+      }),
+      ...flat(add),
+    )) as [string, number | string];
+    if (res[0] === 'ok') return { outcome: 'accepted', rank: Number(res[1]) };
+    if (res[0] === 'full') return { outcome: 'full', active: Number(res[1]) };
+    return { outcome: 'replay', stored: String(res[1]) };
+  }
+
+  /**
+   * A stage starts: the job is marked running and stage.started published. Returns the record (as it now is),
+   * or undefined when the job is gone, has ended, or has moved past this stage.
+   */
+  async start(id: string, stage: Stage, attempt: number): Promise<JobRecord | undefined> {
+    const now = new Date().toISOString();
+    const res = (await this.cmd.vbStart(
+      this.key(id),
+      this.params({
+        id,
+        stage,
+        now,
+        event: ['stage.started', JSON.stringify({ job_id: id, stage, attempt })],
+      }),
+      '',
+    )) as [string, string[] | string];
+    if (res[0] !== 'ok') return undefined;
+    const record = fromHashFields(res[1] as string[]);
+    return { ...record, status: 'running', updated_at: now };
+  }
+
+  /** A stage's output is recorded and the next stage enqueued. False when the job ended or moved on meanwhile. */
+  async handOff(
+    record: JobRecord,
+    stage: Stage,
+    next: Stage,
+    output: Partial<JobRecord>,
+    completed: Record<string, unknown>,
+  ): Promise<boolean> {
+    const add = await this.stageAdd(record.id, next, record.priority);
+    const res = await this.cmd.vbHandoff(
+      this.key(record.id),
+      this.params({
+        id: record.id,
+        stage,
+        fields: Object.entries(
+          toHash({ ...output, stage: next, updated_at: new Date().toISOString() }),
+        ).flat(),
+        event: ['stage.completed', JSON.stringify({ job_id: record.id, ...completed })],
+      }),
+      ...flat(add),
+    );
+    return res === 'ok';
+  }
+
+  /**
+   * Ends a job once (succeeded, failed or canceled). `stage`, when given, must still be the job's stage (a
+   * worker ending the job it runs); `completed` is the last stage's stage.completed, published just before the
+   * terminal event. Returns false when the job had already ended (or moved on).
+   */
+  async finish(
+    record: Pick<JobRecord, 'id' | 'batch_id'>,
+    status: EndStatus,
+    patch: Partial<JobRecord> = {},
+    opts: { stage?: Stage; completed?: Record<string, unknown> } = {},
+  ): Promise<boolean> {
+    const { id } = record;
+    const now = new Date();
+    const eventType = `job.${status}` as const;
+    const eventId = jobEventId(id, status);
+    const jobAdd = await this.deliverAdd({ jobId: id, eventType, eventId }, `${id}_deliver_0`);
+    const batchAdd = record.batch_id
+      ? await this.deliverAdd(
+          {
+            jobId: record.batch_id,
+            batchId: record.batch_id,
+            eventType: 'batch.completed',
+            eventId: `msg_${record.batch_id.replaceAll('-', '')}_completed`,
+          },
+          `batch_${record.batch_id}_deliver`,
+        )
+      : undefined;
+    const res = await this.cmd.vbFinish(
+      this.key(id),
+      this.params({
+        id,
+        status,
+        stage: opts.stage,
+        fields: Object.entries(
+          toHash({
+            ...patch,
+            status,
+            finished_at: now.toISOString(),
+            updated_at: now.toISOString(),
+          }),
+        ).flat(),
+        webhook: JSON.stringify({
+          event_id: eventId,
+          event_type: eventType,
+          status: 'pending',
+          attempts: [],
+        }),
+        retention: this.retentionSeconds,
+        now: now.toISOString(),
+        now_ms: now.getTime(),
+        completed: opts.completed
+          ? ['stage.completed', JSON.stringify({ job_id: id, ...opts.completed })]
+          : undefined,
+        event: [
+          eventType,
+          JSON.stringify({ job_id: id, status, ...(patch.error ? { error: patch.error } : {}) }),
+        ],
+      }),
+      ...flat(jobAdd),
+      ...flat(batchAdd),
+    );
+    return res === 'ok';
+  }
+
+  /**
+   * Writes fields of a job that has not ended (`anyStatus`: whatever its status, e.g. a tombstone) and removes
+   * `remove`. False when the job is missing (or has ended, without `anyStatus`).
+   */
+  async patch(
+    id: string,
+    fields: Partial<JobRecord>,
+    opts: {
+      anyStatus?: boolean;
+      remove?: Array<keyof JobRecord>;
+      event?: { type: EventType; data: Record<string, unknown> };
+    } = {},
+  ): Promise<boolean> {
+    const res = await this.cmd.vbPatch(
+      this.key(id),
+      this.params({
+        id,
+        event: opts.event ? [opts.event.type, JSON.stringify({ job_id: id, ...opts.event.data })] : undefined,
+        fields: Object.entries(toHash({ ...fields, updated_at: new Date().toISOString() })).flat(),
+        remove: opts.remove ?? [],
+        any: opts.anyStatus === true,
+      }),
+      '',
+    );
+    return res === 'ok';
+  }
+
+  /**
+   * Records a webhook delivery attempt on `key` (a job's or a batch's hash), keeping the last `max` attempts.
+   */
+  async webhookAttempt(
+    key: string,
+    state: { eventId: string; eventType: string; status: string },
+    attempt: Record<string, unknown>,
+    max = 50,
+  ): Promise<void> {
+    await this.cmd.vbWebhook(
+      key,
+      this.params({
+        event_id: state.eventId,
+        event_type: state.eventType,
+        status: state.status,
+        attempt: JSON.stringify(attempt),
+        max,
+      }),
+      '',
+    );
+  }
+
+  /** Sends an ended job's terminal webhook again (same webhook-id), `seq` making the deliver job new. */
+  async redeliver(record: JobRecord, seq: number): Promise<void> {
+    const eventType = `job.${record.status}` as EventType;
+    const eventId = jobEventId(record.id, record.status);
+    const add = await this.deliverAdd(
+      { jobId: record.id, eventType, eventId },
+      `${record.id}_deliver_${seq}`,
+    );
+    await this.cmd.vbWebhook(
+      this.key(record.id),
+      this.params({ event_id: eventId, event_type: eventType, status: 'pending', max: 50 }),
+      ...flat(add),
+    );
+  }
+}

@@ -1,0 +1,140 @@
+/**
+ * The queue registry: every BullMQ queue of the service — the stages, long audio's chunks, webhooks and
+ * housekeeping — with its payload schema, job options and worker options, in one place. API and worker both
+ * open their queues here; nothing else names a queue or sets its options.
+ */
+import { type Job, type JobsOptions, Queue, UnrecoverableError, type WorkerOptions } from 'bullmq';
+import { z } from 'zod';
+import type { Config } from './config.ts';
+import type { RedisClient } from './redis.ts';
+import {
+  CHUNK_QUEUE,
+  DELIVER_QUEUE,
+  MAINTENANCE_QUEUE,
+  STAGES,
+  type Stage,
+  stagePayloadSchema,
+} from './stages.ts';
+
+export const chunkPayloadSchema = z.object({
+  jobId: z.uuid(),
+  index: z.number().int().min(0),
+  count: z.number().int().min(1),
+  rateLimitWaits: z.number().int().min(0).optional(),
+});
+export type ChunkPayload = z.infer<typeof chunkPayloadSchema>;
+
+export const deliveryPayloadSchema = z.object({
+  jobId: z.string().min(1),
+  batchId: z.string().optional(),
+  eventType: z.string().min(1),
+  eventId: z.string().min(1),
+});
+
+export const maintenancePayloadSchema = z.unknown();
+
+/** Every queue name of the service. */
+export const ALL_QUEUE_NAMES = [...STAGES, CHUNK_QUEUE, DELIVER_QUEUE, MAINTENANCE_QUEUE] as const;
+export type QueueName = (typeof ALL_QUEUE_NAMES)[number];
+
+/** The payload each queue's jobs carry (parsed by its worker before anything else). */
+export const PAYLOAD_SCHEMAS: Record<QueueName, z.ZodType> = {
+  ...(Object.fromEntries(STAGES.map((s) => [s, stagePayloadSchema])) as unknown as Record<Stage, z.ZodType>),
+  [CHUNK_QUEUE]: chunkPayloadSchema,
+  [DELIVER_QUEUE]: deliveryPayloadSchema,
+  [MAINTENANCE_QUEUE]: maintenancePayloadSchema,
+};
+
+/**
+ * Default job options per queue. Stage and chunk jobs retry with exponential backoff and jitter (BullMQ is the
+ * one retry layer); delivery jobs follow the webhook schedule; finished jobs are removed by age and count.
+ */
+export function jobOptions(name: QueueName, config: Config): JobsOptions {
+  const removeOnFail = { age: config.retentionSeconds, count: 50_000 };
+  if (name === DELIVER_QUEUE) {
+    return {
+      attempts: config.webhooks.retryScheduleMs.length,
+      backoff: { type: 'webhook' },
+      removeOnComplete: { age: 24 * 3600, count: 10_000 },
+      removeOnFail,
+    };
+  }
+  if (name === MAINTENANCE_QUEUE) return { removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } };
+  const stage: Stage = name === CHUNK_QUEUE ? 'transcribe' : name;
+  return {
+    attempts: config.worker.settings[stage].attempts,
+    backoff: { type: 'exponential', delay: config.worker.backoffMs, jitter: 0.5 },
+    removeOnComplete: { age: 3600, count: 5000 },
+    removeOnFail,
+  };
+}
+
+/** Worker options per queue (concurrency, proactive rate limit, locks and stall handling). */
+export function workerOptions(name: QueueName, config: Config, connection: RedisClient): WorkerOptions {
+  const base = {
+    connection,
+    prefix: config.prefix,
+    // A worker that dies mid-job loses its lock; another picks the job up after `stalledInterval`.
+    lockDuration: config.worker.lockDurationMs,
+    stalledInterval: config.worker.stalledIntervalMs,
+    maxStalledCount: config.worker.maxStalledCount,
+  };
+  if (name === DELIVER_QUEUE) return { ...base, concurrency: 16 };
+  if (name === MAINTENANCE_QUEUE) return { ...base, concurrency: 1 };
+  const stage: Stage = name === CHUNK_QUEUE ? 'transcribe' : name;
+  const settings = config.worker.settings[stage];
+  return {
+    ...base,
+    concurrency: settings.concurrency,
+    // The proactive limit (e.g. an OpenAI tier's requests per minute); a limiter must be set for the
+    // queue-wide pause on 429 (queue.rateLimit) to take effect, so "no limit" is a very high one.
+    limiter: settings.rpm > 0 ? { max: settings.rpm, duration: 60_000 } : { max: 1_000_000, duration: 1_000 },
+    // Long-poll at most 1 s: with priorities (fair queuing) BullMQ does not wake a worker when a 429 pause
+    // (queue.rateLimit) ends, so the poll interval bounds how long a paused stage stays idle after it.
+    drainDelay: 1,
+    ...(name === CHUNK_QUEUE ? {} : { metrics: { maxDataPoints: 60 * 24 } }),
+  };
+}
+
+/** Is this the job's last try? (an unrecoverable error, or its attempts used up) */
+export function isFinalAttempt(job: Job, err?: unknown): boolean {
+  return err instanceof UnrecoverableError || job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+}
+
+export type StageQueues = Record<Stage, Queue>;
+
+/** Handles on every queue, sharing one connection (they add none of their own). */
+export interface QueueSet {
+  stages: StageQueues;
+  chunk: Queue;
+  deliver: Queue;
+  maintenance: Queue;
+  all: Queue[];
+  close(): Promise<void>;
+}
+
+export function openQueues(connection: RedisClient, config: Config): QueueSet {
+  const open = (name: QueueName) => {
+    const queue = new Queue(name, {
+      connection,
+      prefix: config.prefix,
+      defaultJobOptions: jobOptions(name, config),
+    });
+    // Connection errors during a Redis outage surface where commands fail (503s, retried stages); without a
+    // listener BullMQ would print each reconnect attempt to the console.
+    queue.on('error', () => {});
+    return queue;
+  };
+  const byName = Object.fromEntries(ALL_QUEUE_NAMES.map((n) => [n, open(n)])) as Record<QueueName, Queue>;
+  const all = Object.values(byName);
+  return {
+    stages: Object.fromEntries(STAGES.map((s) => [s, byName[s]])) as StageQueues,
+    chunk: byName[CHUNK_QUEUE],
+    deliver: byName[DELIVER_QUEUE],
+    maintenance: byName[MAINTENANCE_QUEUE],
+    all,
+    close: async () => {
+      await Promise.all(all.map((q) => q.close()));
+    },
+  };
+}

@@ -1,0 +1,200 @@
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type ApiServer, startApi } from '../../src/api/server.ts';
+import { type Config, loadConfig } from '../../src/shared/config.ts';
+import { jobStreamKey } from '../../src/shared/events.ts';
+import { createLogger } from '../../src/shared/logger.ts';
+import { type Simulator as SimulatorHandle, startSimulator } from '../../src/simulator/server.ts';
+import { audioForm, fixture } from '../support/http.ts';
+import { freePort, type RedisHandle, startRedis } from '../support/index.ts';
+import { type ServiceProcess, spawnService } from '../support/service-process.ts';
+import { newSecret, startReceiver } from '../support/webhook-receiver.ts';
+
+/**
+ * Crashes at any instant leave nothing behind. Worker processes SIGKILL themselves right after a share of
+ * their lifecycle transitions (a failpoint between the transition's script and BullMQ's own completion of the
+ * stage job — the one place a stage still makes two Redis calls), and are also killed from outside at random
+ * moments (mid-stage, mid-transition, mid-delivery). Then the invariants are checked directly in Redis.
+ */
+describe('job lifecycle under SIGKILL at any instant', () => {
+  let redis: RedisHandle;
+  let sim: SimulatorHandle;
+  let api: ApiServer;
+  let config: Config;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let env: Record<string, string>;
+  const workers = new Set<ServiceProcess>();
+  let stopped = false;
+  let spawned = 0;
+
+  const spawnWorker = () => {
+    const w = spawnService('worker', env);
+    spawned++;
+    workers.add(w);
+    w.exited.then(() => {
+      workers.delete(w);
+      if (!stopped) spawnWorker(); // a supervisor restarts what died
+    });
+  };
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    sim = await startSimulator({ latencyMs: 15, disableTools: ['pocketsphinx', 'espeak-ng'] });
+    const secret = newSecret();
+    receiver = await startReceiver(secret);
+    const port = await freePort();
+    env = {
+      NODE_ENV: 'test',
+      LOG_LEVEL: 'error',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      PUBLIC_URL: `http://127.0.0.1:${port}`,
+      ...redis.env(),
+      QUEUE_PREFIX: `{${redis.prefix}}`,
+      DATA_DIR: `/tmp/voicebot-crash-${redis.prefix}`,
+      OPENAI_API_KEY: 'sk-crash',
+      OPENAI_BASE_URL: `${sim.url}/v1`,
+      WEBHOOK_SECRET: secret,
+      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      WEBHOOK_RETRY_SCHEDULE: '0,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms',
+      STAGE_CONCURRENCY: '4',
+      STAGE_ATTEMPTS: '20',
+      STAGE_BACKOFF_MS: '20',
+      LOCK_DURATION_MS: '1500',
+      STALLED_INTERVAL_MS: '700',
+      MAX_STALLED_COUNT: '1000',
+      METRICS_PORT: '0',
+    };
+    config = loadConfig(env);
+    api = await startApi(config, createLogger({ level: 'error', env: 'test' }));
+  }, 60_000);
+
+  afterAll(async () => {
+    stopped = true;
+    for (const w of workers) w.kill('SIGKILL');
+    await Promise.all([...workers].map((w) => w.exited));
+    await api?.close();
+    await receiver?.close();
+    await sim?.close();
+    await redis?.stop();
+  });
+
+  it('no ended job in flight, every ended job in the retention index, one terminal event and one webhook each', async () => {
+    env.TEST_CRASH_AFTER_TRANSITION = '0.04';
+    spawnWorker();
+    spawnWorker();
+    // Outside kills too: at random moments, wherever a worker happens to be.
+    const killer = setInterval(() => {
+      const list = [...workers];
+      list[Math.floor(Math.random() * list.length)]?.kill('SIGKILL');
+    }, 900);
+
+    const post = async (body: FormData | Record<string, unknown>, path = '/v1/jobs') => {
+      const init: RequestInit =
+        body instanceof FormData
+          ? { method: 'POST', body }
+          : { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+      const res = await fetch(`${api.url}${path}`, init);
+      expect(res.status).toBe(202);
+      return (await res.json()) as { id: string; jobs?: Array<{ id: string }> };
+    };
+    const wav = await fixture('question.wav');
+    const ids: string[] = [];
+    const canceled: string[] = [];
+    for (let i = 0; i < 40; i++) {
+      const form = audioForm(wav);
+      form.append('webhook_url', receiver.url);
+      ids.push((await post(i % 2 ? form : { text: `question ${i}`, webhook_url: receiver.url })).id);
+      if (i % 8 === 3) {
+        const id = ids.at(-1) as string;
+        canceled.push(id);
+        setTimeout(() => fetch(`${api.url}/v1/jobs/${id}`, { method: 'DELETE' }), 50 + i * 10);
+      }
+    }
+    const batch = await post(
+      {
+        webhook_url: receiver.url,
+        items: Array.from({ length: 12 }, (_, i) => ({ text: `batch item ${i}` })),
+      },
+      '/v1/batches',
+    );
+    const reader = new Redis(redis.url);
+    const batchIds = await reader.lrange(`${config.prefix}:batch:${batch.id}:jobs`, 0, -1);
+    expect(batchIds).toHaveLength(12);
+    const all = [...ids, ...batchIds];
+    const key = (id: string) => `${config.prefix}:job:${id}`;
+    const terminal = new Set(['succeeded', 'failed', 'canceled']);
+
+    const deadline = Date.now() + 150_000;
+    let statuses: Array<string | null> = [];
+    for (;;) {
+      const pipe = reader.pipeline();
+      for (const id of all) pipe.hget(key(id), 'status');
+      statuses = ((await pipe.exec()) ?? []).map(([, v]) => v as string | null);
+      if (statuses.every((s) => s && terminal.has(s))) break;
+      if (Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    clearInterval(killer);
+    expect(statuses.filter((s) => !s || !terminal.has(s))).toEqual([]);
+    // Webhooks are delivered at least once: wait (workers still restart) until every job's is recorded delivered.
+    const webhookState = async () => {
+      const pipe = reader.pipeline();
+      for (const id of ids) pipe.hget(key(id), 'webhook');
+      return ((await pipe.exec()) ?? []).map(([, v]) => JSON.parse((v as string) ?? 'null'));
+    };
+    while (Date.now() < deadline) {
+      const states = await webhookState();
+      const batchDone = receiver.received.some((r) => r.verified?.type === 'batch.completed');
+      if (batchDone && states.every((w) => w?.status === 'delivered')) break;
+      await new Promise((r) => setTimeout(r, 300));
+    }
+    stopped = true;
+    for (const w of workers) w.kill('SIGKILL');
+    await Promise.all([...workers].map((w) => w.exited));
+
+    // The run really crashed workers many times, at the failpoint and from outside.
+    expect(spawned).toBeGreaterThan(10);
+
+    // 1. No job that ended is counted in flight: the client's in-flight set is empty.
+    expect(await reader.smembers(`${config.prefix}:client:public:active`)).toEqual([]);
+    // 2. Every ended job is in the retention index, with its end time.
+    const pipe = reader.pipeline();
+    for (const id of all) pipe.zscore(`${config.prefix}:jobs:finished`, id);
+    const scores = ((await pipe.exec()) ?? []).map(([, v]) => v);
+    expect(scores.filter((s) => s === null)).toEqual([]);
+    // 3. One terminal event per job, and at most one stage.completed per stage (a retried transition is a no-op).
+    const events = reader.pipeline();
+    for (const id of all) events.xrange(jobStreamKey(config.prefix, id), '-', '+');
+    const streams = ((await events.exec()) ?? []).map(([, v]) => v as Array<[string, string[]]>);
+    for (const [i, stream] of streams.entries()) {
+      const types = stream.map(([, f]) => f[1] as string);
+      expect(
+        types.filter((t) => t.startsWith('job.') && t !== 'job.queued'),
+        all[i],
+      ).toHaveLength(1);
+      const completed = stream
+        .filter(([, f]) => f[1] === 'stage.completed')
+        .map(([, f]) => (JSON.parse(f[3] as string) as { stage: string }).stage);
+      expect(new Set(completed).size, all[i]).toBe(completed.length);
+    }
+    // 4. Each terminal state produces one webhook: one webhook-id per job, the one of its final status.
+    const states = await webhookState();
+    for (const [i, id] of ids.entries()) {
+      const got = receiver.received.filter((r) => (r.verified?.data as { id?: string })?.id === id);
+      const eventIds = new Set(got.map((r) => r.headers['webhook-id']));
+      expect(eventIds.size, id).toBe(1);
+      expect([...eventIds][0]).toBe(`msg_${id.replaceAll('-', '')}_${statuses[i]}`);
+      expect(states[i]?.status, id).toBe('delivered');
+    }
+    // The batch completed once: every item counted once, one batch.completed webhook-id.
+    const b = await reader.hgetall(`${config.prefix}:batch:${batch.id}`);
+    expect(Number(b.ended)).toBe(12);
+    expect(b.completed_at).toBeTruthy();
+    const batchHooks = receiver.received.filter((r) => r.verified?.type === 'batch.completed');
+    expect(new Set(batchHooks.map((r) => r.headers['webhook-id'])).size).toBe(1);
+    // Cancels took: every job canceled before it ended says so (the rest had already finished).
+    expect(canceled.some((id) => statuses[all.indexOf(id)] === 'canceled')).toBe(true);
+    reader.disconnect();
+  }, 240_000);
+});
