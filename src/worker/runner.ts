@@ -6,6 +6,7 @@ import { EventHub } from '../shared/events.ts';
 import { createDeliverQueue } from '../shared/job-lifecycle.ts';
 import { JobStore } from '../shared/job-store.ts';
 import type { Logger } from '../shared/logger.ts';
+import { setClientLabels } from '../shared/metrics.ts';
 import { closeQueues, createStageQueues } from '../shared/queues.ts';
 import { createRedis, type RedisClient } from '../shared/redis.ts';
 import { createStorage } from '../shared/storage/index.ts';
@@ -23,6 +24,7 @@ export interface WorkerRuntime {
 
 /** Starts the stage workers named in WORKER_STAGES with their connections, storage and providers. */
 export async function startWorker(config: Config, log: Logger): Promise<WorkerRuntime> {
+  setClientLabels(config.metrics.clientLabels);
   const connection = createRedis(config.redis, 'blocking', 'voicebot-worker');
   const hubRedis = createRedis(config.redis, 'blocking', 'voicebot-worker-events');
   const storage = await createStorage(config);
