@@ -61,7 +61,10 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
     batches: new BatchStore(connection, config.prefix, config.retentionSeconds),
     keys: new ApiKeys(connection, config.prefix),
   });
-  if (config.webhooks.secrets.length === 0) log.warn('WEBHOOK_SECRET is not set: webhooks are sent unsigned');
+  if (config.webhooks.secrets.length === 0)
+    log.warn(
+      'WEBHOOK_SECRET is not set: webhooks of clients without a secret of their own are sent unsigned',
+    );
   const retention = await startRetention({ config, connection, store, storage, log });
   return {
     stages,
