@@ -58,6 +58,8 @@ export async function runLongVoicemail(opts: {
     ...(s3?.env() ?? {}),
     ...(s3 ? { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey } : {}),
     NODE_ENV: 'production',
+    // Benchmarks measure the open API (no keys): an explicit opt-in in production.
+    ALLOW_OPEN_API: 'true',
     LOG_LEVEL: 'warn',
     QUEUE_PREFIX: `{${redis.prefix}}`,
     DATA_DIR: join(dir, 'data'),

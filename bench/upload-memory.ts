@@ -39,6 +39,8 @@ export async function runUploadMemory(
     ...redis.env(),
     ...(s3?.env() ?? {}),
     NODE_ENV: 'production',
+    // Benchmarks measure the open API (no keys): an explicit opt-in in production.
+    ALLOW_OPEN_API: 'true',
     PORT: String(port),
     HOST: '127.0.0.1',
     DATA_DIR: dataDir,

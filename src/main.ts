@@ -3,6 +3,8 @@
  * configured storage (a local directory unless S3_BUCKET is set). Without OPENAI_API_KEY (outside
  * production) it also starts the built-in OpenAI-compatible simulator and points every stage at it.
  */
+
+import { exitIfRefused } from './api/security-posture.ts';
 import { startApi } from './api/server.ts';
 import { type Config, loadConfig } from './shared/config.ts';
 import { createLogger } from './shared/logger.ts';
@@ -34,7 +36,7 @@ if (config.simulator.enabled) {
 }
 
 const worker = await startWorker(effective, log);
-const api = await startApi(effective, log);
+const api = await startApi(effective, log).catch(exitIfRefused(log));
 onShutdown(log, config.shutdownTimeoutMs, [
   ['api', () => api.close()],
   ['workers', () => worker.close()],

@@ -110,6 +110,8 @@ export function serviceEnv(
 ): Record<string, string> {
   return {
     NODE_ENV: 'production',
+    // Benchmarks measure the open API (no keys): an explicit opt-in in production.
+    ALLOW_OPEN_API: 'true',
     REDIS_URL: redis.url,
     QUEUE_PREFIX: redis.prefix,
     DATA_DIR: dataDir,

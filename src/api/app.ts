@@ -46,7 +46,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.use(
     ['/v1', '/api'],
     noStore,
-    authenticate(deps.keys, deps.log),
+    authenticate(deps.keys, deps.log, { allowOpen: deps.config.auth.allowOpen }),
     rateLimitPerClient(deps.redis, deps.config.prefix, deps.config.limits.requestsPerMinute),
   );
   app.post('/v1/jobs', ...submit, createJob(deps), cleanup);

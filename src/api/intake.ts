@@ -17,6 +17,7 @@ import {
   uploadJobId,
 } from './middleware/audio-upload.ts';
 import { parseOr400 } from './validate.ts';
+import { assertWebhookSignable } from './webhook-policy.ts';
 
 /**
  * Parses a job submission — multipart (`audio` file or `text` field), JSON or a urlencoded form — streaming
@@ -79,7 +80,8 @@ export interface JobSpec {
 export async function validateJob(
   deps: ApiDeps,
   body: CreateJobBody,
-  file?: Express.Multer.File,
+  file: Express.Multer.File | undefined,
+  clientId: string,
 ): Promise<JobSpec> {
   const inputs = [file, body.text, body.audio_url].filter((v) => v !== undefined).length;
   if (inputs > 1)
@@ -91,6 +93,7 @@ export async function validateJob(
       'Send an audio file (multipart field "audio"), audio_url or text.',
     );
   if (body.webhook_url) await assertAllowedUrl(deps, body.webhook_url, 'webhook_url');
+  if (body.webhook_url) await assertWebhookSignable(deps, clientId);
   if (body.audio_url) await assertAllowedUrl(deps, body.audio_url, 'audio_url');
   const kind = body.text ? 'text' : 'audio';
   if (!acceptsInput(body.pipeline, kind)) {
@@ -236,7 +239,7 @@ export async function submitJob(
   req: Request,
 ): Promise<{ record: JobRecord; replayed: boolean }> {
   const body = parseOr400(createJobSchema(deps.config.limits.textChars), { ...(req.body ?? {}) }, 'job');
-  const spec = await validateJob(deps, body, req.file);
+  const spec = await validateJob(deps, body, req.file, req.clientId);
   const id = uploadJobId(req);
   const idempotency = idempotencyClaim(deps, req, fingerprintOf(body, req.file), id);
   const { record, replayOf } = await acceptJob(deps, spec, {

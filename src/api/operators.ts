@@ -68,6 +68,22 @@ export function metricsEndpoint(token: string | undefined): RequestHandler {
 }
 
 /**
+ * Production without METRICS_TOKEN (or ALLOW_PUBLIC_METRICS): the public port does not serve /metrics — its
+ * per-client usage and cost are for operators — and says where it is instead.
+ */
+function metricsNotPublic(port: number): RequestHandler {
+  return () => {
+    throw new HttpError(
+      404,
+      'metrics_not_public',
+      port > 0
+        ? `Metrics are served on the internal metrics port (${port}), not here: set METRICS_TOKEN to scrape this port with a token.`
+        : 'Metrics are not served on this port: set METRICS_TOKEN to scrape it with a token, or METRICS_PORT for an internal port.',
+    );
+  };
+}
+
+/**
  * Mounts the operator routes on `app` (before the API-key middleware: they have their own protection).
  * Queue depth on /metrics and the dashboard read every queue through handles on the API's connection.
  */
@@ -76,7 +92,12 @@ export function mountOperatorRoutes(app: express.Express, deps: ApiDeps): void {
   const queues = deps.queues.all;
   watchQueues(queues);
 
-  app.get('/metrics', metricsEndpoint(config.metrics.token));
+  app.get(
+    '/metrics',
+    config.metrics.publicPort === 'internal'
+      ? metricsNotPublic(config.metrics.port)
+      : metricsEndpoint(config.metrics.token),
+  );
 
   const document = buildOpenApiDocument(config);
   app.get('/openapi.json', (_req, res) => {

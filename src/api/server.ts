@@ -7,11 +7,13 @@ import { EventHub } from '../shared/events.ts';
 import { JobStore } from '../shared/job-store.ts';
 import { Lifecycle } from '../shared/lifecycle/lifecycle.ts';
 import type { Logger } from '../shared/logger.ts';
+import { startMetricsServer } from '../shared/metrics-server.ts';
 import { openQueues } from '../shared/queue-registry.ts';
 import { createRedis, waitReady } from '../shared/redis.ts';
 import { createStorage } from '../shared/storage/index.ts';
 import { createApp } from './app.ts';
 import type { ApiDeps } from './deps.ts';
+import { checkApiKeys, logSecurityPosture } from './security-posture.ts';
 
 export interface ApiServer {
   server: Server;
@@ -29,6 +31,9 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
   // created, and on a Cluster BullMQ does not wait for 'ready' — with no offline queue that check would fail
   // and leave every queue broken for good.
   await waitReady(redis, 30_000);
+  // Production without an API key (and no ALLOW_OPEN_API) stops here, before anything listens.
+  const keys = new ApiKeys(redis, config.prefix);
+  const auth = await checkApiKeys(config, keys, log);
   const queues = openQueues(redis, config);
   const hub = new EventHub(subRedis, redis, config.prefix);
   await hub.start();
@@ -44,7 +49,7 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
     storage,
     queues,
     batches: new BatchStore(redis, config.prefix, config.retentionSeconds),
-    keys: new ApiKeys(redis, config.prefix),
+    keys,
     hub,
     log,
   };
@@ -66,6 +71,16 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
   const { port } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   log.info({ address: url, storage: storage.kind }, `api listening on ${url}`);
+  // Production: /metrics on the internal METRICS_PORT, as the workers serve theirs (not through the Service).
+  const metrics = config.metrics.apiServesPort
+    ? await startMetricsServer({
+        port: config.metrics.port,
+        host: config.host,
+        token: config.metrics.token,
+        log,
+      })
+    : undefined;
+  logSecurityPosture(config, auth, log);
   return {
     server,
     url,
@@ -75,6 +90,7 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       await closed;
+      await metrics?.close();
       await hub.stop();
       await queues.close();
       redis.disconnect();

@@ -20,6 +20,9 @@ export interface ClientRecord {
 /** The client every request belongs to while no API key exists (development: the API runs open). */
 export const OPEN_CLIENT = 'public';
 
+/** The client of the key registered from INITIAL_API_KEY. */
+export const INITIAL_CLIENT = 'default';
+
 const LAST_USED_EVERY_MS = 60_000;
 
 /**
@@ -50,8 +53,10 @@ export class ApiKeys {
   async create(opts: {
     name: string;
     clientId?: string;
+    /** the key itself, when the operator chose it (INITIAL_API_KEY); default: a new random key */
+    key?: string;
   }): Promise<{ key: string; record: ApiKeyRecord; client: ClientRecord }> {
-    const key = `vb_${randomBytes(24).toString('base64url')}`;
+    const key = opts.key ?? `vb_${randomBytes(24).toString('base64url')}`;
     const hash = ApiKeys.hash(key);
     const now = new Date().toISOString();
     const clientId = opts.clientId ?? `client_${randomUUID().replaceAll('-', '').slice(0, 16)}`;
@@ -94,6 +99,18 @@ export class ApiKeys {
     const hash = await this.redis.hget(this.indexKey, keyId);
     if (!hash) return false;
     await this.redis.multi().del(this.keyKey(hash)).hdel(this.indexKey, keyId).exec();
+    return true;
+  }
+
+  /**
+   * INITIAL_API_KEY: registers `key` for the `default` client when no key exists at all, so a fresh deployment
+   * starts closed with a key from its secret store. Once any key exists it does nothing (a key revoked later
+   * stays revoked while others exist). Safe when several API processes start at once: the same key hashes
+   * to the same record. True when it registered the key.
+   */
+  async registerInitial(key: string): Promise<boolean> {
+    if (await this.anyDefined()) return false;
+    await this.create({ name: 'initial key (INITIAL_API_KEY)', clientId: INITIAL_CLIENT, key });
     return true;
   }
 

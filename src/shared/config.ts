@@ -180,11 +180,24 @@ const envSchema = z.object({
     }),
   WEBHOOK_ALLOW_PRIVATE_NETWORKS: bool.default(false),
 
+  // production security: every opening is an explicit opt-in (see SECURITY.md "Production")
+  /** production only: run with no API key at all (every request acts for the `public` client) */
+  ALLOW_OPEN_API: bool.default(false),
+  /** production only: serve /metrics on the API's public port without METRICS_TOKEN */
+  ALLOW_PUBLIC_METRICS: bool.default(false),
+  /** production only: accept jobs with a webhook_url when no signing secret applies to their client */
+  ALLOW_UNSIGNED_WEBHOOKS: bool.default(false),
+  /** registered at boot when no API key exists yet (a fresh deployment starts closed); ignored after that */
+  INITIAL_API_KEY: optionalString.refine((v) => v === undefined || /^\S{24,}$/.test(v), {
+    message: 'must be at least 24 characters without spaces (e.g. vb_ followed by `openssl rand -hex 24`)',
+  }),
+
   // operators: dashboard, metrics, readiness, watchdog
   ADMIN_TOKEN: optionalString,
   ADMIN_READ_ONLY: bool.default(false),
   METRICS_PORT: int(0, 65535).default(9464),
   METRICS_TOKEN: optionalString,
+  METRICS_CLIENT_LABELS: bool.default(true),
   PRICE_TABLE: z
     .string()
     .optional()
@@ -246,6 +259,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       'Invalid configuration:\n  OPENAI_API_KEY: required in production (or set USE_SIMULATOR=true to run the built-in simulator on purpose)',
     );
   }
+  const production = e.NODE_ENV === 'production';
   const provider = (model: string, baseURL?: string, apiKey?: string): ProviderConfig => ({
     model,
     baseURL: baseURL ?? e.OPENAI_BASE_URL,
@@ -350,11 +364,38 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       allowPrivateNetworks: e.WEBHOOK_ALLOW_PRIVATE_NETWORKS,
       timeoutMs: e.WEBHOOK_TIMEOUT_MS,
       retryScheduleMs: e.WEBHOOK_RETRY_SCHEDULE,
+      /** a job may have a webhook_url with no signing secret for its client: outside production, or opted in */
+      allowUnsigned: !production || e.ALLOW_UNSIGNED_WEBHOOKS,
     },
+    /** API keys: with none defined the API runs open outside production, and in production only when opted in */
+    auth: {
+      allowOpen: !production || e.ALLOW_OPEN_API,
+      initialKey: e.INITIAL_API_KEY,
+    },
+    /** the explicit production opt-ins that are set (each logged at boot) */
+    optIns: (['ALLOW_OPEN_API', 'ALLOW_PUBLIC_METRICS', 'ALLOW_UNSIGNED_WEBHOOKS'] as const).filter(
+      (name) => production && e[name],
+    ),
     /** the queue dashboard (/admin/queues): open without a token only in development */
     admin: { token: e.ADMIN_TOKEN, readOnly: e.ADMIN_READ_ONLY },
-    /** worker processes serve /metrics on `port` (0: off); `token` protects /metrics everywhere when set */
-    metrics: { port: e.METRICS_PORT, token: e.METRICS_TOKEN, prices: e.PRICE_TABLE },
+    /**
+     * Worker processes serve /metrics on `port` (0: off), and so does the API in production. `token` protects
+     * /metrics everywhere when set. The API's public port serves it `open` (outside production, or
+     * ALLOW_PUBLIC_METRICS), with the `token`, or not at all (`internal`: production's default).
+     */
+    metrics: {
+      port: e.METRICS_PORT,
+      token: e.METRICS_TOKEN,
+      prices: e.PRICE_TABLE,
+      /** usage and cost series carry a `client` label (off for scrapers shared between customers) */
+      clientLabels: e.METRICS_CLIENT_LABELS,
+      publicPort: (e.METRICS_TOKEN ? 'token' : !production || e.ALLOW_PUBLIC_METRICS ? 'open' : 'internal') as
+        | 'token'
+        | 'open'
+        | 'internal',
+      /** the API also listens on `port` (production: the metrics of an API pod are scraped there) */
+      apiServesPort: production && e.METRICS_PORT > 0,
+    },
     /** /readyz fails when a stage has no worker anywhere (off: reported only) */
     readyRequiresWorkers: e.READY_REQUIRES_WORKERS,
     /** a worker process exits 1 after this long without Redis, so its supervisor restarts it (0: never) */

@@ -189,17 +189,31 @@ export const costUsd = new client.Counter({
   registers: [registry],
 });
 
+/** Whether usage and cost series carry the `client` label (METRICS_CLIENT_LABELS). */
+let clientLabels = true;
+
+/**
+ * METRICS_CLIENT_LABELS=false: usage and cost series are counted per stage and model only, so a scraper shared
+ * between customers cannot read one client's volume and spend. Set once at boot, before any usage is counted.
+ */
+export function setClientLabels(enabled: boolean): void {
+  clientLabels = enabled;
+}
+
 /** Counts what one provider call (or one transcription) used, and its estimated cost. */
 export function recordUsage(
   prices: PriceTable,
-  labels: { client: string; stage: Stage; model: string },
+  withClient: { client: string; stage: Stage; model: string },
   usage: Usage,
 ): void {
+  const labels: { client?: string; stage: Stage; model: string } = clientLabels
+    ? withClient
+    : { stage: withClient.stage, model: withClient.model };
   if (usage.audioSeconds) audioSeconds.inc(labels, usage.audioSeconds);
   if (usage.inputTokens) tokens.inc({ ...labels, direction: 'input' }, usage.inputTokens);
   if (usage.outputTokens) tokens.inc({ ...labels, direction: 'output' }, usage.outputTokens);
   if (usage.characters) characters.inc(labels, usage.characters);
-  const cost = costOf(prices, labels.model, usage);
+  const cost = costOf(prices, withClient.model, usage);
   // Always touched, so a model missing from the price table shows up as a 0 series instead of nothing.
   costUsd.inc(labels, cost);
 }

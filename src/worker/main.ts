@@ -1,7 +1,7 @@
 import { loadConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
+import { startMetricsServer } from '../shared/metrics-server.ts';
 import { onShutdown } from '../shared/shutdown.ts';
-import { startMetricsServer } from './metrics-server.ts';
 import { startWorker } from './runner.ts';
 import { startRedisWatchdog } from './watchdog.ts';
 

@@ -6,6 +6,7 @@ import { EventHub } from '../shared/events.ts';
 import { JobStore } from '../shared/job-store.ts';
 import { Lifecycle } from '../shared/lifecycle/lifecycle.ts';
 import type { Logger } from '../shared/logger.ts';
+import { setClientLabels } from '../shared/metrics.ts';
 import { openQueues } from '../shared/queue-registry.ts';
 import { createRedis, type RedisClient } from '../shared/redis.ts';
 import { createStorage } from '../shared/storage/index.ts';
@@ -23,6 +24,7 @@ export interface WorkerRuntime {
 
 /** Starts the stage workers named in WORKER_STAGES with their connections, storage and providers. */
 export async function startWorker(config: Config, log: Logger): Promise<WorkerRuntime> {
+  setClientLabels(config.metrics.clientLabels);
   const connection = createRedis(config.redis, 'blocking', 'voicebot-worker');
   // Workers listen to cancellations only (a subscriber connection), never to every job's events.
   const subRedis = createRedis(config.redis, 'blocking', 'voicebot-worker-events');
@@ -65,7 +67,10 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
     batches: new BatchStore(connection, config.prefix, config.retentionSeconds),
     keys: new ApiKeys(connection, config.prefix),
   });
-  if (config.webhooks.secrets.length === 0) log.warn('WEBHOOK_SECRET is not set: webhooks are sent unsigned');
+  if (config.webhooks.secrets.length === 0)
+    log.warn(
+      'WEBHOOK_SECRET is not set: webhooks of clients without a secret of their own are sent unsigned',
+    );
   const retention = await startRetention({ config, connection, store, storage, log });
   return {
     stages,

@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES } from '../support/http.ts';
+import { FIXTURES, type Job, postJob } from '../support/http.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { waitFor } from '../support/wait-for.ts';
 import { newSecret, startReceiver } from '../support/webhook-receiver.ts';
@@ -130,6 +130,47 @@ describe('voicebot CLI', () => {
     const help = await voicebot(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Examples:');
+  });
+
+  it('a missing or unreadable file is a usage error (exit 2, "no such file: …") and submits nothing', async () => {
+    // the newest job of the (open) client: unchanged when nothing was submitted
+    const newest = async () =>
+      ((await (await fetch(`${stack.url}/v1/jobs?limit=1`)).json()) as Job).data[0]?.id;
+    const before = (await postJob(stack.url, { text: 'the last job before' })).body.id;
+    expect(await newest()).toBe(before);
+    const missing = join(work, 'no-such-call.wav');
+    // the good file and --text come first: nothing at all is submitted when one file is wrong
+    const r = await voicebot([
+      '--url',
+      stack.url,
+      'submit',
+      '--text',
+      'hello',
+      join(FIXTURES, 'question.wav'),
+      missing,
+    ]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`no such file: ${missing}`);
+    expect(r.stderr).not.toMatch(/blob/i);
+
+    const folder = join(work, 'a-folder.wav');
+    await mkdir(folder);
+    const dir = await voicebot(['--url', stack.url, 'submit', folder]);
+    expect(dir.code).toBe(2);
+    expect(dir.stderr).toContain(`no such file: ${folder}`);
+
+    // A file without read permission (root reads every file, so only checked as another user).
+    if (process.getuid?.() !== 0) {
+      const locked = join(work, 'locked.wav');
+      await copyFile(join(FIXTURES, 'question.wav'), locked);
+      await chmod(locked, 0o000);
+      const denied = await voicebot(['--url', stack.url, 'submit', locked]);
+      expect(denied.code).toBe(2);
+      expect(denied.stderr).toContain(`no such file: ${locked}`);
+    }
+    const csv = await voicebot(['--url', stack.url, 'batch', join(work, 'no-such-list.csv')]);
+    expect(csv.code).toBe(2);
+    expect(await newest()).toBe(before);
   });
 
   it('keys create | list | revoke manage keys in Redis; the key is shown once and works', async () => {

@@ -2,6 +2,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/shared/config.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 
@@ -26,9 +27,15 @@ interface ComposeConfig {
 
 const hasCompose = spawnSync('docker-compose', ['version'], { stdio: 'ignore' }).status === 0;
 
-/** A clean environment, so `${VAR:-default}` resolves to the file's defaults, plus `extra`. */
-function composeEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { PATH: process.env.PATH, HOME: process.env.HOME, ...extra };
+/** The one value the file requires (`${VOICEBOT_API_KEY:?…}`): the first client's API key. */
+const API_KEY = 'vb_compose-test-key-0123456789abcdef';
+
+/**
+ * A clean environment, so `${VAR:-default}` resolves to the file's defaults, plus the required API key and
+ * `extra` (where an `undefined` value leaves a variable unset).
+ */
+function composeEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
+  return { PATH: process.env.PATH, HOME: process.env.HOME, VOICEBOT_API_KEY: API_KEY, ...extra };
 }
 
 /**
@@ -188,7 +195,10 @@ describe.skipIf(!hasCompose)(composeTitle, () => {
     };
     const jobs = new Map(scrape.scrape_configs.map((j) => [j.job_name, j]));
     const api = jobs.get('voicebot-api');
-    expect(api?.static_configs?.[0]?.targets).toEqual([`api:${service(config, 'api').environment?.PORT}`]);
+    // In production the API's public port does not serve /metrics: Prometheus scrapes its METRICS_PORT.
+    expect(api?.static_configs?.[0]?.targets).toEqual([
+      `api:${service(config, 'api').environment?.METRICS_PORT}`,
+    ]);
     const workers = jobs.get('voicebot-worker');
     // DNS discovery finds every `--scale worker=N` replica, on the port the workers serve metrics on.
     expect(workers?.dns_sd_configs?.[0]?.names).toEqual(['worker']);
@@ -221,6 +231,30 @@ describe.skipIf(!hasCompose)(composeTitle, () => {
     expect(grafana.environment?.GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH).toBe(
       '/var/lib/grafana/dashboards/voicebot.json',
     );
+  });
+
+  it('starts the api closed: production, the first API key from the environment, /metrics off the public port', () => {
+    const env = Object.fromEntries(
+      Object.entries(service(config, 'api').environment ?? {}).filter(([, v]) => v !== null),
+    ) as Record<string, string>;
+    const api = loadConfig(env);
+    expect(api.env).toBe('production');
+    expect(api.auth).toEqual({ allowOpen: false, initialKey: API_KEY });
+    expect(api.optIns).toEqual([]);
+    expect(api.metrics).toMatchObject({ publicPort: 'internal', apiServesPort: true, port: 9464 });
+    expect(JSON.stringify(service(config, 'api').ports)).not.toMatch(/9464/);
+    // The key is the api's alone: workers never see it.
+    expect(service(config, 'worker').environment?.INITIAL_API_KEY).toBeUndefined();
+  });
+
+  it('refuses to run without VOICEBOT_API_KEY, naming it', () => {
+    const run = spawnSync('docker-compose', ['-f', 'docker-compose.yml', 'config'], {
+      cwd: root,
+      env: composeEnv({ VOICEBOT_API_KEY: undefined }),
+      encoding: 'utf8',
+    });
+    expect(run.status).not.toBe(0);
+    expect(run.stderr).toMatch(/set VOICEBOT_API_KEY/);
   });
 
   it('takes a real provider from the shell environment', () => {

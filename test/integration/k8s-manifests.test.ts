@@ -79,6 +79,11 @@ describe('deploy/k8s manifests', () => {
     expect(config.redis.clusterNodes?.length).toBeGreaterThan(0);
     expect(config.storage.s3?.bucket).toBeTruthy();
     expect(config.redisWait.replicas).toBeGreaterThan(0);
+    // production, closed: a first API key from the Secret, no opt-in, /metrics off the Service's port
+    expect(config.env).toBe('production');
+    expect(config.auth).toMatchObject({ allowOpen: false, initialKey: secret.INITIAL_API_KEY });
+    expect(config.optIns).toEqual([]);
+    expect(config.metrics).toMatchObject({ publicPort: 'internal', apiServesPort: true });
   });
 
   it('every Deployment: selector matches its pods, config by reference, resources, grace period > SHUTDOWN_TIMEOUT_MS', () => {
@@ -116,12 +121,16 @@ describe('deploy/k8s manifests', () => {
     expect(c.command).toEqual(['node', 'src/api/main.ts']);
     const port = c.ports.find((p: Doc) => p.name === 'http');
     expect(String(port.containerPort)).toBe(envOf(c).PORT);
+    // /metrics (queue depth for KEDA) is scraped on the pod's METRICS_PORT, which the Service does not expose.
+    const metrics = c.ports.find((p: Doc) => p.name === 'metrics');
+    expect(String(metrics.containerPort)).toBe(configMap().METRICS_PORT);
+    expect(api.spec.template.metadata.annotations['prometheus.io/port']).toBe(configMap().METRICS_PORT);
     expect(c.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 'http' });
     expect(c.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 'http' });
     const svc = of('Service').find((s) => s.metadata.name === 'voicebot-api') as Doc;
     for (const [k, v] of Object.entries(svc.spec.selector))
       expect(api.spec.template.metadata.labels[k]).toBe(v);
-    expect(svc.spec.ports[0].targetPort).toBe('http');
+    expect(svc.spec.ports.map((p: Doc) => p.targetPort)).toEqual(['http']);
     const hpa = of('HorizontalPodAutoscaler')[0] as Doc;
     expect(hpa.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: 'voicebot-api' });
   });

@@ -39,6 +39,35 @@ describe('loadConfig', () => {
     expect(loadConfig({ NODE_ENV: 'production', OPENAI_API_KEY: 'sk-x' }).simulator.enabled).toBe(false);
   });
 
+  it('production is closed unless each opening is opted into; development and test stay open', () => {
+    const prod = loadConfig({ NODE_ENV: 'production', OPENAI_API_KEY: 'sk-x' });
+    expect(prod.auth.allowOpen).toBe(false);
+    expect(prod.webhooks.allowUnsigned).toBe(false);
+    expect(prod.metrics.publicPort).toBe('internal');
+    expect(prod.optIns).toEqual([]);
+    const opened = loadConfig({
+      NODE_ENV: 'production',
+      OPENAI_API_KEY: 'sk-x',
+      ALLOW_OPEN_API: 'true',
+      ALLOW_PUBLIC_METRICS: 'true',
+      ALLOW_UNSIGNED_WEBHOOKS: 'true',
+    });
+    expect(opened.auth.allowOpen && opened.webhooks.allowUnsigned).toBe(true);
+    expect(opened.metrics.publicPort).toBe('open');
+    expect(opened.optIns).toEqual(['ALLOW_OPEN_API', 'ALLOW_PUBLIC_METRICS', 'ALLOW_UNSIGNED_WEBHOOKS']);
+    expect(
+      loadConfig({ NODE_ENV: 'production', OPENAI_API_KEY: 'sk-x', METRICS_TOKEN: 't' }).metrics.publicPort,
+    ).toBe('token');
+    for (const env of ['development', 'test']) {
+      const c = loadConfig({ NODE_ENV: env, ALLOW_OPEN_API: 'false' });
+      expect(c.auth.allowOpen && c.webhooks.allowUnsigned, env).toBe(true);
+      expect(c.metrics.publicPort, env).toBe('open');
+      expect(c.metrics.apiServesPort, env).toBe(false);
+      expect(c.optIns, env).toEqual([]);
+    }
+    expect(() => loadConfig({ INITIAL_API_KEY: 'short' })).toThrow(/INITIAL_API_KEY: must be at least 24/);
+  });
+
   it('uses S3 when S3_BUCKET is set, and per-stage provider overrides', () => {
     const c = loadConfig({
       S3_BUCKET: 'b',

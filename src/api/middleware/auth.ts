@@ -17,9 +17,10 @@ const CHECK_KEYS_EVERY_MS = 5_000;
 /**
  * `Authorization: Bearer <key>` (or `?access_token=` on the event stream, which EventSource cannot send
  * headers for). With no key defined at all the API runs open — every request acts for the `public` client —
- * and says so at start-up; the first `voicebot keys create` closes it within seconds.
+ * and says so at start-up; the first `voicebot keys create` closes it within seconds. Without `allowOpen`
+ * (production, unless ALLOW_OPEN_API) it never runs open: with every key revoked, every request is refused.
  */
-export function authenticate(keys: ApiKeys, log: Logger): RequestHandler {
+export function authenticate(keys: ApiKeys, log: Logger, opts: { allowOpen: boolean }): RequestHandler {
   let keysDefined: boolean | undefined;
   let checkedAt = 0;
   let warned = false;
@@ -27,16 +28,24 @@ export function authenticate(keys: ApiKeys, log: Logger): RequestHandler {
     if (Date.now() - checkedAt > CHECK_KEYS_EVERY_MS) {
       keysDefined = await keys.anyDefined();
       checkedAt = Date.now();
-      if (!keysDefined && !warned) {
+      if (!keysDefined && opts.allowOpen && !warned) {
         warned = true;
         log.warn(
           'no API keys defined: the API is OPEN (every request acts for the "public" client). Create one with `voicebot keys create`.',
         );
       }
     }
-    if (!keysDefined) {
+    if (!keysDefined && opts.allowOpen) {
       req.clientId = OPEN_CLIENT;
       return next();
+    }
+    if (!keysDefined) {
+      throw new HttpError(
+        401,
+        'unauthorized',
+        'No API key exists: the operator creates one with `voicebot keys create` (this API does not run open in production).',
+        { headers: { 'WWW-Authenticate': 'Bearer realm="voicebot"' } },
+      );
     }
     const header = req.get('authorization');
     const token =

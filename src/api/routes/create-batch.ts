@@ -51,14 +51,19 @@ export function createBatch(deps: ApiDeps): RequestHandler {
     for (const [i, file] of files.entries()) {
       specs.push({
         id: fileIds[i] ?? randomUUID(),
-        spec: await validateJob(deps, { ...shared, metadata: { index: i } }, file),
+        spec: await validateJob(deps, { ...shared, metadata: { index: i } }, file, req.clientId),
       });
     }
     for (const [i, item] of items.entries()) {
       try {
         specs.push({
           id: randomUUID(),
-          spec: await validateJob(deps, { ...shared, ...item, metadata: item.metadata ?? { index: i } }),
+          spec: await validateJob(
+            deps,
+            { ...shared, ...item, metadata: item.metadata ?? { index: i } },
+            undefined,
+            req.clientId,
+          ),
         });
       } catch (err) {
         if (err instanceof HttpError)

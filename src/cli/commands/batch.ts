@@ -1,10 +1,11 @@
-import { openAsBlob } from 'node:fs';
-import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
 import type { BatchView, JobView } from '../../sdk/client.ts';
 import { clientFor, EXIT, type GlobalOptions, print } from '../context.ts';
+import { openReadable } from '../files.ts';
 import { mapLimit, saveResults } from '../results.ts';
 
 const AUDIO_EXTENSIONS = new Set([
@@ -69,11 +70,17 @@ export function batchCommand(program: Command): void {
       if (info.isDirectory()) {
         names = (await readdir(source)).filter((f) => AUDIO_EXTENSIONS.has(extname(f).toLowerCase())).sort();
         if (names.length === 0) cmd.error(`no audio files in ${source}`, { exitCode: EXIT.usage });
-        const files = await Promise.all(
-          names.map(async (n) => ({ file: await openAsBlob(join(source, n)), filename: n })),
-        );
+        const files: Array<{ file: Blob; filename: string }> = [];
+        for (const n of names) {
+          const file = await openReadable(join(source, n));
+          if (!file) cmd.error(`no such file: ${join(source, n)}`, { exitCode: EXIT.usage });
+          files.push({ file, filename: n });
+        }
         batch = await client.batch({ files }, options);
       } else {
+        await access(source, constants.R_OK).catch(() =>
+          cmd.error(`no such file: ${source}`, { exitCode: EXIT.usage }),
+        );
         const items = await csvItems(source);
         names = items.map((_item, i) => `row-${i + 1}`);
         batch = await client.batch({ items }, options);

@@ -1,8 +1,8 @@
-import { openAsBlob } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
 import type { JobView } from '../../sdk/client.ts';
 import { clientFor, EXIT, type GlobalOptions, print } from '../context.ts';
+import { openReadable } from '../files.ts';
 import { saveResults } from '../results.ts';
 
 interface SubmitOptions {
@@ -28,6 +28,13 @@ export function submitCommand(program: Command): void {
     .action(async (files: string[], opts: SubmitOptions, cmd: Command) => {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       if (files.length === 0 && !opts.text) cmd.error('give audio files or --text', { exitCode: EXIT.usage });
+      // Every file is checked before anything is submitted: a typo is a usage error (exit 2), not a failed job.
+      const uploads: Array<{ file: Blob; filename: string }> = [];
+      for (const f of files) {
+        const file = await openReadable(f);
+        if (!file) cmd.error(`no such file: ${f}`, { exitCode: EXIT.usage });
+        uploads.push({ file, filename: basename(f) });
+      }
       const client = clientFor(g);
       const options = {
         pipeline: opts.pipeline,
@@ -36,8 +43,7 @@ export function submitCommand(program: Command): void {
       } as Parameters<typeof client.submit>[1];
       const jobs: JobView[] = [];
       if (opts.text) jobs.push(await client.submit({ text: opts.text }, options));
-      for (const f of files)
-        jobs.push(await client.submit({ file: await openAsBlob(f), filename: basename(f) }, options));
+      for (const upload of uploads) jobs.push(await client.submit(upload, options));
       if (!opts.wait) {
         for (const j of jobs) print(g, j, `${j.id}  ${j.status}`);
         return;

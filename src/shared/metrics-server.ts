@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../shared/logger.ts';
-import { metricsAuthorized, metricsText } from '../shared/metrics.ts';
+import type { Logger } from './logger.ts';
+import { metricsAuthorized, metricsText } from './metrics.ts';
 
 export interface MetricsServer {
   url: string;
@@ -9,9 +9,10 @@ export interface MetricsServer {
 }
 
 /**
- * A worker process's `GET /metrics` (Prometheus text), on its own port: workers have no API server.
+ * `GET /metrics` (Prometheus text) on a port of its own, inside the network: a worker process's (workers have
+ * no API server), and in production the API's, whose public port does not serve it without METRICS_TOKEN.
  * With `token` set it wants `Authorization: Bearer <token>`. A port that cannot be bound is logged, not
- * fatal: a worker without metrics still does its work.
+ * fatal: a process without metrics still does its work.
  */
 export async function startMetricsServer(opts: {
   port: number;
@@ -41,14 +42,17 @@ export async function startMetricsServer(opts: {
   server.keepAliveTimeout = 5_000;
   const listening = await new Promise<boolean>((resolve) => {
     server.once('error', (err) => {
-      log.error({ err, port }, 'metrics server could not listen: this worker has no /metrics');
+      log.error(
+        { err, port },
+        `metrics server could not listen: this process serves no /metrics on port ${port}`,
+      );
       resolve(false);
     });
     server.listen(port, host, () => resolve(true));
   });
   if (!listening) return undefined;
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  log.info({ address: url }, `worker metrics on ${url}/metrics`);
+  log.info({ address: url }, `metrics on ${url}/metrics`);
   return {
     url,
     close: () =>
