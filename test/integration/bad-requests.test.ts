@@ -303,6 +303,30 @@ const CASES: Case[] = [
     status: 415,
   },
   { name: 'legacy: empty request', path: '/api/voicebot/', status: 400 },
+  {
+    name: 'JSON body nested 5,000 levels deep',
+    headers: JSONH,
+    body: () => `{"text":"hi","metadata":${'{"a":'.repeat(5000)}1${'}'.repeat(5000)}}`,
+    status: 400,
+  },
+  {
+    name: 'batch JSON nested 5,000 levels deep',
+    path: '/v1/batches',
+    headers: JSONH,
+    body: () => `{"items":${'['.repeat(5000)}${']'.repeat(5000)}}`,
+    status: 400,
+  },
+  {
+    name: 'multipart metadata nested 5,000 levels deep',
+    headers: MP,
+    body: () =>
+      multipart(
+        fieldPart('text', 'hi'),
+        fieldPart('metadata', `${'['.repeat(5000)}${']'.repeat(5000)}`),
+        end,
+      ),
+    status: 400,
+  },
 ];
 
 describe(`a corpus of ${CASES.length} malformed requests`, () => {
@@ -330,6 +354,24 @@ describe(`a corpus of ${CASES.length} malformed requests`, () => {
     expect(problem.detail.length).toBeGreaterThan(5);
 
     expect(text).not.toMatch(/at .*\.(ts|js):\d+/); // never a stack trace
+  });
+
+  it('a body nested deeper than 32 levels is refused before validation, naming the bound', async () => {
+    const res = await fetch(`${stack.url}/v1/jobs`, {
+      method: 'POST',
+      headers: JSONH,
+      body: `{"text":"hi","metadata":${'{"a":'.repeat(40)}1${'}'.repeat(40)}}`,
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ code: 'json_too_deep', detail: expect.stringContaining('32') });
+    // 31 levels of metadata (32 with the body) passes the bound and reaches validation (which refuses the
+    // unknown field here, so the check leaves no job behind).
+    const ok = await fetch(`${stack.url}/v1/jobs`, {
+      method: 'POST',
+      headers: JSONH,
+      body: `{"text":"hi","unknown_field":1,"metadata":${'{"a":'.repeat(31)}1${'}'.repeat(31)}}`,
+    });
+    expect(await ok.json()).toMatchObject({ code: 'validation_failed' });
   });
 
   it('left nothing behind and the API is still healthy', async () => {

@@ -163,5 +163,24 @@ describe('storage outage', () => {
     const retries = (await readEvents(stack.url, body.id)).filter((e) => e.type === 'stage.retrying');
     expect(retries.length).toBeGreaterThan(0);
     expect(retries[0]?.stage).toBe('transcribe');
+    // The store's fault is reported as the store's, not as the provider's.
+    expect(retries[0]?.error).toMatchObject({ code: 'storage_unavailable' });
+  });
+
+  it('an upload while the store is away is a 503 storage_unavailable, not a 500', async () => {
+    const s3 = stack.s3;
+    if (!s3?.canInterrupt) return expect.fail('needs the local s3rver');
+    await s3.interrupt();
+    try {
+      const res = await fetch(`${stack.url}/v1/jobs`, {
+        method: 'POST',
+        body: audioForm(await fixture('question.wav')),
+      });
+      expect(res.status).toBe(503);
+      expect(await res.json()).toMatchObject({ code: 'storage_unavailable' });
+      expect(res.headers.get('retry-after')).toBe('5');
+    } finally {
+      await s3.resume();
+    }
   });
 });

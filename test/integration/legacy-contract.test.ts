@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES } from '../support/http.ts';
+import { FIXTURES, fixture } from '../support/http.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 const run = promisify(execFile);
@@ -75,6 +75,24 @@ describe('POST /api/voicebot/ — the original contract', () => {
     const res = await fetch(`${stack.url}/api/voicebot/`, { method: 'POST', body: new FormData() });
     expect(res.status).toBe(400);
     expect(res.headers.get('content-type')).toContain('application/problem+json');
+  });
+});
+
+describe('POST /api/voicebot/ when the input itself is the problem', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { MAX_AUDIO_SECONDS: '2' } });
+  });
+  afterAll(async () => stack?.close());
+
+  it('answers 422 with the input error (audio_too_long), not 502', async () => {
+    const form = new FormData();
+    form.append('audio', new Blob([new Uint8Array(await fixture('question.wav'))]), 'q.wav');
+    const res = await fetch(`${stack.url}/api/voicebot/`, { method: 'POST', body: form });
+    const problem = (await res.json()) as { code: string; detail: string; job_id: string };
+    expect(res.status).toBe(422);
+    expect(problem.code).toBe('audio_too_long');
+    expect(problem.job_id).toMatch(/^[0-9a-f-]{36}$/);
   });
 });
 
