@@ -160,8 +160,7 @@ export async function measure(opts: {
     });
     let id: string | undefined;
     const early = new Set<string>();
-    const unsubscribe = await hub.subscribeAll((e) => {
-      if (!TERMINAL_EVENTS.has(e.type)) return;
+    const unsubscribe = await hub.onEnded((e) => {
       if (e.jobId === id) done();
       else early.add(e.jobId);
     });

@@ -138,27 +138,43 @@ const TERMINAL = new Set(['job.succeeded', 'job.failed', 'job.canceled']);
  * EventHub does). By default a job is done at its terminal event; with `stage`, when that stage completed.
  */
 export async function serviceWatcher(redisUrl: string, prefix: string, stage?: string): Promise<Watcher> {
-  // The service publishes every job event on `<prefix>:jobev:<id>` (see src/shared/events.ts): one pattern
-  // subscription hears them all, and adds no command per job to the server.
   const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const channels = `${prefix}:jobev:`;
   const waits = new Waits();
-  redis.on('pmessage', (_pattern: string, channel: string, message: string) => {
-    const at = performance.now();
-    const job = channel.slice(channels.length);
-    // `<stream id>\n<type>\n<data JSON>` (JSON text holds no raw newline)
-    const [, type = '', data = '{}'] = message.split('\n');
-    if (TERMINAL.has(type) && (!stage || type !== 'job.succeeded')) {
-      waits.settle(job, { ok: type === 'job.succeeded', at, type });
-    } else if (stage && type === 'stage.completed') {
-      const parsed = JSON.parse(data) as { stage?: string };
-      if (parsed.stage === stage) waits.settle(job, { ok: true, at, type: `${stage} completed` });
-    }
-  });
-  await redis.psubscribe(`${channels}*`);
+  if (!stage) {
+    // Every job's end is published once on `<prefix>:ended` (see src/shared/events.ts): one subscription
+    // hears them all and adds no command per job.
+    redis.on('message', (_channel: string, message: string) => {
+      const at = performance.now();
+      const [job = '', , type = ''] = message.split('\n');
+      if (TERMINAL.has(type)) waits.settle(job, { ok: type === 'job.succeeded', at, type });
+    });
+    await redis.subscribe(`${prefix}:ended`);
+    return { wait: (id) => waits.wait(id), close: async () => redis.disconnect() };
+  }
+  // One stage's completion: follow the job as a client would (its stream, read until the stage completed).
+  const reader = new Redis(redisUrl, { maxRetriesPerRequest: null });
   return {
-    wait: (id) => waits.wait(id),
+    async wait(id) {
+      let last = '0-0';
+      for (;;) {
+        const res = (await reader.xread('BLOCK', 1000, 'STREAMS', `${prefix}:job:${id}:events`, last)) as
+          | [string, [string, string[]][]][]
+          | null;
+        const at = performance.now();
+        for (const [, entries] of res ?? []) {
+          for (const [sid, f] of entries) {
+            last = sid;
+            const type = f[f.indexOf('type') + 1] ?? '';
+            const data = JSON.parse(f[f.indexOf('data') + 1] ?? '{}') as { stage?: string };
+            if (TERMINAL.has(type) && type !== 'job.succeeded') return { ok: false, at, type };
+            if (type === 'stage.completed' && data.stage === stage)
+              return { ok: true, at, type: `${stage} completed` };
+          }
+        }
+      }
+    },
     async close() {
+      reader.disconnect();
       redis.disconnect();
     },
   };

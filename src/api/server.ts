@@ -35,17 +35,18 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
   const keys = new ApiKeys(redis, config.prefix);
   const auth = await checkApiKeys(config, keys, log);
   const queues = openQueues(redis, config);
-  const hub = new EventHub(subRedis, redis, config.prefix);
+  const lifecycle = new Lifecycle(redis, {
+    prefix: config.prefix,
+    retentionSeconds: config.retentionSeconds,
+    queues,
+  });
+  const hub = new EventHub(subRedis, redis, config.prefix, (id, delta) => lifecycle.watch(id, delta));
   await hub.start();
   const deps: ApiDeps = {
     config,
     redis,
     store: new JobStore(redis, config.prefix, config.retentionSeconds),
-    lifecycle: new Lifecycle(redis, {
-      prefix: config.prefix,
-      retentionSeconds: config.retentionSeconds,
-      queues,
-    }),
+    lifecycle,
     storage,
     queues,
     batches: new BatchStore(redis, config.prefix, config.retentionSeconds),

@@ -2,9 +2,11 @@
  * Job events across processes.
  * - `<prefix>:job:<id>:events` (a Redis stream) holds one job's events, capped and expiring, so a client can
  *   replay them and resume with Last-Event-ID. The lifecycle scripts append to it inside each transition.
- * - The same scripts PUBLISH each event on `<prefix>:jobev:<id>`. A process subscribes only to the jobs it has
- *   listeners for (an SSE stream, a waiting synchronous request): no process reads events it does not need, and
- *   the cost per event does not grow with the number of processes.
+ * - The same scripts PUBLISH each event on `<prefix>:jobev:<id>` while the job has listeners. A process
+ *   subscribes only to the jobs it has listeners for (an SSE stream, a waiting synchronous request) and counts
+ *   itself in the job's `watchers` (Lifecycle.watch): no process reads events it does not need, a job nobody
+ *   follows costs no PUBLISH, and the cost per event does not grow with the number of processes.
+ * - A job's terminal event is also published on `<prefix>:ended` (monitors: benchmarks, tests).
  * - A cancel is also published on `<prefix>:cancel`, which workers subscribe to (and nothing else).
  * Pub/sub is fire-and-forget: after a reconnect the hub re-reads the streams of the jobs it listens to.
  */
@@ -37,6 +39,7 @@ export interface JobEvent {
 export const jobStreamKey = (prefix: string, jobId: string) => `${prefix}:job:${jobId}:events`;
 const jobChannel = (prefix: string, jobId: string) => `${prefix}:jobev:${jobId}`;
 const cancelChannel = (prefix: string) => `${prefix}:cancel`;
+const endedChannel = (prefix: string) => `${prefix}:ended`;
 
 /** A job's events after `afterId` (exclusive), oldest first. */
 export async function readJobEvents(
@@ -77,7 +80,7 @@ export type EventListener = (event: JobEvent) => void;
 /** One subscriber connection per process, fanning events out to in-process listeners by job id. */
 export class EventHub {
   private readonly listeners = new Map<string, Set<EventListener>>();
-  private readonly anyListeners = new Set<EventListener>();
+  private readonly endedListeners = new Set<EventListener>();
   private readonly cancelListeners = new Set<(jobId: string) => void>();
   private readonly lastSeen = new Map<string, string>();
   private readonly subscribing = new Map<string, Promise<unknown>>();
@@ -85,18 +88,25 @@ export class EventHub {
   private readonly sub: RedisClient;
   private readonly redis: RedisClient;
   private readonly channelPrefix: string;
+  private readonly watch: (jobId: string, delta: 1 | -1) => Promise<unknown>;
   private wasReady = false;
 
-  /** `sub` must be a dedicated connection (it enters subscriber mode); `redis` serves catch-up reads. */
-  constructor(sub: RedisClient, redis: RedisClient, prefix: string) {
+  /**
+   * `sub` must be a dedicated connection (it enters subscriber mode); `redis` serves catch-up reads; `watch`
+   * counts this process in or out of a job's listeners (Lifecycle.watch), so the job's events get published.
+   */
+  constructor(
+    sub: RedisClient,
+    redis: RedisClient,
+    prefix: string,
+    watch: (jobId: string, delta: 1 | -1) => Promise<unknown>,
+  ) {
     this.sub = sub;
     this.redis = redis;
     this.prefix = prefix;
+    this.watch = watch;
     this.channelPrefix = `${prefix}:jobev:`;
     sub.on('message', (channel: string, message: string) => this.onMessage(channel, message));
-    sub.on('pmessage', (_pattern: string, channel: string, message: string) =>
-      this.onMessage(channel, message),
-    );
     sub.on('ready', () => {
       // ioredis re-subscribes by itself after a reconnect; events published meanwhile are re-read here.
       if (this.wasReady) this.catchUp().catch(() => {});
@@ -113,6 +123,12 @@ export class EventHub {
       for (const fn of this.cancelListeners) fn(message);
       return;
     }
+    if (channel === endedChannel(this.prefix)) {
+      const cut = message.indexOf('\n');
+      const event = parseMessage(message.slice(0, cut), message.slice(cut + 1));
+      for (const fn of this.endedListeners) fn(event);
+      return;
+    }
     if (!channel.startsWith(this.channelPrefix)) return;
     const jobId = channel.slice(this.channelPrefix.length);
     this.dispatch(parseMessage(jobId, message));
@@ -122,7 +138,6 @@ export class EventHub {
     const set = this.listeners.get(event.jobId);
     if (set) this.lastSeen.set(event.jobId, event.id);
     for (const fn of set ?? []) fn(event);
-    for (const fn of this.anyListeners) fn(event);
   }
 
   private async catchUp(): Promise<void> {
@@ -149,9 +164,18 @@ export class EventHub {
       if (!current?.delete(fn) || current.size > 0) return;
       this.listeners.delete(jobId);
       this.lastSeen.delete(jobId);
-      this.sub.unsubscribe(jobChannel(this.prefix, jobId)).catch(() => {});
+      this.watch(jobId, -1)
+        .catch(() => {})
+        .finally(() => this.sub.unsubscribe(jobChannel(this.prefix, jobId)).catch(() => {}));
     };
-    if (first) this.subscribing.set(jobId, this.sub.subscribe(jobChannel(this.prefix, jobId)));
+    if (first) {
+      const channel = jobChannel(this.prefix, jobId);
+      // Subscribed first, counted second: from the count on, events are published to a live subscription.
+      this.subscribing.set(
+        jobId,
+        this.sub.subscribe(channel).then(() => this.watch(jobId, 1)),
+      );
+    }
     try {
       await this.subscribing.get(jobId);
     } catch (err) {
@@ -164,15 +188,15 @@ export class EventHub {
   }
 
   /**
-   * Every event of every job (a pattern subscription). For tests and benchmarks that watch a whole run; the
-   * service itself never uses it.
+   * The terminal event of every job (one message per job). For monitors — benchmarks and tests that watch a
+   * whole run; the service's own listeners follow single jobs.
    */
-  async subscribeAll(fn: EventListener): Promise<() => void> {
-    this.anyListeners.add(fn);
-    if (this.anyListeners.size === 1) await this.sub.psubscribe(`${this.channelPrefix}*`);
+  async onEnded(fn: EventListener): Promise<() => void> {
+    this.endedListeners.add(fn);
+    if (this.endedListeners.size === 1) await this.sub.subscribe(endedChannel(this.prefix));
     return () => {
-      this.anyListeners.delete(fn);
-      if (this.anyListeners.size === 0) this.sub.punsubscribe(`${this.channelPrefix}*`).catch(() => {});
+      this.endedListeners.delete(fn);
+      if (this.endedListeners.size === 0) this.sub.unsubscribe(endedChannel(this.prefix)).catch(() => {});
     };
   }
 

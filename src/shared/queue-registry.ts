@@ -86,14 +86,37 @@ export function workerOptions(name: QueueName, config: Config, connection: Redis
   return {
     ...base,
     concurrency: settings.concurrency,
-    // The proactive limit (e.g. an OpenAI tier's requests per minute); a limiter must be set for the
-    // queue-wide pause on 429 (queue.rateLimit) to take effect, so "no limit" is a very high one.
-    limiter: settings.rpm > 0 ? { max: settings.rpm, duration: 60_000 } : { max: 1_000_000, duration: 1_000 },
+    // The proactive limit (e.g. an OpenAI tier's requests per minute). Without one, BullMQ skips its limiter
+    // work on every job (a GET, an INCR and an HEXISTS per hop); a 429 then turns on a queue-wide limit
+    // for the pause only (see pauseQueue).
+    ...(settings.rpm > 0 ? { limiter: { max: settings.rpm, duration: 60_000 } } : {}),
     // Long-poll at most 1 s: with priorities (fair queuing) BullMQ does not wake a worker when a 429 pause
     // (queue.rateLimit) ends, so the poll interval bounds how long a paused stage stays idle after it.
     drainDelay: 1,
-    ...(name === CHUNK_QUEUE ? {} : { metrics: { maxDataPoints: 60 * 24 } }),
   };
+}
+
+/** A limit high enough never to bind: set on a queue only so that a 429 pause (queue.rateLimit) holds. */
+const PAUSE_ONLY_LIMIT = { max: 1_000_000, duration: 1_000 };
+const pauseEnds = new WeakMap<Queue, NodeJS.Timeout>();
+
+/**
+ * Pauses a whole queue (every worker, every process) for `ms`: the provider said how long to wait. BullMQ
+ * honours queue.rateLimit only on a queue with a limit, so a queue without one (STAGE_RPM=0) gets a limit that
+ * never binds for as long as the pause lasts, and loses it after (it costs a few commands per job).
+ */
+export async function pauseQueue(queue: Queue, ms: number, hasLimiter: boolean): Promise<void> {
+  if (!hasLimiter) await queue.setGlobalRateLimit(PAUSE_ONLY_LIMIT.max, PAUSE_ONLY_LIMIT.duration);
+  await queue.rateLimit(ms);
+  if (hasLimiter) return;
+  clearTimeout(pauseEnds.get(queue));
+  const end = async (): Promise<void> => {
+    // Another process may have paused the queue again meanwhile: its pause must hold.
+    const left = await queue.getRateLimitTtl().catch(() => 0);
+    if (left > 0) pauseEnds.set(queue, setTimeout(() => void end(), left + 50).unref());
+    else await queue.removeGlobalRateLimit().catch(() => {});
+  };
+  pauseEnds.set(queue, setTimeout(() => void end(), ms + 50).unref());
 }
 
 /** Is this the job's last try? (an unrecoverable error, or its attempts used up) */

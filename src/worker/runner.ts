@@ -30,8 +30,6 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
   const subRedis = createRedis(config.redis, 'blocking', 'voicebot-worker-events');
   const storage = await createStorage(config);
   const queues = openQueues(connection, config);
-  const hub = new EventHub(subRedis, connection, config.prefix);
-  await hub.start();
   const store = new JobStore(connection, config.prefix, config.retentionSeconds);
   const lifecycle = new Lifecycle(connection, {
     prefix: config.prefix,
@@ -39,6 +37,8 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
     queues,
     crashAfterTransition: config.worker.crashAfterTransition,
   });
+  const hub = new EventHub(subRedis, connection, config.prefix, (id, delta) => lifecycle.watch(id, delta));
+  await hub.start();
   const stages = await startStageWorkers({
     config,
     redis: connection,

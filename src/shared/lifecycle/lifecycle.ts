@@ -11,7 +11,7 @@ import type { QueueSet } from '../queue-registry.ts';
 import type { RedisClient } from '../redis.ts';
 import { type Stage, stageJobId } from '../stages.ts';
 import { type AddSpec, prepareAdd } from './bullmq-add.ts';
-import { ACCEPT, FINISH, HANDOFF, PATCH, START, WEBHOOK } from './scripts.ts';
+import { ACCEPT, FINISH, HANDOFF, PATCH, START, WATCH, WEBHOOK } from './scripts.ts';
 
 /** What the deliver queue's jobs carry: ids only; the payload is built (and the URL signed) at send time. */
 export interface DeliveryPayload {
@@ -33,6 +33,7 @@ interface ScriptClient {
   vbFinish: Script;
   vbPatch: Script;
   vbWebhook: Script;
+  vbWatch: Script;
 }
 
 const SCRIPTS = {
@@ -42,6 +43,7 @@ const SCRIPTS = {
   vbFinish: FINISH,
   vbPatch: PATCH,
   vbWebhook: WEBHOOK,
+  vbWatch: WATCH,
 };
 
 const flat = (spec: AddSpec | undefined): Array<string | Buffer> =>
@@ -305,6 +307,14 @@ export class Lifecycle {
       }),
       '',
     );
+  }
+
+  /**
+   * Counts a listener of the job's events in (+1) or out (-1): transitions publish a job's events only while
+   * it has listeners (see scripts.ts). Returns the count.
+   */
+  async watch(id: string, delta: 1 | -1): Promise<number> {
+    return Number(await this.cmd.vbWatch(this.key(id), this.params({ delta }), ''));
   }
 
   /** Sends an ended job's terminal webhook again (same webhook-id), `seq` making the deliver job new. */

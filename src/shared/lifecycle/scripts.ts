@@ -6,6 +6,11 @@
  * Calling convention: KEYS[1] = the job's hash (routes the call on a Cluster; every other key shares its hash
  * tag), ARGV[1] = JSON parameters, ARGV[2..] = prepared BullMQ adds (see bullmq-add.ts), each as
  * name, #keys, keys…, three arguments — or a single '' for "none".
+ *
+ * Events: every event is appended to the job's stream (replay, Last-Event-ID). It is also PUBLISHed on the
+ * job's channel, but only while some process listens to that job: listeners count themselves in the record's
+ * `watchers` field (see WATCH), which each transition reads with its guard anyway — so a job nobody follows
+ * costs no PUBLISH at all. A job's end is published once more on `<prefix>:ended`, for monitors.
  */
 import { BULLMQ_ADD_LUA } from './bullmq-add.ts';
 
@@ -16,11 +21,12 @@ local P = p.prefix
 local jobKey = KEYS[1]
 local function streamKey(id) return P .. ':job:' .. id .. ':events' end
 local function isTerminal(s) return s == 'succeeded' or s == 'failed' or s == 'canceled' end
--- Appends an event to the job's stream and publishes it to the processes listening to that job.
-local function emit(id, ev)
+-- Appends an event to the job's stream and, when someone listens (watchers > 0), publishes it.
+local function emit(id, ev, watchers)
   local sid = rcall('XADD', streamKey(id), 'MAXLEN', '~', 200, '*', 'type', ev[1], 'data', ev[2])
-  rcall('PUBLISH', P .. ':jobev:' .. id, sid .. '\\n' .. ev[1] .. '\\n' .. ev[2])
-  return sid
+  local message = sid .. '\\n' .. ev[1] .. '\\n' .. ev[2]
+  if tonumber(watchers or 0) > 0 then rcall('PUBLISH', P .. ':jobev:' .. id, message) end
+  return message
 end
 -- Reads the prepared add at ARGV[i]; returns it (or nil for '') and the index after it.
 local function readAdd(i)
@@ -47,16 +53,18 @@ end
 local active = rcall('SCARD', activeKey)
 if active + p.count > p.cap then return { 'full', active } end
 if p.idem then rcall('SET', p.idem[1], p.idem[2], 'EX', p.idem[3]) end
-rcall('HSET', jobKey, unpack(p.fields))
+local rank = active + 1
+local priority = nil
+local fields = p.fields
+if p.fair then
+  priority = math.min(rank, 2097151)
+  table.insert(fields, 'priority')
+  table.insert(fields, priority)
+end
+rcall('HSET', jobKey, unpack(fields))
 rcall('EXPIRE', jobKey, p.ttl)
 rcall('ZADD', P .. ':client:' .. p.client .. ':jobs', p.created, p.id)
 rcall('SADD', activeKey, p.id)
-local rank = active + 1
-local priority = nil
-if p.fair then
-  priority = math.min(rank, 2097151)
-  rcall('HSET', jobKey, 'priority', priority)
-end
 rcall('XADD', streamKey(p.id), 'MAXLEN', '~', 200, '*', 'type', 'job.queued', 'data', p.event)
 rcall('EXPIRE', streamKey(p.id), p.ttl)
 local add = readAdd(2)
@@ -71,14 +79,16 @@ return { 'ok', rank }
 export const START = `${HELPERS}
 local h = rcall('HGETALL', jobKey)
 if #h == 0 then return { 'skip', 'missing' } end
-local status, stage
+local status, stage, watchers
 for i = 1, #h, 2 do
-  if h[i] == 'status' then status = h[i + 1] elseif h[i] == 'stage' then stage = h[i + 1] end
+  local f = h[i]
+  if f == 'status' then status = h[i + 1] elseif f == 'stage' then stage = h[i + 1]
+  elseif f == 'watchers' then watchers = h[i + 1] end
 end
 if isTerminal(status) then return { 'skip', status } end
 if stage ~= p.stage then return { 'skip', 'stage ' .. tostring(stage) } end
 rcall('HSET', jobKey, 'status', 'running', 'updated_at', p.now)
-emit(p.id, p.event)
+emit(p.id, p.event, watchers)
 return { 'ok', h }
 `;
 
@@ -87,10 +97,10 @@ return { 'ok', h }
  * Returns 'ok' | 'skip'.
  */
 export const HANDOFF = `${HELPERS}
-local status, stage = unpack(rcall('HMGET', jobKey, 'status', 'stage'))
+local status, stage, watchers = unpack(rcall('HMGET', jobKey, 'status', 'stage', 'watchers'))
 if not status or isTerminal(status) or stage ~= p.stage then return 'skip' end
 rcall('HSET', jobKey, unpack(p.fields))
-emit(p.id, p.event)
+emit(p.id, p.event, watchers)
 bullmq_add((readAdd(2)))
 return 'ok'
 `;
@@ -104,17 +114,21 @@ return 'ok'
  * Returns 'ok' | 'skip'.
  */
 export const FINISH = `${HELPERS}
-local status, client, batch, webhookUrl, stage =
-  unpack(rcall('HMGET', jobKey, 'status', 'client_id', 'batch_id', 'webhook_url', 'stage'))
+local status, client, batch, webhookUrl, stage, watchers = unpack(rcall('HMGET', jobKey, 'status',
+  'client_id', 'batch_id', 'webhook_url', 'stage', 'watchers'))
 if not status or isTerminal(status) then return 'skip' end
 if p.stage and stage ~= p.stage then return 'skip' end
-rcall('HSET', jobKey, unpack(p.fields))
-if webhookUrl then rcall('HSET', jobKey, 'webhook', p.webhook) end
+local fields = p.fields
+if webhookUrl then
+  table.insert(fields, 'webhook')
+  table.insert(fields, p.webhook)
+end
+rcall('HSET', jobKey, unpack(fields))
 rcall('EXPIRE', jobKey, p.retention)
 rcall('ZADD', P .. ':jobs:finished', p.now_ms, p.id)
 if client then rcall('SREM', P .. ':client:' .. client .. ':active', p.id) end
-if p.completed then emit(p.id, p.completed) end
-emit(p.id, p.event)
+if p.completed then emit(p.id, p.completed, watchers) end
+rcall('PUBLISH', P .. ':ended', p.id .. '\\n' .. emit(p.id, p.event, watchers))
 rcall('EXPIRE', streamKey(p.id), p.retention)
 if p.status == 'canceled' then rcall('PUBLISH', P .. ':cancel', p.id) end
 local jobAdd, i = readAdd(2)
@@ -138,11 +152,11 @@ return 'ok'
  * given (e.g. stage.retrying). Returns 'ok' | 'skip'.
  */
 export const PATCH = `${HELPERS}
-local status = rcall('HGET', jobKey, 'status')
+local status, watchers = unpack(rcall('HMGET', jobKey, 'status', 'watchers'))
 if not status or (not p.any and isTerminal(status)) then return 'skip' end
 if #p.fields > 0 then rcall('HSET', jobKey, unpack(p.fields)) end
 if #p.remove > 0 then rcall('HDEL', jobKey, unpack(p.remove)) end
-if p.event then emit(p.id, p.event) end
+if p.event then emit(p.id, p.event, watchers) end
 return 'ok'
 `;
 
@@ -165,4 +179,15 @@ rcall('HSET', jobKey, 'webhook', '{"event_id":' .. cjson.encode(p.event_id) .. '
 local add = readAdd(2)
 if add then bullmq_add(add) end
 return 'ok'
+`;
+
+/**
+ * watch: a process starts (p.delta = 1) or stops (-1) listening to a job's events; while the count is above
+ * zero, transitions publish them. Returns the count (0 for a job that does not exist).
+ */
+export const WATCH = `${HELPERS}
+if rcall('EXISTS', jobKey) == 0 then return 0 end
+local n = rcall('HINCRBY', jobKey, 'watchers', p.delta)
+if n < 0 then rcall('HSET', jobKey, 'watchers', 0) end
+return n
 `;
