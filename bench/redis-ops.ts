@@ -17,7 +17,6 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs, promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { TERMINAL_EVENTS } from '../src/shared/events.ts';
 import { fixture } from '../test/support/http.ts';
 import { type S3Handle, startRedis, startS3 } from '../test/support/index.ts';
 import { startStack } from '../test/support/stack.ts';
