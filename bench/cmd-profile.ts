@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { baselineRig, jobs, type Rig, serviceRig } from './lib/pipeline.ts';
+import { cpuTimesOf } from './lib/proc.ts';
 import { commandDelta, startBenchRedis, startSimulatorProcess } from './lib/stack.ts';
 
 const { values } = parseArgs({
@@ -24,10 +25,16 @@ for (const kind of ['service', 'bare', 'bare+calls'] as const) {
       : await baselineRig({ ...opts, withProvider: kind === 'bare+calls' });
   await jobs(rig, 20, 4);
   const before = await redis.commandStats();
+  const procs = Object.entries(rig.pids).filter(([k]) => k !== 'client' && k !== 'redis');
+  const cpu0 = await Promise.all(procs.map(([, pid]) => cpuTimesOf(pid)));
   await jobs(rig, n, window);
+  const cpu1 = await Promise.all(procs.map(([, pid]) => cpuTimesOf(pid)));
   const d = commandDelta(before, await redis.commandStats());
   results[kind] = new Map(d.rows.map(([c, v]) => [c, v / n]));
-  console.log(`${kind}: ${(d.total / n).toFixed(1)} commands per job`);
+  const cpu = procs
+    .map(([k], i) => `${k} ${((((cpu1[i]?.own ?? 0) - (cpu0[i]?.own ?? 0)) * 1000) / n).toFixed(2)}`)
+    .join(', ');
+  console.log(`${kind}: ${(d.total / n).toFixed(1)} commands per job; CPU ms per job: ${cpu}`);
   await rig.close();
 }
 const cmds = new Set(Object.values(results).flatMap((m) => [...m.keys()]));

@@ -4,7 +4,7 @@
  * `<!-- bench:end -->` (everything else in the file is hand-written and kept). With `--only … --write`
  * only those benchmarks' figures are replaced (the others are kept in bench/results.json).
  *
- *   node bench/run.ts [--size smoke|full] [--only intake,orchestration,memory,sync-vs-queue,scale-out]
+ *   node bench/run.ts [--size smoke|full] [--only intake,orchestration,memory,sync-vs-queue,scale-out,api-fanout]
  *                     [--write | --no-write] [--out BENCHMARKS.md] [--json results.json]
  *
  * Exit code 1 when a benchmark could not run (an error or its time limit), not when a target is missed:
@@ -13,6 +13,7 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import * as apiFanout from './api-fanout.ts';
 import * as intake from './intake.ts';
 import { killAllNow, ROOT } from './lib/children.ts';
 import { describeMachine, type Machine, renderMachine } from './lib/machine.ts';
@@ -28,6 +29,7 @@ const BENCHMARKS: Record<string, { run(size: Size): Promise<BenchResult> }> = {
   memory,
   'sync-vs-queue': syncVsQueue,
   'scale-out': scaleOut,
+  'api-fanout': apiFanout,
 };
 
 /** Time limit per benchmark; a run past it is stopped (its processes killed) and reported as an error. */

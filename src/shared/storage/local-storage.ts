@@ -40,6 +40,18 @@ export class LocalStorage implements Storage {
   async put(key: string, body: Readable | Buffer | string, opts: PutOptions): Promise<{ bytes: number }> {
     const target = this.path(key);
     const tmp = join(this.root, 'tmp', randomUUID());
+    if (Buffer.isBuffer(body) || typeof body === 'string') {
+      // Small outputs (texts, JSON): one write, no stream machinery.
+      const data = Buffer.isBuffer(body) ? body : Buffer.from(body);
+      try {
+        await writeFile(tmp, data, { signal: opts.signal });
+        await this.moveIntoPlace(tmp, target);
+        return { bytes: data.length };
+      } catch (err) {
+        await rm(tmp, { force: true });
+        throw err;
+      }
+    }
     let bytes = 0;
     const count = new Transform({
       transform(chunk: Buffer, _enc, cb) {
@@ -47,13 +59,10 @@ export class LocalStorage implements Storage {
         cb(null, chunk);
       },
     });
-    const source =
-      Buffer.isBuffer(body) || typeof body === 'string' ? Readable.from([Buffer.from(body)]) : body;
     const file = createWriteStream(tmp);
     try {
-      await pipeline(source, count, file, { signal: opts.signal });
-      await mkdir(dirname(target), { recursive: true });
-      await rename(tmp, target);
+      await pipeline(body, count, file, { signal: opts.signal });
+      await this.moveIntoPlace(tmp, target);
       return { bytes };
     } catch (err) {
       // A stream destroyed before its file opened still opens (then closes) it: remove after that.
@@ -61,6 +70,23 @@ export class LocalStorage implements Storage {
       await rm(tmp, { force: true });
       throw err;
     }
+  }
+
+  /** Renames a finished temp file to its key; the key's folder is made only when it is missing. */
+  private async moveIntoPlace(tmp: string, target: string): Promise<void> {
+    try {
+      await rename(tmp, target);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      await mkdir(dirname(target), { recursive: true });
+      await rename(tmp, target);
+    }
+  }
+
+  /** The object's file, for a reader on this host (no copy); undefined when it does not exist. */
+  async localPath(key: string): Promise<string | undefined> {
+    const file = this.path(key);
+    return (await stat(file).catch(() => undefined))?.isFile() ? file : undefined;
   }
 
   async get(key: string): Promise<Readable> {

@@ -1,10 +1,10 @@
 /** A private temp directory per stage run, removed afterwards whatever happens. */
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { Storage } from '../../shared/storage/index.ts';
+import { LocalStorage, type Storage } from '../../shared/storage/index.ts';
 
 const PREFIX = 'voicebot-work-';
 
@@ -34,8 +34,13 @@ export async function sweepStaleWorkDirs(maxAgeMs = 6 * 3600_000): Promise<numbe
   return removed;
 }
 
-/** Streams an object from storage into a file (constant memory, whatever its size). */
+/**
+ * Streams an object from storage into a file (constant memory, whatever its size); from the local directory,
+ * the kernel copies it.
+ */
 export async function download(storage: Storage, key: string, path: string, signal: AbortSignal) {
+  const local = storage instanceof LocalStorage ? await storage.localPath(key) : undefined;
+  if (local) return copyFile(local, path);
   const body = await storage.get(key, signal);
   await pipeline(body, createWriteStream(path), { signal });
 }
