@@ -3,6 +3,7 @@ import { endJob } from '../../shared/job-lifecycle.ts';
 import { jobView } from '../../shared/job-view.ts';
 import { isTerminal, keys } from '../../shared/stages.ts';
 import type { ApiDeps } from '../deps.ts';
+import { linkBase } from '../link-base.ts';
 import { loadJob } from './get-job.ts';
 
 /**
@@ -27,6 +28,6 @@ export function cancelJob(deps: ApiDeps): RequestHandler {
       ]);
     }
     const updated = (await store.get(record.id)) ?? record;
-    res.set('Cache-Control', 'no-store').json(await jobView(updated, storage, config));
+    res.set('Cache-Control', 'no-store').json(await jobView(updated, storage, config, linkBase(req, config)));
   };
 }
