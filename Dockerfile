@@ -32,6 +32,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 COPY src ./src
+# The CLI (`node src/cli/main.ts keys create …`) uses the SDK's client from here.
+COPY packages/sdk/src/client.ts ./packages/sdk/src/client.ts
 # Web page build output (see the build stage):
 COPY --from=build /app/dist ./dist
 
