@@ -6,6 +6,7 @@ import type { JobRecord } from '../shared/job-record.ts';
 import { enqueueStage } from '../shared/queues.ts';
 import { connectedReplicas, waitForReplicas } from '../shared/redis.ts';
 import { acceptsInput, firstStage, keys } from '../shared/stages.ts';
+import { currentTraceparent } from '../shared/tracing.ts';
 import { assertPublicUrl, UnsafeUrlError } from '../shared/webhooks/ssrf.ts';
 import type { ApiDeps } from './deps.ts';
 import { claimIdempotency, fingerprintOf, releaseIdempotency } from './idempotency.ts';
@@ -159,6 +160,7 @@ export async function acceptJob(
     id,
     client_id: ctx.clientId,
     req_id: ctx.reqId ?? null,
+    trace_parent: currentTraceparent(),
     batch_id: ctx.batchId ?? null,
     priority: config.fairQueuing ? Math.min(ctx.rank, MAX_PRIORITY) : null,
     status: 'queued',

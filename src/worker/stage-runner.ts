@@ -12,6 +12,7 @@ import { enqueueStage, type StageQueues } from '../shared/queues.ts';
 import type { RedisClient } from '../shared/redis.ts';
 import { isTerminal, keys, nextStage, type Stage, stagePayloadSchema } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
+import { annotate } from '../shared/tracing.ts';
 import { fetchAudioInto } from './fetch-audio.ts';
 import type { Providers } from './providers.ts';
 import type { StageFn } from './stages/stage.ts';
@@ -85,6 +86,7 @@ export function stageProcessor(
           { client: record.client_id, stage, model: providers.transcribe.model },
           { audioSeconds: output.duration_seconds },
         );
+        annotate({ 'voicebot.audio_seconds': output.duration_seconds });
       }
       const next = nextStage(record.pipeline, stage);
       const completed = { stage, ...output, duration_ms: Date.now() - started };

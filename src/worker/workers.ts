@@ -3,6 +3,7 @@ import type { EventHub } from '../shared/events.ts';
 import { stalledJobs, timedProcessor } from '../shared/metrics.ts';
 import type { RedisClient } from '../shared/redis.ts';
 import { type Stage, stageJobId } from '../shared/stages.ts';
+import { recordTraceparent, tracedProcessor } from '../shared/tracing.ts';
 import { onStalledOut, type RunnerDeps, stageProcessor } from './stage-runner.ts';
 import { chat } from './stages/chat.ts';
 import { speak } from './stages/speak.ts';
@@ -33,7 +34,12 @@ export function startStageWorkers(
       ? createTranscribe(chunks.queue)
       : STAGE_FNS[stage as Exclude<Stage, 'transcribe'>];
   const workers = config.worker.stages.map((stage) => {
-    const worker = new Worker(stage, timedProcessor(stage, stageProcessor(stage, stageFn(stage), deps)), {
+    const run = stageProcessor(stage, stageFn(stage), deps);
+    const traced = tracedProcessor(`stage ${stage}`, stage, recordTraceparent(deps.store), run, (job) => ({
+      'voicebot.job_id': String((job.data as { jobId?: string } | undefined)?.jobId ?? ''),
+      'voicebot.stage': stage,
+    }));
+    const worker = new Worker(stage, timedProcessor(stage, traced), {
       connection,
       prefix: config.prefix,
       concurrency: config.worker.settings[stage].concurrency,

@@ -15,6 +15,7 @@ import { CHUNK_QUEUE, isTerminal, keys } from '../../shared/stages.ts';
 import type { RunnerDeps } from '../stage-runner.ts';
 import { COMPACT } from './media.ts';
 import { transcribeFile } from './provider.ts';
+import { traceChunk } from './trace-chunk.ts';
 import { download, sweepStaleWorkDirs, withWorkDir } from './workdir.ts';
 
 export const chunkPayloadSchema = z.object({
@@ -54,7 +55,7 @@ export function startChunkWorker(deps: RunnerDeps & { connection: RedisClient; h
   const active = new Map<string, Set<string>>();
   const worker = new Worker<ChunkPayload>(
     CHUNK_QUEUE,
-    async (job, _token, signal) => {
+    traceChunk(deps, async (job, _token, signal) => {
       const jobId = job.data.jobId;
       const set = active.get(jobId) ?? new Set<string>();
       set.add(job.id ?? '');
@@ -65,7 +66,7 @@ export function startChunkWorker(deps: RunnerDeps & { connection: RedisClient; h
         set.delete(job.id ?? '');
         if (set.size === 0) active.delete(jobId);
       }
-    },
+    }),
     {
       connection,
       prefix: config.prefix,
