@@ -38,18 +38,13 @@ export function tracingRequested(env: NodeJS.ProcessEnv = process.env): boolean 
   return Boolean(exporter || env.OTEL_EXPORTER_OTLP_ENDPOINT || env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT);
 }
 
-/** True once `startTracing` has started the SDK in this process. */
-export const tracingEnabled = (): boolean => sdk !== undefined;
-
 /**
  * Starts the OpenTelemetry SDK when the environment asks for it; call first thing in a process's main.
  * Only traces: metrics stay Prometheus (/metrics) and logs stay pino, unless OTEL_METRICS_EXPORTER or
  * OTEL_LOGS_EXPORTER say otherwise. Resolves with whether tracing is on.
  */
-export async function startTracing(
-  serviceName: string,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<boolean> {
+export async function startTracing(serviceName: string): Promise<boolean> {
+  const env = process.env; // the SDK reads its settings from the process environment
   if (sdk || !tracingRequested(env)) return sdk !== undefined;
   env.OTEL_SERVICE_NAME ??= serviceName;
   env.OTEL_METRICS_EXPORTER ??= 'none';
