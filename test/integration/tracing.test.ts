@@ -87,7 +87,9 @@ describe('OpenTelemetry: one trace per job across API and worker processes', () 
     expect(job.status).toBe('succeeded');
     await waitFor(() => hooks.received.length === 1, { timeoutMs: 15_000, message: 'no webhook' });
     const named = (name: string) => otlp.spans.filter((s) => s.name === name);
-    await waitFor(() => named('webhook POST').length === 1 && named('stage speak').length === 1, {
+    // A parent span ends (and is exported) after its children: wait for the last of each kind.
+    const last = ['webhook POST', 'deliver webhook', 'stage speak', 'POST /v1/jobs'];
+    await waitFor(() => last.every((name) => named(name).length === 1), {
       timeoutMs: 15_000,
       message: 'the last spans were not exported',
     });
