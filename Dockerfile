@@ -9,9 +9,10 @@ ARG NODE_IMAGE=node:24-slim
 
 # ── base: Node + the native tools the service shells out to ──────────────────────────────────────
 FROM ${NODE_IMAGE} AS base
-# ffmpeg: audio transcoding; espeak-ng: speech for the built-in simulator.
+# ffmpeg: audio transcoding; Festival with its HTS voice (espeak-ng the fallback): speech for the built-in
+# simulator.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ffmpeg espeak-ng ca-certificates \
+ && apt-get install -y --no-install-recommends ffmpeg festival festvox-us-slt-hts espeak-ng ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 
@@ -31,6 +32,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --no-audit --no-fund \
  && npm cache clean --force
 COPY src ./src
+# The CLI (`node src/cli/main.ts keys create …`) uses the SDK's client from here.
+COPY packages/sdk/src/client.ts ./packages/sdk/src/client.ts
 # Web page build output (see the build stage):
 COPY --from=build /app/dist ./dist
 

@@ -27,7 +27,7 @@ async function once(mode: 'fair' | 'fifo', jobs: number): Promise<FairnessRow> {
   const redis = await startRedis();
   const sim = await startSimulator({
     latencyMs: 5,
-    disableTools: ['pocketsphinx', 'espeak-ng', 'ffmpeg', 'ffprobe'],
+    disableTools: ['pocketsphinx', 'festival', 'espeak-ng', 'ffmpeg', 'ffprobe'],
   });
   const port = await freePort();
   const config = loadConfig({

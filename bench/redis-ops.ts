@@ -117,7 +117,7 @@ export async function measure(opts: {
   }
   const stack = await startStack({
     redis,
-    simulator: { latencyMs: 0, disableTools: ['ffmpeg', 'ffprobe', 'espeak-ng', 'pocketsphinx'] },
+    simulator: { latencyMs: 0, disableTools: ['ffmpeg', 'ffprobe', 'festival', 'espeak-ng', 'pocketsphinx'] },
     // The limiter's script runs on every request, as in production (the limit itself is never reached).
     env: {
       RATE_LIMIT_RPM: '10000000',

@@ -52,7 +52,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     rate429: o.rate429,
     rate500: o.rate500,
     retryAfterMs: 200,
-    disableTools: ['pocketsphinx', 'espeak-ng'],
+    disableTools: ['pocketsphinx', 'festival', 'espeak-ng'],
   });
   const port = await freePort();
   const env: Record<string, string> = {

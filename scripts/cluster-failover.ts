@@ -72,7 +72,10 @@ const pct = (xs: number[], p: number) => {
 export async function runFailovers(o: FailoverOptions): Promise<FailoverResult> {
   const say = o.log ?? (() => {});
   const cluster = await startRedisCluster();
-  const sim = await startSimulator({ latencyMs: 50, disableTools: ['pocketsphinx', 'espeak-ng'] });
+  const sim = await startSimulator({
+    latencyMs: 50,
+    disableTools: ['pocketsphinx', 'festival', 'espeak-ng'],
+  });
   const dataDir = await mkdtemp(join(tmpdir(), 'vb-failover-'));
   const port = await freePort();
   const env: Record<string, string> = {

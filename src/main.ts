@@ -9,11 +9,13 @@ import { startApi } from './api/server.ts';
 import { type Config, loadConfig } from './shared/config.ts';
 import { createLogger } from './shared/logger.ts';
 import { onShutdown } from './shared/shutdown.ts';
+import { startTracing, stopTracing } from './shared/tracing.ts';
 import { startSimulator } from './simulator/server.ts';
 import { startWorker } from './worker/runner.ts';
 
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, env: config.env, name: 'voicebot' });
+if (await startTracing('voicebot')) log.info('tracing on: spans go to the OTLP exporter (OTEL_* settings)');
 
 let effective: Config = config;
 let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined;
@@ -41,4 +43,5 @@ onShutdown(log, config.shutdownTimeoutMs, [
   ['api', () => api.close()],
   ['workers', () => worker.close()],
   ['simulator', async () => simulator?.close()],
+  ['tracing', stopTracing],
 ]);

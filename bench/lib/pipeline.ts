@@ -58,6 +58,8 @@ export interface RigOptions {
   sim?: SimulatorProcess;
   /** Extra env for the service's workers (e.g. STAGE_CONCURRENCY overrides). */
   workerEnv?: Record<string, string>;
+  /** Extra env for the service's API process (e.g. OTEL_* settings). */
+  apiEnv?: Record<string, string>;
   /** Baseline only: its processors make the same three provider calls (needs `sim`). */
   withProvider?: boolean;
 }
@@ -79,7 +81,7 @@ export async function serviceRig(o: RigOptions): Promise<Rig> {
   const children: Child[] = [];
   let watcher: Watcher | undefined;
   try {
-    const api = await startApi(o.redis, data.dir);
+    const api = await startApi(o.redis, data.dir, o.apiEnv);
     children.push(api.child);
     const workers = await startWorkers(o.redis, data.dir, o.sim.url, o.workers, {
       STAGE_CONCURRENCY: String(o.concurrency),

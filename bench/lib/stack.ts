@@ -14,7 +14,7 @@ import { assertAlive, type Child, spawnNode, tail } from './children.ts';
 export const STAGE_QUEUES = ['transcribe', 'chat', 'speak'] as const;
 
 /** Every external program the simulator could use: off, so it answers from memory and stays cheap. */
-export const NO_TOOLS: Tool[] = ['ffmpeg', 'ffprobe', 'espeak-ng', 'pocketsphinx'];
+export const NO_TOOLS: Tool[] = ['ffmpeg', 'ffprobe', 'festival', 'espeak-ng', 'pocketsphinx'];
 
 export interface BenchRedis {
   handle: RedisHandle;

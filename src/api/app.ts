@@ -1,4 +1,5 @@
 import express, { type RequestHandler } from 'express';
+import { traceRequests } from '../shared/tracing.ts';
 import type { ApiDeps } from './deps.ts';
 import { cleanupOnError, parseSubmission } from './intake.ts';
 import { authenticate } from './middleware/auth.ts';
@@ -29,6 +30,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.disable('x-powered-by');
   app.set('trust proxy', false);
   app.use(requestId(deps.log));
+  app.use(traceRequests());
   app.use(httpMetrics());
   app.use(securityHeaders(deps.config));
   app.use(corsFromAllowlist(deps.config.corsOrigins));

@@ -4,6 +4,7 @@ import { HttpError } from '../shared/errors.ts';
 import type { JobRecord } from '../shared/job-record.ts';
 import { connectedReplicas, waitForReplicas } from '../shared/redis.ts';
 import { acceptsInput, firstStage, keys } from '../shared/stages.ts';
+import { currentTraceparent } from '../shared/tracing.ts';
 import { assertPublicUrl, UnsafeUrlError } from '../shared/webhooks/ssrf.ts';
 import type { ApiDeps } from './deps.ts';
 import { fingerprintOf, type IdempotencyClaim, idempotencyClaim, replayedId } from './idempotency.ts';
@@ -160,6 +161,7 @@ export async function acceptJob(
     id,
     client_id: ctx.clientId,
     req_id: ctx.reqId ?? null,
+    trace_parent: currentTraceparent(),
     batch_id: ctx.batchId ?? null,
     priority: null,
     status: 'queued',

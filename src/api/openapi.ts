@@ -1,8 +1,14 @@
 /**
  * The OpenAPI 3.1 document (`GET /openapi.json`), generated from the same zod schemas that validate requests
  * (src/api/job-schemas.ts, the routes' query schemas) and that describe responses (src/shared/view-schemas.ts).
- * `OPENAPI_ROUTES` lists every route the app registers; test/integration/openapi.test.ts checks it against
- * the express router and validates real responses against this document.
+ * `OPENAPI_ROUTES` lists every route the app registers; test/integration/operators.test.ts checks it against
+ * the express router and validates real responses against this document, and test/integration/openapi-lint
+ * .test.ts lints it (Redocly's recommended rules) and type-checks a client generated from it.
+ *
+ * One table, `operations()`, describes every operation: its operationId (a generated client's method name),
+ * who may call it (`access`), and the error statuses it really answers (`errors`, described once in
+ * `ERRORS`). Statuses every route can give (a stalled body, oversized headers) and those of the client
+ * middleware (auth, rate limit, Redis) are added from `access`, so a route lists only its own.
  */
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
@@ -20,6 +26,7 @@ const problem = (description: string) => ({
   description,
   content: { 'application/problem+json': { schema: problemSchema } },
 });
+type ResponseSpec = NonNullable<RouteConfig['responses']>[string];
 const idempotencyHeader = z.object({
   'idempotency-key': z
     .string()
@@ -96,6 +103,39 @@ export const OPENAPI_ROUTES = [
 /** `/v1/jobs/:id` → `/v1/jobs/{id}`, `/files/*key` → `/files/{key}`. */
 export const toOpenApiPath = (path: string) => path.replace(/[:*](\w+)/g, '{$1}');
 
+/** What each error status means, wherever it is answered. */
+const ERRORS = {
+  400: problem('Invalid request: the problem names every bad field'),
+  401: problem('Missing or invalid API key'),
+  403: problem('Invalid, tampered or expired link'),
+  404: problem('No such resource (or another client’s)'),
+  408: problem('The request body stalled for BODY_IDLE_TIMEOUT_MS and was cut off'),
+  409: problem('The Idempotency-Key was used with a different body, or its request is still running'),
+  413: problem('The upload is larger than MAX_UPLOAD_BYTES'),
+  415: problem('Not audio we can process, or an unsupported content type'),
+  422: problem('audio_url or webhook_url refused (not a public address)'),
+  429: problem('Rate limited (RATE_LIMIT_RPM) or too many jobs in flight; see Retry-After'),
+  431: { description: 'Request headers larger than 16 KB (answered by Node’s HTTP parser, no body)' },
+  503: problem('Redis is unavailable; retry shortly'),
+} satisfies Record<number, ResponseSpec>;
+type ErrorStatus = keyof typeof ERRORS;
+
+/** Who may call an operation: anyone, an API client (Bearer key; rate limited), or Prometheus. */
+type Access = 'public' | 'client' | 'metrics';
+/** Statuses any request can get, before it reaches a route. */
+const TRANSPORT_ERRORS: ErrorStatus[] = [408, 431];
+/** Statuses of the client middleware (authenticate, rate limit) in front of every /v1 and /api route. */
+const CLIENT_ERRORS: ErrorStatus[] = [400, 401, 429, 503];
+
+interface Operation extends Omit<RouteConfig, 'security' | 'responses' | 'operationId'> {
+  operationId: string;
+  access: Access;
+  /** The success answers, and error answers whose description is specific to this operation. */
+  responses: Record<number, ResponseSpec>;
+  /** Error statuses this operation answers (described by `ERRORS`). */
+  errors?: ErrorStatus[];
+}
+
 export function buildOpenApiDocument(config: Config): Record<string, unknown> {
   const registry = new OpenAPIRegistry();
   const apiKey = registry.registerComponent('securitySchemes', 'apiKey', {
@@ -109,15 +149,53 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
     scheme: 'bearer',
     description: 'METRICS_TOKEN, when set',
   });
-  const client = [{ [apiKey.name]: [] }];
-  const clientErrors = {
-    400: problem('Invalid request: the problem names every bad field'),
-    401: problem('Missing or invalid API key'),
-    429: problem('Rate limited (RATE_LIMIT_RPM) or too many jobs in flight; see Retry-After'),
-    503: problem('Redis is unavailable; retry shortly'),
+  const security: Record<Access, RouteConfig['security']> = {
+    public: [],
+    client: [{ [apiKey.name]: [] }],
+    metrics: [{ [metricsToken.name]: [] }, {}],
   };
-  const path = (route: RouteConfig) => registry.registerPath(route);
+  for (const op of operations(config)) {
+    const { access, errors = [], responses, ...route } = op;
+    const statuses = new Set([...errors, ...(access === 'client' ? CLIENT_ERRORS : []), ...TRANSPORT_ERRORS]);
+    const all: Record<string, ResponseSpec> = {};
+    for (const status of [...statuses].sort()) all[status] = ERRORS[status];
+    Object.assign(all, responses);
+    registry.registerPath({ ...route, security: security[access], responses: sortByStatus(all) });
+  }
 
+  const generator = new OpenApiGeneratorV31(registry.definitions, { sortComponents: 'alphabetically' });
+  return generator.generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'voicebot API',
+      version: '1',
+      license: { name: 'ISC', identifier: 'ISC' },
+      description:
+        'A queue-driven voice AI service: voice (or text) in; transcript, reply and spoken reply out. Every error is `application/problem+json`.',
+    },
+    // Without PUBLIC_URL the API answers on whatever host it was reached by: the document's own origin.
+    servers: [{ url: config.publicUrlFromRequest ? '/' : config.publicUrl }],
+    tags: [
+      { name: 'jobs', description: 'Submit one voice or text job, follow it, cancel it, resend its webhook' },
+      {
+        name: 'batches',
+        description: 'Many jobs in one request, counted together; one webhook when all end',
+      },
+      {
+        name: 'voicebot (synchronous)',
+        description: 'The original contract: one request that waits for the spoken reply',
+      },
+      { name: 'files', description: 'Signed, expiring downloads of stored files (local storage)' },
+      { name: 'operations', description: 'Health, readiness, metrics and this reference, for operators' },
+    ],
+  }) as unknown as Record<string, unknown>;
+}
+
+const sortByStatus = (r: Record<string, ResponseSpec>) =>
+  Object.fromEntries(Object.entries(r).sort(([a], [b]) => a.localeCompare(b)));
+
+/** Every operation of the API, in the order of the document. */
+function operations(config: Config): Operation[] {
   const jobBody = createJobSchema(config.limits.textChars);
   const jobRequest = {
     body: {
@@ -134,235 +212,221 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
     },
     headers: idempotencyHeader,
   };
-  const submitErrors = {
-    ...clientErrors,
-    409: problem('The Idempotency-Key was used with a different body, or its request is still running'),
-    413: problem('The upload is larger than MAX_UPLOAD_BYTES'),
-    415: problem('Not audio we can process, or an unsupported content type'),
-    422: problem('audio_url or webhook_url refused (not a public address)'),
-  };
-
-  path({
-    method: 'get',
-    path: '/healthz',
-    tags: ['operations'],
-    summary: 'Liveness: the process is up',
-    responses: { 200: { description: 'Up', content: json(healthSchema) } },
-  });
-  path({
-    method: 'get',
-    path: '/readyz',
-    tags: ['operations'],
-    summary: 'Readiness: Redis and storage answer; worker connections per queue',
-    description:
-      'A queue without workers makes the API not ready only with READY_REQUIRES_WORKERS=true (workers may run elsewhere).',
-    responses: {
-      200: { description: 'Ready', content: json(readySchema) },
-      503: { description: 'Not ready: the checks say what is missing', content: json(readySchema) },
-    },
-  });
-  path({
-    method: 'get',
-    path: '/metrics',
-    tags: ['operations'],
-    summary: 'Prometheus metrics (text exposition format)',
-    security: [{ [metricsToken.name]: [] }, {}],
-    responses: {
-      200: { description: 'Metrics', content: { 'text/plain': { schema: z.string() } } },
-      401: { description: 'METRICS_TOKEN is set and was not sent' },
-    },
-  });
-  path({
-    method: 'get',
-    path: '/openapi.json',
-    tags: ['operations'],
-    summary: 'This document',
-    responses: { 200: { description: 'OpenAPI 3.1', content: json(z.record(z.string(), z.unknown())) } },
-  });
-  path({
-    method: 'get',
-    path: '/docs',
-    tags: ['operations'],
-    summary: 'The API reference, rendered (Swagger UI)',
-    responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
-  });
-  path({
-    method: 'get',
-    path: '/files/{key}',
-    tags: ['files'],
-    summary: 'Download a stored file through a signed, expiring link (local storage)',
-    description: 'The links come from a job (`audio_url`, `artifacts`). `key` may contain slashes.',
-    request: {
-      params: z.object({ key: z.string() }),
-      query: z.object({ expires: z.coerce.number().int(), sig: z.string() }),
-    },
-    responses: {
-      200: { description: 'The file', content: { 'application/octet-stream': { schema: audioFile } } },
-      403: problem('Invalid, tampered or expired link'),
-      404: problem('The file no longer exists (or storage is S3)'),
-    },
-  });
-  path({
+  const submitErrors: ErrorStatus[] = [409, 413, 415, 422];
+  const legacy = (path: string, operationId: string, summary: string): Operation => ({
     method: 'post',
-    path: '/v1/jobs',
-    tags: ['jobs'],
-    summary: 'Submit a job: an audio file, an audio_url or text',
-    security: client,
+    path,
+    operationId,
+    access: 'client',
+    tags: ['voicebot (synchronous)'],
+    summary,
+    description: `Answers once the job is done, or after SYNC_WAIT_SECONDS (${config.syncWaitMs / 1000} s) with 202 and the job's status URL.`,
     request: jobRequest,
+    errors: submitErrors,
     responses: {
-      202: {
-        description: 'Accepted and queued (or, with a replayed Idempotency-Key, the original job)',
-        headers: z.object({ location: z.string(), 'idempotent-replayed': z.literal('true').optional() }),
-        content: json(jobViewSchema),
+      200: { description: 'The spoken reply and its text', content: json(legacyResult) },
+      202: { description: 'Still running: poll status_url', content: json(legacyAccepted) },
+      422: problem('The input could not be processed (no speech, rejected by the provider, invalid audio)'),
+      502: problem('The job failed for another reason'),
+    },
+  });
+  return [
+    {
+      method: 'get',
+      path: '/healthz',
+      operationId: 'getHealth',
+      access: 'public',
+      tags: ['operations'],
+      summary: 'Liveness: the process is up',
+      responses: { 200: { description: 'Up', content: json(healthSchema) } },
+    },
+    {
+      method: 'get',
+      path: '/readyz',
+      operationId: 'getReadiness',
+      access: 'public',
+      tags: ['operations'],
+      summary: 'Readiness: Redis and storage answer; worker connections per queue',
+      description:
+        'A queue without workers makes the API not ready only with READY_REQUIRES_WORKERS=true (workers may run elsewhere).',
+      responses: {
+        200: { description: 'Ready', content: json(readySchema) },
+        503: { description: 'Not ready: the checks say what is missing', content: json(readySchema) },
       },
-      ...submitErrors,
     },
-  });
-  path({
-    method: 'get',
-    path: '/v1/jobs',
-    tags: ['jobs'],
-    summary: 'List your jobs, newest first (a batch’s in item order)',
-    security: client,
-    request: { query: listQuerySchema },
-    responses: { 200: { description: 'One page', content: json(jobListSchema) }, ...clientErrors },
-  });
-  path({
-    method: 'get',
-    path: '/v1/jobs/{id}',
-    tags: ['jobs'],
-    summary: 'A job: status, transcript, reply, fresh presigned audio_url',
-    security: client,
-    request: { params: jobId },
-    responses: {
-      200: { description: 'The job', content: json(jobViewSchema) },
-      404: problem('No such job (or another client’s)'),
-      ...clientErrors,
+    {
+      method: 'get',
+      path: '/metrics',
+      operationId: 'getMetrics',
+      access: 'metrics',
+      tags: ['operations'],
+      summary: 'Prometheus metrics (text exposition format)',
+      responses: {
+        200: { description: 'Metrics', content: { 'text/plain': { schema: z.string() } } },
+        401: problem('METRICS_TOKEN is set and was not sent'),
+      },
     },
-  });
-  path({
-    method: 'delete',
-    path: '/v1/jobs/{id}',
-    tags: ['jobs'],
-    summary: 'Cancel a queued or running job; on a finished job, delete its stored files',
-    security: client,
-    request: { params: jobId },
-    responses: {
-      200: { description: 'The job after cancellation or deletion', content: json(jobViewSchema) },
-      404: problem('No such job'),
-      ...clientErrors,
+    {
+      method: 'get',
+      path: '/openapi.json',
+      operationId: 'getOpenApiDocument',
+      access: 'public',
+      tags: ['operations'],
+      summary: 'This document',
+      responses: { 200: { description: 'OpenAPI 3.1', content: json(z.record(z.string(), z.unknown())) } },
     },
-  });
-  path({
-    method: 'get',
-    path: '/v1/jobs/{id}/events',
-    tags: ['jobs'],
-    summary: 'Live Server-Sent Events of a job (replayed from the start or after Last-Event-ID)',
-    description:
-      'Events: job.queued, stage.started, stage.completed, stage.retrying, then job.succeeded / job.failed / job.canceled. EventSource cannot send headers: pass the API key as `access_token`.',
-    security: client,
-    request: {
-      params: jobId,
-      query: z.object({ access_token: z.string().optional(), last_event_id: z.string().optional() }),
-      headers: z.object({ 'last-event-id': z.string().optional() }),
+    {
+      method: 'get',
+      path: '/docs',
+      operationId: 'getApiReference',
+      access: 'public',
+      tags: ['operations'],
+      summary: 'The API reference, rendered (Swagger UI)',
+      responses: { 200: { description: 'HTML page', content: { 'text/html': { schema: z.string() } } } },
     },
-    responses: {
-      200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
-      404: problem('No such job'),
-      ...clientErrors,
+    {
+      method: 'get',
+      path: '/files/{key}',
+      operationId: 'getFile',
+      access: 'public',
+      tags: ['files'],
+      summary: 'Download a stored file through a signed, expiring link (local storage)',
+      description:
+        'The links come from a job (`audio_url`, `artifacts`); the signature is the access control. `key` may contain slashes.',
+      request: {
+        params: z.object({ key: z.string() }),
+        query: z.object({ expires: z.coerce.number().int(), sig: z.string() }),
+      },
+      errors: [403],
+      responses: {
+        200: { description: 'The file', content: { 'application/octet-stream': { schema: audioFile } } },
+        404: problem('The file no longer exists (or storage is S3)'),
+      },
     },
-  });
-  path({
-    method: 'post',
-    path: '/v1/jobs/{id}/webhook/redeliver',
-    tags: ['jobs'],
-    summary: 'Send a finished job’s webhook again (same webhook-id)',
-    security: client,
-    request: { params: jobId },
-    responses: {
-      202: { description: 'Queued for delivery', content: json(redeliverAccepted) },
-      404: problem('No such job'),
-      409: problem('The job has no webhook_url, or has not ended yet'),
-      ...clientErrors,
-    },
-  });
-  path({
-    method: 'post',
-    path: '/v1/batches',
-    tags: ['batches'],
-    summary: `Submit up to ${config.limits.batchItems} jobs at once`,
-    security: client,
-    request: {
-      body: {
-        required: true,
-        content: {
-          'application/json': { schema: batchSchema(config.limits.batchItems, config.limits.textChars) },
-          'multipart/form-data': {
-            schema: z.object({ audio: z.array(audioFile), ...multipartOptions }),
-          },
+    {
+      method: 'post',
+      path: '/v1/jobs',
+      operationId: 'createJob',
+      access: 'client',
+      tags: ['jobs'],
+      summary: 'Submit a job: an audio file, an audio_url or text',
+      request: jobRequest,
+      errors: submitErrors,
+      responses: {
+        202: {
+          description: 'Accepted and queued (or, with a replayed Idempotency-Key, the original job)',
+          headers: z.object({ location: z.string(), 'idempotent-replayed': z.literal('true').optional() }),
+          content: json(jobViewSchema),
         },
       },
-      headers: idempotencyHeader,
     },
-    responses: {
-      202: {
-        description: 'Accepted; one batch.completed webhook follows once every item has ended',
-        headers: z.object({ location: z.string() }),
-        content: json(batchViewSchema),
-      },
-      ...submitErrors,
+    {
+      method: 'get',
+      path: '/v1/jobs',
+      operationId: 'listJobs',
+      access: 'client',
+      tags: ['jobs'],
+      summary: 'List your jobs, newest first (a batch’s in item order)',
+      request: { query: listQuerySchema },
+      responses: { 200: { description: 'One page', content: json(jobListSchema) } },
     },
-  });
-  path({
-    method: 'get',
-    path: '/v1/batches/{id}',
-    tags: ['batches'],
-    summary: 'A batch: counts per status and a page of its items',
-    security: client,
-    request: { params: z.object({ id: z.uuid() }), query: batchQuerySchema },
-    responses: {
-      200: { description: 'The batch', content: json(batchViewSchema) },
-      404: problem('No such batch'),
-      ...clientErrors,
+    {
+      method: 'get',
+      path: '/v1/jobs/{id}',
+      operationId: 'getJob',
+      access: 'client',
+      tags: ['jobs'],
+      summary: 'A job: status, transcript, reply, fresh presigned audio_url',
+      request: { params: jobId },
+      errors: [404],
+      responses: { 200: { description: 'The job', content: json(jobViewSchema) } },
     },
-  });
-  for (const legacyPath of ['/api/voicebot/', '/api/voicebot']) {
-    path({
-      method: 'post',
-      path: legacyPath,
-      tags: ['voicebot (synchronous)'],
-      summary: legacyPath.endsWith('/')
-        ? 'The original synchronous contract: waits for the job'
-        : 'Same as /api/voicebot/',
-      description: `Answers once the job is done, or after SYNC_WAIT_SECONDS (${config.syncWaitMs / 1000} s) with 202 and the job's status URL.`,
-      security: client,
-      request: jobRequest,
+    {
+      method: 'delete',
+      path: '/v1/jobs/{id}',
+      operationId: 'cancelJob',
+      access: 'client',
+      tags: ['jobs'],
+      summary: 'Cancel a queued or running job; on a finished job, delete its stored files',
+      request: { params: jobId },
+      errors: [404],
       responses: {
-        200: { description: 'The spoken reply and its text', content: json(legacyResult) },
-        202: { description: 'Still running: poll status_url', content: json(legacyAccepted) },
-        ...submitErrors,
-        422: problem('The input could not be processed (no speech, rejected by the provider, invalid audio)'),
-        502: problem('The job failed for another reason'),
+        200: { description: 'The job after cancellation or deletion', content: json(jobViewSchema) },
       },
-    });
-  }
-
-  const generator = new OpenApiGeneratorV31(registry.definitions, { sortComponents: 'alphabetically' });
-  return generator.generateDocument({
-    openapi: '3.1.0',
-    info: {
-      title: 'voicebot API',
-      version: '1',
-      description:
-        'A queue-driven voice AI service: voice (or text) in; transcript, reply and spoken reply out. Every error is `application/problem+json`.',
     },
-    servers: [{ url: config.publicUrl }],
-    tags: [
-      { name: 'jobs' },
-      { name: 'batches' },
-      { name: 'voicebot (synchronous)' },
-      { name: 'files' },
-      { name: 'operations' },
-    ],
-  }) as unknown as Record<string, unknown>;
+    {
+      method: 'get',
+      path: '/v1/jobs/{id}/events',
+      operationId: 'getJobEvents',
+      access: 'client',
+      tags: ['jobs'],
+      summary: 'Live Server-Sent Events of a job (replayed from the start or after Last-Event-ID)',
+      description:
+        'Events: job.queued, stage.started, stage.completed, stage.retrying, then job.succeeded / job.failed / job.canceled. EventSource cannot send headers: pass the API key as `access_token`.',
+      request: {
+        params: jobId,
+        query: z.object({ access_token: z.string().optional(), last_event_id: z.string().optional() }),
+        headers: z.object({ 'last-event-id': z.string().optional() }),
+      },
+      errors: [404],
+      responses: {
+        200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/jobs/{id}/webhook/redeliver',
+      operationId: 'redeliverJobWebhook',
+      access: 'client',
+      tags: ['jobs'],
+      summary: 'Send a finished job’s webhook again (same webhook-id)',
+      request: { params: jobId },
+      errors: [404],
+      responses: {
+        202: { description: 'Queued for delivery', content: json(redeliverAccepted) },
+        409: problem('The job has no webhook_url, or has not ended yet'),
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/batches',
+      operationId: 'createBatch',
+      access: 'client',
+      tags: ['batches'],
+      summary: `Submit up to ${config.limits.batchItems} jobs at once`,
+      request: {
+        body: {
+          required: true,
+          content: {
+            'application/json': { schema: batchSchema(config.limits.batchItems, config.limits.textChars) },
+            'multipart/form-data': {
+              schema: z.object({ audio: z.array(audioFile), ...multipartOptions }),
+            },
+          },
+        },
+        headers: idempotencyHeader,
+      },
+      errors: submitErrors,
+      responses: {
+        202: {
+          description: 'Accepted; one batch.completed webhook follows once every item has ended',
+          headers: z.object({ location: z.string() }),
+          content: json(batchViewSchema),
+        },
+      },
+    },
+    {
+      method: 'get',
+      path: '/v1/batches/{id}',
+      operationId: 'getBatch',
+      access: 'client',
+      tags: ['batches'],
+      summary: 'A batch: counts per status and a page of its items',
+      request: { params: z.object({ id: z.uuid() }), query: batchQuerySchema },
+      errors: [404],
+      responses: { 200: { description: 'The batch', content: json(batchViewSchema) } },
+    },
+    legacy('/api/voicebot/', 'voicebot', 'The original synchronous contract: waits for the job'),
+    legacy('/api/voicebot', 'voicebotWithoutSlash', 'Same as /api/voicebot/'),
+  ];
 }

@@ -2,7 +2,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApiKeys } from '../shared/api-keys.ts';
 import { BatchStore } from '../shared/batches.ts';
-import type { Config } from '../shared/config.ts';
+import { type Config, defaultPublicUrl } from '../shared/config.ts';
 import { EventHub } from '../shared/events.ts';
 import { JobStore } from '../shared/job-store.ts';
 import { Lifecycle } from '../shared/lifecycle/lifecycle.ts';
@@ -70,8 +70,11 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
     server.listen(config.port, config.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const url = `http://127.0.0.1:${port}`;
-  log.info({ address: url, storage: storage.kind }, `api listening on ${url}`);
+  const url = defaultPublicUrl(config.host, port);
+  const links = config.publicUrlFromRequest
+    ? 'file links use the host each request came in on (PUBLIC_URL unset)'
+    : `file links start with PUBLIC_URL ${config.publicUrl}`;
+  log.info({ address: url, bind: config.host, storage: storage.kind }, `api listening on ${url}; ${links}`);
   // Production: /metrics on the internal METRICS_PORT, as the workers serve theirs (not through the Service).
   const metrics = config.metrics.apiServesPort
     ? await startMetricsServer({

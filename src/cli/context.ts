@@ -1,4 +1,4 @@
-import { VoicebotClient } from '../sdk/client.ts';
+import { VoicebotClient } from '../../packages/sdk/src/client.ts';
 
 /** Options every command shares (from flags or the environment). */
 export interface GlobalOptions {

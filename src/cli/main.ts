@@ -4,7 +4,7 @@
  * Exit codes: 0 all succeeded, 1 some failed, 2 usage error.
  */
 import { Command, CommanderError } from 'commander';
-import { VoicebotError } from '../sdk/client.ts';
+import { VoicebotError } from '../../packages/sdk/src/client.ts';
 import { batchCommand } from './commands/batch.ts';
 import { keysCommand } from './commands/keys.ts';
 import { statusCommand } from './commands/status.ts';

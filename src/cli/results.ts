@@ -1,6 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { JobView } from '../sdk/client.ts';
+import type { JobView } from '../../packages/sdk/src/client.ts';
 
 /**
  * Writes a finished job's results into `dir`: job.json always; transcript.txt, reply.txt and the spoken

@@ -25,13 +25,14 @@ export async function batchView(
   batch: BatchRecord,
   deps: { batches: BatchStore; store: JobStore; storage: Storage; config: Config },
   page: { offset: number; limit: number },
+  baseUrl?: string,
 ) {
   const ids = await deps.batches.jobIds(batch.id, page.offset, page.offset + page.limit - 1);
   const records = await deps.store.getMany(ids);
   const items = await Promise.all(
     records.map(async (r, i) => ({
       index: page.offset + i,
-      job: r ? await jobView(r, deps.storage, deps.config) : null,
+      job: r ? await jobView(r, deps.storage, deps.config, baseUrl) : null,
     })),
   );
   const next = page.offset + ids.length;

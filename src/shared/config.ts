@@ -283,7 +283,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     env: e.NODE_ENV,
     port: e.PORT,
     host: e.HOST,
-    publicUrl: (e.PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/$/, ''),
+    /** where links point when no request names a host (webhooks); see publicUrlFromRequest */
+    publicUrl: (e.PUBLIC_URL ?? defaultPublicUrl(e.HOST, e.PORT)).replace(/\/$/, ''),
+    /** PUBLIC_URL unset: links in an API answer use the host that request came in on */
+    publicUrlFromRequest: e.PUBLIC_URL === undefined,
     logLevel: e.LOG_LEVEL,
     redisUrl: e.REDIS_URL,
     /** how to reach Redis: a single node (`url`) or a cluster (`clusterNodes`), TLS and credentials */
@@ -401,4 +404,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     /** a worker process exits 1 after this long without Redis, so its supervisor restarts it (0: never) */
     redisWatchdogMs: e.REDIS_WATCHDOG_MS,
   };
+}
+
+/** The address the API's start-up log names: 127.0.0.1 for a wildcard or loopback bind, else the bind host. */
+export function defaultPublicUrl(host: string, port: number): string {
+  if (['0.0.0.0', '::', '', 'localhost', '127.0.0.1', '::1'].includes(host))
+    return `http://127.0.0.1:${port}`;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }

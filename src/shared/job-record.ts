@@ -38,6 +38,8 @@ export const jobRecordSchema = z.object({
   client_id: z.string(),
   /** the API request that created the job (`X-Request-Id`): logged with the job id by every process */
   req_id: z.string().nullable(),
+  /** W3C traceparent of that request's span (tracing on): every process continues the job's trace from it */
+  trace_parent: z.string().nullable(),
   batch_id: z.string().nullable(),
   /** BullMQ priority of its stage jobs (fair queuing: the client's n-th job in flight gets n) */
   priority: z.number().int().nullable(),

@@ -3,12 +3,17 @@ import type { JobRecord } from './job-record.ts';
 import { ARTIFACTS, type ArtifactName } from './stages.ts';
 import type { Storage } from './storage/index.ts';
 
-/** The job as clients see it, with a freshly signed `audio_url` (never stored: minted on every read). */
-export async function jobView(record: JobRecord, storage: Storage, config: Config) {
+/**
+ * The job as clients see it, with a freshly signed `audio_url` (never stored: minted on every read).
+ * `baseUrl`: the origin of local-storage links (the request's own when PUBLIC_URL is unset).
+ */
+export async function jobView(record: JobRecord, storage: Storage, config: Config, baseUrl?: string) {
   const ttl = config.storage.urlTtlSeconds;
   const audioUrl =
-    record.audio_key && !record.deleted_at ? await storage.signedUrl(record.audio_key, ttl) : null;
-  const artifacts = await artifactUrls(record, storage, ttl);
+    record.audio_key && !record.deleted_at
+      ? await storage.signedUrl(record.audio_key, ttl, { baseUrl })
+      : null;
+  const artifacts = await artifactUrls(record, storage, ttl, baseUrl);
   return {
     id: record.id,
     object: 'job' as const,
@@ -47,11 +52,12 @@ async function artifactUrls(
   record: JobRecord,
   storage: Storage,
   ttl: number,
+  baseUrl: string | undefined,
 ): Promise<Partial<Record<ArtifactName, string>> | null> {
   if (!record.artifacts?.length || record.deleted_at) return null;
   const entries = await Promise.all(
     record.artifacts.map(async (name) => {
-      return [name, await storage.signedUrl(ARTIFACTS[name](record.id), ttl)];
+      return [name, await storage.signedUrl(ARTIFACTS[name](record.id), ttl, { baseUrl })];
     }),
   );
   return Object.fromEntries(entries);

@@ -3,6 +3,7 @@
  * when it is installed. Child loggers carry `req_id` / `job_id` so one job can be followed across processes.
  */
 import { type Logger, pino } from 'pino';
+import { traceFields } from './tracing.ts';
 
 export type { Logger };
 
@@ -57,6 +58,8 @@ export function createLogger(opts: { level: string; env: string; name?: string }
     name: opts.name,
     base: { pid: process.pid, proc: opts.name },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    // trace_id / span_id of the active span (tracing on), so a log line leads to its trace
+    mixin: traceFields,
     ...(pretty ? { transport: { target: 'pino-pretty', options: { colorize: true } } } : {}),
   });
 }

@@ -18,6 +18,7 @@ import client from 'prom-client';
 import { classifyProviderError, type ErrorClass, errorClass } from './errors.ts';
 import { costOf, type PriceTable, type Usage } from './prices.ts';
 import type { Stage } from './stages.ts';
+import { tracedFetch } from './tracing.ts';
 
 export const registry = new client.Registry();
 client.collectDefaultMetrics({ register: registry });
@@ -247,6 +248,7 @@ export function instrumentedFetch(
   prices: PriceTable,
   base: Fetch = fetch,
 ): Fetch {
+  const send = tracedFetch(stage, model, base); // a span per call when tracing is on
   return async (input, init) => {
     const ctx = providerContext.getStore();
     const labels = { client: ctx?.clientId ?? 'unknown', stage, model };
@@ -254,7 +256,7 @@ export function instrumentedFetch(
     const started = performance.now();
     let res: Response;
     try {
-      res = await base(input, init);
+      res = await send(input, init);
     } catch (err) {
       const cls: ErrorClass = ctx?.signal.aborted
         ? 'canceled'

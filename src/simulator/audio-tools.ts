@@ -1,13 +1,19 @@
-/** Runs ffmpeg / ffprobe / espeak-ng / pocketsphinx: detects them once, always with a time limit. */
+/**
+ * Runs ffmpeg / ffprobe / Festival / espeak-ng / pocketsphinx: detects them once, always with a time limit.
+ */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import type { Tool } from './types.ts';
 
 const COMMANDS: Record<Tool, { cmd: string; probe: string[] }> = {
   ffmpeg: { cmd: 'ffmpeg', probe: ['-version'] },
   ffprobe: { cmd: 'ffprobe', probe: ['-version'] },
+  festival: { cmd: 'text2wave', probe: ['-h'] },
   'espeak-ng': { cmd: 'espeak-ng', probe: ['--version'] },
   pocketsphinx: { cmd: 'pocketsphinx_continuous', probe: ['-version'] },
 };
+
+/** Festival's HTS voice (Debian `festvox-us-slt-hts`): what pocketsphinx recognises best. */
+export const FESTIVAL_VOICE = '(voice_cmu_us_slt_arctic_hts)';
 
 let detected: Record<Tool, boolean> | undefined;
 
@@ -21,11 +27,24 @@ export function installedTools(): Record<Tool, boolean> {
     detected = {
       ffmpeg: found('ffmpeg'),
       ffprobe: found('ffprobe'),
+      festival: festivalVoiceWorks(),
       'espeak-ng': found('espeak-ng'),
       pocketsphinx: found('pocketsphinx'),
     };
   }
   return detected;
+}
+
+/**
+ * text2wave exits 0 even when the voice is missing (it prints a SIOD error and speaks with another voice
+ * or not at all), so the probe speaks one word with the HTS voice and checks that audio came out.
+ */
+function festivalVoiceWorks(): boolean {
+  const r = spawnSync(COMMANDS.festival.cmd, ['-eval', FESTIVAL_VOICE, '-o', '-'], {
+    input: 'a',
+    timeout: 10_000,
+  });
+  return r.error === undefined && r.status === 0 && r.stdout.length > 44 && !/error/i.test(String(r.stderr));
 }
 
 /** The programs the simulator may use: installed and not switched off. */

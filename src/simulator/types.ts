@@ -6,7 +6,7 @@ export type Endpoint = (typeof ENDPOINTS)[number];
 export type PerEndpoint<T> = Record<Endpoint, T>;
 
 /** External programs the simulator may use; each one can be switched off to exercise the fallbacks. */
-export const TOOLS = ['ffmpeg', 'ffprobe', 'espeak-ng', 'pocketsphinx'] as const;
+export const TOOLS = ['ffmpeg', 'ffprobe', 'festival', 'espeak-ng', 'pocketsphinx'] as const;
 export type Tool = (typeof TOOLS)[number];
 
 /** One scripted fault, consumed by the next request to `endpoint` (or to any endpoint when omitted). */

@@ -15,7 +15,7 @@ import type { RedisClient } from '../shared/redis.ts';
 import { DELIVER_QUEUE } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
 import { signWebhook } from '../shared/webhooks/signing.ts';
-import { type SendResult, sendWebhook } from './webhook-sender.ts';
+import { type SendResult, sendWebhook, traceDelivery } from './webhook-sender.ts';
 
 const MAX_RECORDED_ATTEMPTS = 50;
 
@@ -47,7 +47,8 @@ export interface DeliverDeps {
 export function startDeliverWorker(deps: DeliverDeps): Worker<DeliveryPayload> {
   const { config, connection, log } = deps;
   const schedule = config.webhooks.retryScheduleMs;
-  const worker = new Worker<DeliveryPayload>(DELIVER_QUEUE, (job) => deliver(job, deps), {
+  const traced = traceDelivery(deps, (job: Job<DeliveryPayload>) => deliver(job, deps)); // a span when tracing is on
+  const worker = new Worker<DeliveryPayload>(DELIVER_QUEUE, traced, {
     ...workerOptions(DELIVER_QUEUE, config, connection),
     settings: {
       // The delay before retry n is schedule[n]; a longer Retry-After from the receiver wins.

@@ -18,6 +18,7 @@ import { isFinalAttempt, pauseQueue, type QueueSet } from '../shared/queue-regis
 import type { RedisClient } from '../shared/redis.ts';
 import { keys, nextStage, type Stage, stagePayloadSchema } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
+import { annotate } from '../shared/tracing.ts';
 import { fetchAudioInto } from './fetch-audio.ts';
 import type { Providers } from './providers.ts';
 import type { StageFn } from './stages/stage.ts';
@@ -73,6 +74,7 @@ export function stageProcessor(
           { client: record.client_id, stage, model: providers.transcribe.model },
           { audioSeconds: output.duration_seconds },
         );
+        annotate({ 'voicebot.audio_seconds': output.duration_seconds });
       }
       const next = nextStage(record.pipeline, stage);
       // stage.completed carries what the stage produced (small texts: transcript, reply, summary), so a client

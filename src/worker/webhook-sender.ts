@@ -1,3 +1,7 @@
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
+import type { Job } from 'bullmq';
+import type { JobStore } from '../shared/job-store.ts';
+import { inSpan, recordTraceparent, tracedProcessor } from '../shared/tracing.ts';
 import { safeRequest } from './safe-http.ts';
 
 export interface SendResult {
@@ -7,8 +11,40 @@ export interface SendResult {
   error: string | null;
 }
 
-/** POSTs a webhook body through `safeRequest`; never throws — the outcome is data to record. */
-export async function sendWebhook(
+/**
+ * POSTs a webhook body through `safeRequest`; never throws — the outcome is data to record. One CLIENT span
+ * per attempt when tracing is on (the receiver's host and answer; never the URL's path or query).
+ */
+export function sendWebhook(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+  opts: { timeoutMs: number; allowPrivate: boolean },
+): Promise<SendResult> {
+  const host = URL.canParse(url) ? new URL(url).host : 'invalid';
+  const attributes = { 'http.request.method': 'POST', 'server.address': host };
+  return inSpan('webhook POST', { kind: SpanKind.CLIENT, attributes }, async (span) => {
+    const result = await send(url, body, headers, opts);
+    if (result.statusCode !== null) span.setAttribute('http.response.status_code', result.statusCode);
+    const failed =
+      result.error ?? (result.statusCode && result.statusCode >= 300 ? `HTTP ${result.statusCode}` : null);
+    if (failed) span.setStatus({ code: SpanStatusCode.ERROR, message: failed });
+    return result;
+  });
+}
+
+/** The delivery job's run as one span of its job's trace (`deliver webhook`); unchanged while tracing is off. */
+export function traceDelivery<J extends Job<{ jobId: string; batchId?: string | null }>, R>(
+  deps: { store: JobStore },
+  processor: (job: J) => Promise<R>,
+): (job: J) => Promise<R> {
+  return tracedProcessor('deliver webhook', 'deliver', recordTraceparent(deps.store), processor, (job) => ({
+    'voicebot.job_id': job.data.jobId,
+    ...(job.data.batchId ? { 'voicebot.batch_id': job.data.batchId } : {}),
+  }));
+}
+
+async function send(
   url: string,
   body: string,
   headers: Record<string, string>,

@@ -4,6 +4,7 @@ import { stalledJobs, timedProcessor } from '../shared/metrics.ts';
 import { workerOptions } from '../shared/queue-registry.ts';
 import type { RedisClient } from '../shared/redis.ts';
 import { type Stage, stageJobId } from '../shared/stages.ts';
+import { recordTraceparent, tracedProcessor } from '../shared/tracing.ts';
 import { CANCELED, onStalledOut, type RunnerDeps, stageProcessor } from './stage-runner.ts';
 import { chat } from './stages/chat.ts';
 import { speak } from './stages/speak.ts';
@@ -35,11 +36,12 @@ export async function startStageWorkers(
       ? createTranscribe(chunks.queue)
       : STAGE_FNS[stage as Exclude<Stage, 'transcribe'>];
   const workers = config.worker.stages.map((stage) => {
-    const worker = new Worker(
-      stage,
-      timedProcessor(stage, stageProcessor(stage, stageFn(stage), deps)),
-      workerOptions(stage, config, connection),
-    );
+    const run = stageProcessor(stage, stageFn(stage), deps);
+    const traced = tracedProcessor(`stage ${stage}`, stage, recordTraceparent(deps.store), run, (job) => ({
+      'voicebot.job_id': String((job.data as { jobId?: string } | undefined)?.jobId ?? ''),
+      'voicebot.stage': stage,
+    }));
+    const worker = new Worker(stage, timedProcessor(stage, traced), workerOptions(stage, config, connection));
     worker.on('error', (err) => log.error({ err, stage }, 'worker error'));
     worker.on('stalled', (jobId) => log.warn({ bull_job: jobId, stage }, 'stalled job recovered'));
     worker.on('stalled', () => stalledJobs.inc({ queue: stage }));

@@ -311,11 +311,12 @@ describe('Dockerfile', () => {
     expect(users.at(-1)).not.toMatch(/^(root|0)(:|$)/);
   });
 
-  it('installs production dependencies, the source, ffmpeg and espeak-ng', () => {
+  it('installs production dependencies, the source, ffmpeg, Festival with its HTS voice and espeak-ng', () => {
     expect(final.some((l) => l.op === 'RUN' && /npm ci\b.*--omit=dev/.test(l.args))).toBe(true);
     expect(final.some((l) => l.op === 'COPY' && /^src\s/.test(l.args))).toBe(true);
     const apt = lines.find((l) => l.op === 'RUN' && l.args.includes('apt-get install'))?.args ?? '';
     expect(apt).toMatch(/\bffmpeg\b/);
+    expect(apt).toMatch(/\bfestival festvox-us-slt-hts\b/);
     expect(apt).toMatch(/\bespeak-ng\b/);
   });
 

@@ -83,7 +83,7 @@ describe('speech', () => {
   });
 
   it('falls back to a tone WAV and a named transcript without tools', async () => {
-    sim.configure({ disableTools: ['ffmpeg', 'ffprobe', 'espeak-ng', 'pocketsphinx'] });
+    sim.configure({ disableTools: ['ffmpeg', 'ffprobe', 'festival', 'espeak-ng', 'pocketsphinx'] });
     const res = await client.audio.speech.create({ model: 'tts-1', voice: 'alloy', input: 'Fallback tone.' });
     expect(res.headers.get('content-type')).toBe('audio/wav');
     const wav = Buffer.from(await res.arrayBuffer());

@@ -99,7 +99,7 @@ describe('voicemail pipeline', () => {
     const job = await waitForJob(stack.url, body.id);
     expect(job.error).toBeNull();
     expect(job.status).toBe('succeeded');
-    expect(job.duration_seconds).toBeCloseTo(19.04, 1);
+    expect(job.duration_seconds).toBeCloseTo(17.7, 1);
     await checkArtifacts(job);
   });
 

@@ -29,6 +29,7 @@ describe('job record hash', () => {
       id: '5b0c1d7e-1f1e-4c1a-9a43-0d6f2b0f0a11',
       client_id: 'public',
       req_id: 'req-1',
+      trace_parent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
       batch_id: null,
       priority: 3,
       status: 'failed',

@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import { jobView } from '../../shared/job-view.ts';
 import { isTerminal, keys } from '../../shared/stages.ts';
 import type { ApiDeps } from '../deps.ts';
+import { linkBase } from '../link-base.ts';
 import { loadJob } from './get-job.ts';
 
 /**
@@ -26,6 +27,6 @@ export function cancelJob(deps: ApiDeps): RequestHandler {
       );
     }
     const updated = (await store.get(record.id)) ?? record;
-    res.set('Cache-Control', 'no-store').json(await jobView(updated, storage, config));
+    res.set('Cache-Control', 'no-store').json(await jobView(updated, storage, config, linkBase(req, config)));
   };
 }

@@ -7,6 +7,7 @@ import type { ApiDeps } from '../deps.ts';
 import { claimIdempotency, fingerprintOf, releaseIdempotency } from '../idempotency.ts';
 import { acceptJob, assertCapacity, type JobSpec, validateJob } from '../intake.ts';
 import { audioUrlSchema, jobOptionsShape, metadataSchema } from '../job-schemas.ts';
+import { linkBase } from '../link-base.ts';
 import { uploadedJobIds } from '../middleware/audio-upload.ts';
 import { parseOr400 } from '../validate.ts';
 
@@ -91,7 +92,7 @@ export function createBatch(deps: ApiDeps): RequestHandler {
       res
         .status(202)
         .location(`/v1/batches/${original.id}`)
-        .json(await batchView(original, deps, { offset: 0, limit: 0 }));
+        .json(await batchView(original, deps, { offset: 0, limit: 0 }, linkBase(req, deps.config)));
       return;
     }
     try {
@@ -129,6 +130,6 @@ export function createBatch(deps: ApiDeps): RequestHandler {
     res
       .status(202)
       .location(`/v1/batches/${batchId}`)
-      .json(await batchView(batch, deps, { offset: 0, limit: 0 }));
+      .json(await batchView(batch, deps, { offset: 0, limit: 0 }, linkBase(req, deps.config)));
   };
 }

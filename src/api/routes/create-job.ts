@@ -2,6 +2,7 @@ import type { RequestHandler } from 'express';
 import { jobView } from '../../shared/job-view.ts';
 import type { ApiDeps } from '../deps.ts';
 import { submitJob } from '../intake.ts';
+import { linkBase } from '../link-base.ts';
 
 /**
  * POST /v1/jobs → 202 {id, status: "queued", …} with a Location header. With an `Idempotency-Key` seen before
@@ -14,6 +15,6 @@ export function createJob(deps: ApiDeps): RequestHandler {
     res
       .status(202)
       .location(`/v1/jobs/${record.id}`)
-      .json(await jobView(record, deps.storage, deps.config));
+      .json(await jobView(record, deps.storage, deps.config, linkBase(req, deps.config)));
   };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { batchView } from '../../shared/batch-view.ts';
 import { notFound } from '../../shared/errors.ts';
 import type { ApiDeps } from '../deps.ts';
+import { linkBase } from '../link-base.ts';
 import { parseOr400 } from '../validate.ts';
 
 export const querySchema = z.strictObject({
@@ -20,6 +21,6 @@ export function getBatch(deps: ApiDeps): RequestHandler {
       throw notFound(`No batch with id "${String(req.params.id).slice(0, 100)}".`);
     res
       .set('Cache-Control', 'no-store')
-      .json(await batchView(batch, deps, { offset: q.cursor, limit: q.limit }));
+      .json(await batchView(batch, deps, { offset: q.cursor, limit: q.limit }, linkBase(req, deps.config)));
   };
 }

@@ -4,6 +4,7 @@ import type { JobRecord } from '../../shared/job-record.ts';
 import { jobView } from '../../shared/job-view.ts';
 import type { ApiDeps } from '../deps.ts';
 import { jobIdSchema } from '../job-schemas.ts';
+import { linkBase } from '../link-base.ts';
 
 /** Loads the job named by `:id`, or 404 (a malformed id names no job). */
 export async function loadJob(deps: ApiDeps, req: Request): Promise<JobRecord> {
@@ -19,6 +20,8 @@ export async function loadJob(deps: ApiDeps, req: Request): Promise<JobRecord> {
 export function getJob(deps: ApiDeps): RequestHandler {
   return async (req, res) => {
     const record = await loadJob(deps, req);
-    res.set('Cache-Control', 'no-store').json(await jobView(record, deps.storage, deps.config));
+    res
+      .set('Cache-Control', 'no-store')
+      .json(await jobView(record, deps.storage, deps.config, linkBase(req, deps.config)));
   };
 }

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { jobView } from '../../shared/job-view.ts';
 import { JOB_STATUSES } from '../../shared/stages.ts';
 import type { ApiDeps } from '../deps.ts';
+import { linkBase } from '../link-base.ts';
 import { parseOr400 } from '../validate.ts';
 
 export const querySchema = z.strictObject({
@@ -43,7 +44,7 @@ export function listJobs(deps: ApiDeps): RequestHandler {
       }
       for (const record of await store.getMany(ids)) {
         if (record && record.client_id === req.clientId && (!q.status || record.status === q.status)) {
-          data.push(await jobView(record, storage, config));
+          data.push(await jobView(record, storage, config, linkBase(req, config)));
         }
       }
       if (next === null) break;

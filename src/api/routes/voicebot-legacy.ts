@@ -3,6 +3,7 @@ import { HttpError, INPUT_ERROR_CODES } from '../../shared/errors.ts';
 import { jobView } from '../../shared/job-view.ts';
 import type { ApiDeps } from '../deps.ts';
 import { submitJob } from '../intake.ts';
+import { linkBase } from '../link-base.ts';
 import { waitForJob } from '../wait-for-job.ts';
 
 /**
@@ -17,7 +18,7 @@ export function voicebotLegacy(deps: ApiDeps): RequestHandler {
     res.on('close', () => abort.abort());
     const done = await waitForJob(deps, record.id, deps.config.syncWaitMs, abort.signal);
     if (abort.signal.aborted && !res.writableEnded && res.destroyed) return;
-    const view = await jobView(done ?? record, deps.storage, deps.config);
+    const view = await jobView(done ?? record, deps.storage, deps.config, linkBase(req, deps.config));
     if (view.status === 'succeeded') {
       res.json({ output_wav_url: view.audio_url, return_text: view.reply_text ?? '' });
       return;

@@ -3,7 +3,7 @@ import { access, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import { SingleBar } from 'cli-progress';
 import type { Command } from 'commander';
-import type { BatchView, JobView } from '../../sdk/client.ts';
+import type { BatchView, JobView } from '../../../packages/sdk/src/client.ts';
 import { clientFor, EXIT, type GlobalOptions, print } from '../context.ts';
 import { openReadable } from '../files.ts';
 import { mapLimit, saveResults } from '../results.ts';

@@ -1,6 +1,6 @@
 import { basename, join } from 'node:path';
 import type { Command } from 'commander';
-import type { JobView } from '../../sdk/client.ts';
+import type { JobView } from '../../../packages/sdk/src/client.ts';
 import { clientFor, EXIT, type GlobalOptions, print } from '../context.ts';
 import { openReadable } from '../files.ts';
 import { saveResults } from '../results.ts';

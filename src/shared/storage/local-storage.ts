@@ -122,9 +122,9 @@ export class LocalStorage implements Storage {
     await rm(join(this.root, 'objects', clean), { recursive: true, force: true });
   }
 
-  async signedUrl(key: string, expiresInSeconds: number): Promise<string> {
+  async signedUrl(key: string, expiresInSeconds: number, opts?: { baseUrl?: string }): Promise<string> {
     const expires = Math.floor(Date.now() / 1000) + expiresInSeconds;
-    return signUrl(this.baseUrl, this.secret, key, expires);
+    return signUrl(opts?.baseUrl ?? this.baseUrl, this.secret, key, expires);
   }
 
   async ping(): Promise<void> {

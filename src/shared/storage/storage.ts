@@ -15,8 +15,15 @@ export interface Storage {
   exists(key: string, signal?: AbortSignal): Promise<boolean>;
   /** Deletes every object whose key starts with `prefix`. */
   deletePrefix(prefix: string): Promise<void>;
-  /** A URL that downloads the object until `expiresAt` (unix seconds) without credentials. */
-  signedUrl(key: string, expiresInSeconds: number, opts?: { filename?: string }): Promise<string>;
+  /**
+   * A URL that downloads the object until `expiresAt` (unix seconds) without credentials. `baseUrl`: the
+   * origin local-storage links start with (default: PUBLIC_URL); S3 links are S3's own.
+   */
+  signedUrl(
+    key: string,
+    expiresInSeconds: number,
+    opts?: { filename?: string; baseUrl?: string },
+  ): Promise<string>;
   /** Throws when the store cannot be reached (readiness). */
   ping(): Promise<void>;
 }

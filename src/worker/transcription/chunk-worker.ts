@@ -12,6 +12,7 @@ import { CHUNK_QUEUE, isTerminal, keys } from '../../shared/stages.ts';
 import { CANCELED, handleFailure, type RunnerDeps } from '../stage-runner.ts';
 import { COMPACT } from './media.ts';
 import { transcribeFile } from './provider.ts';
+import { traceChunk } from './trace-chunk.ts';
 import { download, sweepStaleWorkDirs, withWorkDir } from './workdir.ts';
 
 export type { ChunkPayload } from '../../shared/queue-registry.ts';
@@ -32,7 +33,7 @@ export async function startChunkWorker(
   const active = new Map<string, Set<string>>();
   const worker = new Worker<ChunkPayload>(
     CHUNK_QUEUE,
-    async (job, _token, signal) => {
+    traceChunk(deps, async (job, _token, signal) => {
       const jobId = job.data.jobId;
       const set = active.get(jobId) ?? new Set<string>();
       set.add(job.id ?? '');
@@ -43,7 +44,7 @@ export async function startChunkWorker(
         set.delete(job.id ?? '');
         if (set.size === 0) active.delete(jobId);
       }
-    },
+    }),
     workerOptions(CHUNK_QUEUE, config, connection),
   );
   worker.on('error', (err) => log.error({ err, queue: CHUNK_QUEUE }, 'chunk worker error'));

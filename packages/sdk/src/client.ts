@@ -1,14 +1,14 @@
 /**
  * TypeScript SDK for the voicebot API: submit, get, wait (live events or polling), batch, cancel, list,
- * and verify a webhook. Types come from the service's own schemas and views.
+ * and verify a webhook. Types are generated from the service's OpenAPI document (../generate.ts), itself
+ * built from the zod schemas that validate requests and describe answers: no import from the server.
  */
 import { Webhook } from 'standardwebhooks';
-import type { CreateJobBody } from '../api/job-schemas.ts';
-import type { batchView } from '../shared/batch-view.ts';
-import type { JobView } from '../shared/job-view.ts';
+import type { components, operations } from './generated/openapi.js';
 
-export type { JobView };
-export type BatchView = Awaited<ReturnType<typeof batchView>>;
+type CreateJobBody = NonNullable<operations['createJob']['requestBody']>['content']['application/json'];
+export type JobView = components['schemas']['Job'];
+export type BatchView = components['schemas']['Batch'];
 export type JobOptions = Partial<Omit<CreateJobBody, 'text' | 'audio_url'>>;
 export type JobInput = { file: Blob; filename?: string } | { text: string } | { audioUrl: string };
 export interface JobEvent {
