@@ -1,8 +1,8 @@
 import { loadConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
 import { onShutdown } from '../shared/shutdown.ts';
-import { exitIfRefused } from './security-posture.ts';
 import { startTracing, stopTracing } from '../shared/tracing.ts';
+import { exitIfRefused } from './security-posture.ts';
 import { startApi } from './server.ts';
 
 /** `npm run api`: the HTTP API alone (workers run elsewhere: `npm run worker`). */
