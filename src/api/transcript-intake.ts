@@ -38,8 +38,7 @@ export async function transcriptOptionsFor(
   clientId: string,
 ): Promise<Pick<JobRecord, 'transcript_options'>> {
   if (kind !== 'audio') return { transcript_options: null };
-  const client = await deps.keys.client(clientId);
-  return { transcript_options: normaliseOptions(pickOptions(body), client?.keyterms ?? []) };
+  return { transcript_options: normaliseOptions(pickOptions(body), await deps.keys.keyterms(clientId)) };
 }
 
 /** A WAV file's channel count from its fmt chunk; undefined for anything else. */

@@ -117,6 +117,12 @@ export class ApiKeys {
     return toRecord(raw);
   }
 
+  /** A client's default keyterms (none when unset). */
+  async keyterms(clientId: string): Promise<string[]> {
+    const raw = await this.redis.hget(this.clientKey(clientId), 'keyterms');
+    return raw ? (JSON.parse(raw) as string[]) : [];
+  }
+
   async client(clientId: string): Promise<ClientRecord | undefined> {
     const raw = await this.redis.hgetall(this.clientKey(clientId));
     if (!raw.webhook_secret) return undefined;
@@ -129,9 +135,12 @@ export class ApiKeys {
     };
   }
 
-  /** Sets a client's default keyterms (an empty list clears them); false when the client does not exist. */
+  /**
+   * Sets a client's default keyterms (an empty list clears them); false when the client does not exist.
+   * The open client ("public", every request while no key exists) may have them too.
+   */
   async setKeyterms(clientId: string, keyterms: string[]): Promise<boolean> {
-    if (!(await this.client(clientId))) return false;
+    if (clientId !== OPEN_CLIENT && !(await this.client(clientId))) return false;
     if (keyterms.length === 0) await this.redis.hdel(this.clientKey(clientId), 'keyterms');
     else await this.redis.hset(this.clientKey(clientId), 'keyterms', JSON.stringify(keyterms));
     return true;

@@ -86,7 +86,8 @@ export function stageProcessor(
           { audioSeconds: output.duration_seconds },
         );
       }
-      const next = nextStage(record.pipeline, stage);
+      // A recording without speech ends the job at transcription (no reply, no speech; see transcribe-audio).
+      const next = output.no_speech ? undefined : nextStage(record.pipeline, stage);
       const completed = { stage, ...output, duration_ms: Date.now() - started };
       if (next) {
         if ((await store.update(jobId, { ...output, stage: next })) !== 'updated') return 'skipped';

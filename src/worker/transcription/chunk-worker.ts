@@ -15,6 +15,7 @@ import { CHUNK_QUEUE, isTerminal, keys } from '../../shared/stages.ts';
 import type { RunnerDeps } from '../stage-runner.ts';
 import { COMPACT } from './media.ts';
 import { transcribeFile } from './provider.ts';
+import { planRequest } from './request-plan.ts';
 import { download, sweepStaleWorkDirs, withWorkDir } from './workdir.ts';
 
 export const chunkPayloadSchema = z.object({
@@ -125,7 +126,15 @@ async function processChunk(
       return transcribeFile(
         providers.transcribe,
         { path, name: `chunk-${index}.${COMPACT.ext}`, mime: COMPACT.mime },
-        { language: record.language_hint, signal },
+        {
+          language: record.language_hint,
+          signal,
+          request: planRequest(
+            record.transcript_options,
+            providers.transcribe.model,
+            config.transcription.diarizeModel,
+          ).request,
+        },
       );
     });
     await storage.put(resultKey, JSON.stringify(part), { contentType: 'application/json', signal });
