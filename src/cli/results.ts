@@ -21,16 +21,20 @@ export async function saveResults(job: JobView, dir: string): Promise<string[]> 
   await mkdir(dir, { recursive: true });
   const written = ['job.json'];
   await writeFile(join(dir, 'job.json'), `${JSON.stringify(job, null, 2)}\n`);
-  for (const [name, url] of Object.entries(job.artifacts ?? {})) {
-    if (!url) continue;
-    const res = await fetch(url);
-    if (!res.ok) continue;
-    const file =
-      ARTIFACT_FILES[name] ??
-      `${name}.${new URL(url).pathname.split('.').pop()?.replace(/\W/g, '') || 'bin'}`;
-    await writeFile(join(dir, file), Buffer.from(await res.arrayBuffer()));
-    written.push(file);
-  }
+  // every stored artifact, downloaded at once
+  const saved = await Promise.all(
+    Object.entries(job.artifacts ?? {}).map(async ([name, url]) => {
+      if (!url) return undefined;
+      const res = await fetch(url);
+      if (!res.ok) return undefined;
+      const file =
+        ARTIFACT_FILES[name] ??
+        `${name}.${new URL(url).pathname.split('.').pop()?.replace(/\W/g, '') || 'bin'}`;
+      await writeFile(join(dir, file), Buffer.from(await res.arrayBuffer()));
+      return file;
+    }),
+  );
+  written.push(...saved.filter((f): f is string => f !== undefined));
   if (job.transcript && !written.includes('transcript.txt')) {
     await writeFile(join(dir, 'transcript.txt'), `${job.transcript}\n`);
     written.push('transcript.txt');
