@@ -4,7 +4,9 @@
  * appearance. Two voices of clearly different pitch (e.g. a female and a male voice) separate well; two
  * voices of similar pitch come out as one speaker. Real diarization models compare voice embeddings.
  */
-import { readFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { toRecognizerWav } from './audio-tools.ts';
 import type { Segment } from './recognize.ts';
 
 /** The recogniser's WAV: 16 kHz mono 16-bit PCM with a 44-byte header. */
@@ -18,6 +20,51 @@ const MIN_HZ = 60;
 const MAX_HZ = 400;
 /** Two cluster centres closer than this ratio are one speaker. */
 const SAME_SPEAKER_RATIO = 1.18;
+/** A segment within this pitch ratio of a known speaker's reference is that speaker. */
+const REFERENCE_RATIO = 1.25;
+
+/** Median pitch (Hz) of a `known_speaker_references[]` entry (a data URL of audio); NaN when unreadable. */
+export async function referencePitch(dataUrl: string, dir: string, index: number): Promise<number> {
+  const m = /^data:[^;,]*(?:;[^,]*)?;base64,(.*)$/s.exec(dataUrl);
+  if (!m?.[1]) return Number.NaN;
+  const raw = join(dir, `reference-${index}`);
+  const wav = join(dir, `reference-${index}.wav`);
+  await writeFile(raw, Buffer.from(m[1], 'base64'));
+  try {
+    await toRecognizerWav(raw, wav, 30);
+  } catch {
+    return Number.NaN;
+  }
+  const seconds = ((await stat(wav)).size - 44) / 32_000;
+  const [pitch] = await segmentPitches(wav, [{ start: 0, end: seconds, text: '', words: [] }]);
+  return pitch ?? Number.NaN;
+}
+
+/**
+ * Labels per segment with known speakers: the nearest reference pitch (within REFERENCE_RATIO) names a
+ * segment; the others are labelled as unknown speakers (two clusters, letters).
+ */
+export function labelWithReferences(
+  pitches: number[],
+  references: Array<{ name: string; pitch: number }>,
+): string[] {
+  const known = references.filter((r) => Number.isFinite(r.pitch) && r.pitch > 0);
+  const named = pitches.map((p) => {
+    if (!Number.isFinite(p) || p <= 0) return undefined;
+    let best: { name: string; d: number } | undefined;
+    for (const r of known) {
+      const d = Math.abs(Math.log(p) - Math.log(r.pitch));
+      if (d < Math.log(REFERENCE_RATIO) && (!best || d < best.d)) best = { name: r.name, d };
+    }
+    return best?.name;
+  });
+  const rest = labelSpeakers(pitches.map((p, i) => (named[i] === undefined ? p : Number.NaN)));
+  const out = named.map((n, i) => n ?? (Number.isFinite(pitches[i] as number) ? rest[i] : undefined));
+  // unvoiced segments take a neighbour's label
+  for (let i = 0; i < out.length; i++) out[i] ??= out[i - 1];
+  for (let i = out.length - 1; i >= 0; i--) out[i] ??= out[i + 1] ?? known[0]?.name ?? 'A';
+  return out as string[];
+}
 
 /** Median F0 (Hz) of each segment's voiced frames; NaN when a segment has none. */
 export async function segmentPitches(wavPath: string, segments: Segment[]): Promise<number[]> {

@@ -1,5 +1,5 @@
 /** Renders a transcript in each of the transcription API's response formats. */
-import { labelSpeakers } from './diarize.ts';
+import { labelSpeakers, labelWithReferences } from './diarize.ts';
 import type { Transcript } from './transcribe.ts';
 
 export const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt', 'diarized_json'] as const;
@@ -29,8 +29,8 @@ export interface RenderOptions {
   /** ISO-639-1 code the client passed, if any. */
   language: string | undefined;
   granularities: string[];
-  /** diarized_json: `known_speaker_names[]`, given to the speakers in order of first appearance */
-  speakerNames?: string[];
+  /** diarized_json: `known_speaker_names[]` with the pitch of each `known_speaker_references[]` clip */
+  knownSpeakers?: Array<{ name: string; pitch: number }>;
   /** Usage as the model reports it (duration for whisper-1, tokens for the gpt-4o models). */
   usage: Record<string, unknown>;
 }
@@ -87,7 +87,10 @@ function verbose(t: Transcript, o: RenderOptions): Record<string, unknown> {
 
 /** The diarize model's shape: segments with a speaker label each (no words, no language). */
 function diarized(t: Transcript, o: RenderOptions): Record<string, unknown> {
-  const speakers = labelSpeakers(t.pitches ?? t.segments.map(() => Number.NaN), o.speakerNames);
+  const pitches = t.pitches ?? t.segments.map(() => Number.NaN);
+  const speakers = o.knownSpeakers?.length
+    ? labelWithReferences(pitches, o.knownSpeakers)
+    : labelSpeakers(pitches);
   return {
     task: 'transcribe',
     duration: round(t.duration),

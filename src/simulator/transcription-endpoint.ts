@@ -1,6 +1,7 @@
 /** POST /v1/audio/transcriptions: multipart in, transcript out in the requested response_format. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Toolbox } from './audio-tools.ts';
+import { referencePitch } from './diarize.ts';
 import { invalid } from './http-util.ts';
 import { checkModel } from './models.ts';
 import { field, readMultipart } from './multipart.ts';
@@ -83,6 +84,12 @@ export async function handleTranscription(
       ctx.recognizeMaxSeconds,
       { diarize: diarize && format === 'diarized_json' },
     );
+    const knownSpeakers = await Promise.all(
+      names.map(async (name, i) => ({
+        name,
+        pitch: await referencePitch(references[i] ?? '', upload.dir, i),
+      })),
+    );
     if (diarize && transcript.duration > DIARIZE_UNCHUNKED_SECONDS && !field(upload, 'chunking_strategy')) {
       throw invalid(
         `chunking_strategy is required for diarization models when the input is longer than ${DIARIZE_UNCHUNKED_SECONDS} seconds.`,
@@ -98,7 +105,7 @@ export async function handleTranscription(
       format,
       language: field(upload, 'language'),
       granularities,
-      speakerNames: names,
+      knownSpeakers,
       usage: usageFor(model, transcript, field(upload, 'prompt') ?? ''),
     });
   } finally {

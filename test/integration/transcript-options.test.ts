@@ -220,6 +220,36 @@ describe('transcript options (whisper-1)', () => {
     expect(request?.params).toMatchObject({ response_format: 'diarized_json', chunking_strategy: 'auto' });
   }, 180_000);
 
+  it('a long diarized recording keeps one label per speaker across chunks (the first chunk’s clips as references)', async () => {
+    const long = await loopWav(sample('call-mono.wav'), join(dir, 'call-long.wav'), 75);
+    stack.sim.reset();
+    const { body } = await postJob(
+      stack.url,
+      await fileForm(long, { pipeline: 'transcribe', diarize: 'true' }),
+    );
+    const job = await waitForJob(stack.url, body.id, 240_000);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('succeeded');
+    expect(job.speakers.map((s: Job) => s.label)).toEqual(['A', 'B']);
+    const { doc } = await artifactsOf(job);
+    const expected = { agent: 'A', caller: 'B' } as const;
+    let right = 0;
+    let total = 0;
+    for (const s of doc.segments) {
+      const n = words(s.text).length;
+      total += n;
+      if (s.speaker === expected[TURNS[trueTurn(s.text)]?.speaker ?? 'agent']) right += n;
+    }
+    expect(doc.segments.at(-1).start).toBeGreaterThan(45); // the second chunk's speakers are labelled too
+    expect(right / total).toBeGreaterThanOrEqual(0.8);
+    const requests = stack.sim.stats().requests.filter((r) => r.endpoint === 'transcriptions');
+    expect(requests.length).toBeGreaterThanOrEqual(2);
+    // the first chunk without references, every other one with the first chunk's two speakers
+    expect(requests[0]?.params).not.toHaveProperty('known_speaker_names[]');
+    for (const r of requests.slice(1))
+      expect(r.params?.['known_speaker_names[]']).toEqual(['speaker_A', 'speaker_B']);
+  }, 300_000);
+
   it('word times from whisper-1 increase, lie inside the audio and inside their segments', async () => {
     const { body } = await postJob(
       stack.url,

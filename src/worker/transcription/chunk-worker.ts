@@ -15,7 +15,7 @@ import { CHUNK_QUEUE, isTerminal, keys } from '../../shared/stages.ts';
 import type { RunnerDeps } from '../stage-runner.ts';
 import { COMPACT } from './media.ts';
 import { transcribeFile } from './provider.ts';
-import { planRequest } from './request-plan.ts';
+import { chunkRequest } from './request-plan.ts';
 import { download, sweepStaleWorkDirs, withWorkDir } from './workdir.ts';
 
 export const chunkPayloadSchema = z.object({
@@ -129,11 +129,7 @@ async function processChunk(
         {
           language: record.language_hint,
           signal,
-          request: planRequest(
-            record.transcript_options,
-            providers.transcribe.model,
-            config.transcription.diarizeModel,
-          ).request,
+          request: await chunkRequest(storage, record, providers.transcribe.model, config, signal),
         },
       );
     });

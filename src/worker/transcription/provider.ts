@@ -56,6 +56,12 @@ export async function transcribeFile(
         response_format: 'diarized_json',
         chunking_strategy: 'auto',
         ...(language ? { language } : {}),
+        ...(request.knownSpeakers?.length
+          ? {
+              known_speaker_names: request.knownSpeakers.map((k) => k.name),
+              known_speaker_references: request.knownSpeakers.map((k) => k.audio),
+            }
+          : {}),
       },
       { signal: opts.signal },
     )) as unknown as TranscriptionDiarized;

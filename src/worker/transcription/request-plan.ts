@@ -6,8 +6,12 @@
  *   segments but no word times and takes no `prompt`;
  * - keyterms: sent as `prompt` (whisper-1 and the gpt-4o transcribe models take one).
  */
+import type { Config } from '../../shared/config.ts';
+import type { JobRecord } from '../../shared/job-record.ts';
+import type { Storage } from '../../shared/storage/index.ts';
 import type { TranscriptOptions } from '../../shared/transcript-options.ts';
 import { givesTimestamps } from './provider.ts';
+import { storedReferences } from './speaker-references.ts';
 
 export interface TranscribeRequest {
   model: string;
@@ -16,6 +20,8 @@ export interface TranscribeRequest {
   /** word times (`timestamp_granularities` word and segment) */
   words: boolean;
   prompt: string | undefined;
+  /** diarize: `known_speaker_names[]` with their `known_speaker_references[]` (see speaker-references.ts) */
+  knownSpeakers?: Array<{ name: string; audio: string }>;
 }
 
 export interface RequestPlan {
@@ -66,3 +72,17 @@ export function planRequest(
 
 const coarseAudio =
   'redact_audio: without word times, each whole segment holding a redacted value is silenced.';
+
+/** A chunk's request: the job's, plus the first chunk's speaker references when diarizing. */
+export async function chunkRequest(
+  storage: Storage,
+  record: JobRecord,
+  model: string,
+  config: Config,
+  signal: AbortSignal,
+): Promise<TranscribeRequest> {
+  const { request } = planRequest(record.transcript_options, model, config.transcription.diarizeModel);
+  if (!request.diarize) return request;
+  const knownSpeakers = await storedReferences(storage, record.id, signal);
+  return knownSpeakers.length > 0 ? { ...request, knownSpeakers } : request;
+}

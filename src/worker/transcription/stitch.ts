@@ -57,7 +57,6 @@ export function stitch(
   };
   /** the previous chunk's timed segments (speaker labels already matched): the overlap is compared to them */
   let heard: Segment[] = [];
-  const labels = new Set<string>();
   plans.forEach((plan, i) => {
     const part = parts[i];
     if (!part) throw new Error(`chunk ${plan.index} has no transcript`);
@@ -71,9 +70,8 @@ export function stitch(
         text: s.text.trim(),
       }))
       .filter((s) => s.text !== '');
-    const rename = matchSpeakers(heard, timed, labels);
+    const rename = matchSpeakers(heard, timed);
     if (rename.size > 0) timed = timed.map((s) => (s.speaker ? { ...s, speaker: rename.get(s.speaker) } : s));
-    for (const s of timed) if (s.speaker) labels.add(s.speaker);
     heard = timed;
     if (part.words) {
       words ??= [];
@@ -106,9 +104,9 @@ export function stitch(
 /**
  * Diarized chunks label their speakers on their own (A, B … per request). The next chunk's labels are
  * matched to the previous chunk's by how long they overlap in the audio both heard (greedy, longest
- * first); a label with no match keeps its name unless taken, else gets the next free letter.
+ * first); a label with no match keeps its name unless another label of the chunk was mapped to it.
  */
-export function matchSpeakers(previous: Segment[], next: Segment[], taken: Set<string>): Map<string, string> {
+export function matchSpeakers(previous: Segment[], next: Segment[]): Map<string, string> {
   const rename = new Map<string, string>();
   const nextLabels = [...new Set(next.map((s) => s.speaker).filter((l): l is string => !!l))];
   if (nextLabels.length === 0) return rename;
@@ -131,7 +129,9 @@ export function matchSpeakers(previous: Segment[], next: Segment[], taken: Set<s
     rename.set(from, to);
     used.add(to);
   }
-  const free = (label: string) => !used.has(label) && (previous.length === 0 || !taken.has(label));
+  // No overlap evidence: the same label is taken to be the same speaker (chunks sent with the first chunk's
+  // speaker references are labelled consistently by the API); a clash within this chunk gets a free letter.
+  const free = (label: string) => !used.has(label);
   for (const label of nextLabels) {
     if (rename.has(label)) continue;
     let name = label;

@@ -32,6 +32,7 @@ import {
 import { providerExtension, transcribeFile } from './provider.ts';
 import { ensureRedactedAudio } from './redact-audio.ts';
 import { planRequest, type RequestPlan } from './request-plan.ts';
+import { referenceName, type SpeakerReference, speakerReferences } from './speaker-references.ts';
 import { measureSpeech } from './speech-presence.ts';
 import { stitch } from './stitch.ts';
 import { toSrt, toVtt } from './subtitles.ts';
@@ -47,6 +48,8 @@ interface ChunkPlanDoc {
   duration: number;
   /** channels split: each chunk holds one channel of the input */
   chunks: Array<ChunkPlan & { channel?: number }>;
+  /** diarize: clips of the first chunk's speakers, sent with every other chunk */
+  speakers?: SpeakerReference[];
 }
 
 /** The job's transcription request (model, words, diarize, prompt) and what it cannot honour. */
@@ -270,12 +273,28 @@ async function prepare(
     });
   }
   const plan: ChunkPlanDoc = { duration, chunks };
+  if (request.diarize && chunks.length > 1) {
+    // The first chunk here, now: its speakers' clips go with every other chunk (one label per speaker).
+    const first = join(dir, `chunk-0.${COMPACT.ext}`);
+    const part = await transcribeFile(
+      ctx.providers.transcribe,
+      { path: first, name: `chunk-0.${COMPACT.ext}`, mime: COMPACT.mime },
+      { language: record.language_hint, signal, request },
+    );
+    await storage.put(keys.chunkTranscript(record.id, 0), JSON.stringify(part), {
+      contentType: 'application/json',
+      signal,
+    });
+    plan.speakers = await speakerReferences(tools, first, part.segments, dir, signal).catch((err) =>
+      mediaFailure(err, 'cut speaker references'),
+    );
+  }
   await storage.put(keys.chunkPlan(record.id), JSON.stringify(plan), {
     contentType: 'application/json',
     signal,
   });
   log.info(
-    { chunks: chunks.length, silences: silences.length, seconds: duration },
+    { chunks: chunks.length, silences: silences.length, seconds: duration, speakers: plan.speakers?.length },
     'audio split into chunks',
   );
   return transcribeChunks(ctx, chunkQueue, plan);
@@ -333,7 +352,16 @@ async function transcribeChunks(
   }
   const done = parts as PartialTranscript[];
   const channels = [...new Set(plan.chunks.map((c) => c.channel))];
-  if (channels.length === 1 && channels[0] === undefined) return stitch(plan.chunks, done, plan.duration);
+  if (channels.length === 1 && channels[0] === undefined) {
+    if (!plan.speakers?.length) return stitch(plan.chunks, done, plan.duration);
+    // diarized with references: the first chunk's labels become the reference names the others were given
+    const [first, ...rest] = done;
+    const renamed = first && {
+      ...first,
+      segments: first.segments.map((s) => (s.speaker ? { ...s, speaker: referenceName(s.speaker) } : s)),
+    };
+    return relabel(stitch(plan.chunks, renamed ? [renamed, ...rest] : rest, plan.duration));
+  }
   // channels split: each channel stitched on its own, then merged in time order
   const docs = channels.map((ch) => {
     const picked = plan.chunks.flatMap((c, i) =>
@@ -420,4 +448,13 @@ async function splitChannels(
     'channels split into chunks',
   );
   return transcribeChunks(ctx, chunkQueue, plan);
+}
+
+/** Speaker labels A, B, C … in order of first appearance (as the API labels one request's speakers). */
+function relabel(doc: TranscriptDoc): TranscriptDoc {
+  const order: string[] = [];
+  for (const s of doc.segments) if (s.speaker && !order.includes(s.speaker)) order.push(s.speaker);
+  const name = (label: string | undefined) =>
+    label === undefined ? undefined : String.fromCharCode(65 + order.indexOf(label));
+  return { ...doc, segments: doc.segments.map((s) => (s.speaker ? { ...s, speaker: name(s.speaker) } : s)) };
 }
