@@ -86,14 +86,29 @@ const label = z
 /** The options' request shape (added to the job and batch body schemas). */
 export const transcriptOptionsShape = {
   /** `transcript.json` gains `words: [{start, end, word, speaker?, channel?}]` */
-  word_timestamps: boolField.optional(),
+  word_timestamps: boolField
+    .optional()
+    .describe(
+      'transcript.json gains words [{start, end, word, speaker?, channel?}] (whisper-1; else a warning)',
+    ),
   /** speaker labels on segments (and words) */
-  diarize: boolField.optional(),
+  diarize: boolField
+    .optional()
+    .describe('Speaker labels on segments, `speakers` on the job (the diarization model; takes no keyterms)'),
   /** names given to the speakers in order of first appearance (diarize) */
-  known_speakers: listField(label).pipe(z.array(label).min(1).max(8)).optional(),
+  known_speakers: listField(label)
+    .pipe(z.array(label).min(1).max(8))
+    .optional()
+    .describe('With diarize: names for the speakers in order of first appearance'),
   /** `split`: a stereo recording's channels are transcribed on their own and merged */
-  channels: z.enum(['mixed', 'split'], { error: 'channels must be "mixed" or "split"' }).optional(),
-  channel_labels: listField(label).pipe(z.array(label).min(1).max(8)).optional(),
+  channels: z
+    .enum(['mixed', 'split'], { error: 'channels must be "mixed" or "split"' })
+    .optional()
+    .describe('split: each channel of a stereo recording transcribed on its own, merged in time order'),
+  channel_labels: listField(label)
+    .pipe(z.array(label).min(1).max(8))
+    .optional()
+    .describe('With channels: split: the labels of channel 0, 1 (e.g. ["agent", "caller"])'),
   /** types to redact, or `true` for every type */
   redact: z
     .preprocess(
@@ -103,11 +118,19 @@ export const transcriptOptionsShape = {
         listField(z.enum(REDACT_TYPES, { error: `redact takes ${REDACT_TYPES.join(', ')} or true` })),
       ]),
     )
-    .optional(),
-  redact_audio: boolField.optional(),
+    .optional()
+    .describe(
+      'Types of personal data to replace with placeholders before anything is stored, or true for all',
+    ),
+  redact_audio: boolField
+    .optional()
+    .describe(
+      'With redact: a copy of the audio with redacted spans silenced (redacted_audio); the input is deleted',
+    ),
   keyterms: listField(z.string().trim().min(1).max(MAX_KEYTERM_CHARS))
     .pipe(z.array(z.string()).max(MAX_KEYTERMS, `keyterms holds at most ${MAX_KEYTERMS} terms`))
-    .optional(),
+    .optional()
+    .describe('Vocabulary for the transcription model (its prompt), merged after the client’s defaults'),
 };
 
 type OptionsInput = {
