@@ -361,9 +361,27 @@ describe('transcript options (whisper-1)', () => {
       '6',
       silent,
     ]);
+    // an MP3 of near-silence (room tone at -70 dB) is measured by ffmpeg instead
+    const quiet = join(dir, 'quiet.mp3');
+    await run('ffmpeg', [
+      '-loglevel',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      'anoisesrc=a=0.0003:r=16000',
+      '-t',
+      '6',
+      quiet,
+    ]);
     stack.sim.reset();
-    for (const pipeline of ['voicemail', 'voicebot']) {
-      const { res, body } = await postJob(stack.url, await fileForm(silent, { pipeline }));
+    for (const [pipeline, file] of [
+      ['voicemail', silent],
+      ['voicebot', silent],
+      ['voicemail', quiet],
+    ] as const) {
+      const { res, body } = await postJob(stack.url, await fileForm(file, { pipeline }));
       expect(res.status, JSON.stringify(body)).toBe(202);
       const job = await waitForJob(stack.url, body.id, 30_000);
       expect(job.error).toBeNull();
