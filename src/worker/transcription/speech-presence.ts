@@ -139,13 +139,9 @@ function pcmFormat(head: Buffer, fileSize: number) {
       };
     if (id === 'data') {
       // PCM, or WAVE_FORMAT_EXTENSIBLE (its subformat is PCM for 16-bit files in practice)
-      if (
-        !fmt ||
-        fmt.bits !== 16 ||
-        (fmt.audioFormat !== 1 && fmt.audioFormat !== 0xfffe) ||
-        fmt.channels < 1
-      )
-        return undefined;
+      const pcm16 =
+        fmt !== undefined && fmt.bits === 16 && (fmt.audioFormat === 1 || fmt.audioFormat === 0xfffe);
+      if (!pcm16 || fmt === undefined || fmt.channels < 1) return undefined;
       return {
         channels: fmt.channels,
         rate: fmt.rate,
