@@ -4,7 +4,7 @@
  * Redaction (local and S3 storage) is in transcript-redaction.test.ts.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -115,7 +115,7 @@ describe('transcript options (whisper-1)', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
-  it('refuses options that cannot work with a 400 naming the problem, leaving nothing stored', async () => {
+  it('refuses options that cannot work with a 400 naming the problem, leaving nothing stored; a mono input found later fails the job', async () => {
     const cases: Array<[Record<string, string>, string, string]> = [
       [{ redact_audio: 'true' }, 'invalid_options', 'redact_audio needs redact'],
       [{ channels: 'split' }, 'mono_input', 'one channel'],
@@ -149,6 +149,18 @@ describe('transcript options (whisper-1)', () => {
       code: 'invalid_options',
       detail: expect.stringMatching(/^items\[1\]: redact_audio needs redact.*only for audio input/),
     });
+    expect(stack.sim.stats().calls.transcriptions).toBe(0);
+    expect(await readdir(join(stack.dataDir, 'objects', 'jobs')).catch(() => [])).toEqual([]);
+    // a mono container whose channels only ffprobe can tell: the job fails with the same problem, unpaid
+    const { res, body } = await postJob(
+      stack.url,
+      await fileForm(sample('voicemail-short.webm'), { pipeline: 'transcribe', channels: 'split' }),
+    );
+    expect(res.status).toBe(202);
+    const job = await waitForJob(stack.url, body.id, 30_000);
+    expect(job.status).toBe('failed');
+    expect(job.error).toMatchObject({ code: 'mono_input', stage: 'transcribe' });
+    expect(job.error.message).toContain('needs a stereo recording');
     expect(stack.sim.stats().calls.transcriptions).toBe(0);
   });
 
