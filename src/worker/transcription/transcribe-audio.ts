@@ -169,11 +169,16 @@ async function prepare(
       null,
     );
   };
-  /** Blank recordings end here, before any provider call (without ffmpeg: not measured, sent). */
+  /**
+   * Blank recordings end here, before any provider call. Not measurable (no ffmpeg, or it cannot decode
+   * what the provider may still take): sent as before, the provider decides.
+   */
   const isBlank = async (duration: number | undefined) => {
     const presence = await measureSpeech(tools, input, duration, signal).catch((err: unknown) => {
-      if (err instanceof MediaError && err.missing) return undefined;
-      return mediaFailure(err, 'measure speech in the input');
+      if (signal.aborted) throw err;
+      if (!(err instanceof MediaError && err.missing))
+        log.warn({ err }, 'speech not measured: sent as it is');
+      return undefined;
     });
     if (presence && !presence.speech) log.info({ ...presence }, 'no speech in the input: not transcribed');
     return presence !== undefined && !presence.speech;
