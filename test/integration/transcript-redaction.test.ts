@@ -24,14 +24,18 @@ const SAMPLE = join(import.meta.dirname, '..', '..', '..', 'shared', 'samples', 
 const FORBIDDEN = [
   /maria/i,
   /lopez/i,
-  /555/,
-  /4478/,
+  // digit runs of the number, with or without separators (a bare "555" also occurs in ids and timestamps)
+  /555\W{0,3}213/,
+  /213\W{0,3}4478/,
   /five,? five,? five/i,
   /four,? four,? seven/i,
   /two,? one,? three/i,
 ];
 const leaks = (label: string, text: string) =>
-  FORBIDDEN.filter((re) => re.test(text)).map((re) => `${label}: ${re} in ${text.slice(0, 300)}`);
+  FORBIDDEN.flatMap((re) => {
+    const at = text.search(re);
+    return at < 0 ? [] : [`${label}: ${re} in …${text.slice(Math.max(0, at - 80), at + 80)}…`];
+  });
 
 /** Max volume (dB) of [start, end) seconds of an audio file, by ffmpeg volumedetect. */
 async function maxVolume(path: string, start: number, end: number): Promise<number> {
