@@ -17,6 +17,7 @@ import {
   uploadedJobIds,
   uploadJobId,
 } from './middleware/audio-upload.ts';
+import { checkTranscriptOptions, transcriptOptionsFor } from './transcript-intake.ts';
 import { parseOr400 } from './validate.ts';
 import { assertWebhookSignable } from './webhook-policy.ts';
 
@@ -104,6 +105,7 @@ export async function validateJob(
       `The ${body.pipeline} pipeline does not take ${kind} input.`,
     );
   }
+  await checkTranscriptOptions(deps, body, kind, file);
   return { kind, body, file };
 }
 
@@ -185,6 +187,11 @@ export async function acceptJob(
     duration_seconds: null,
     artifacts: null,
     summary: null,
+    ...(await transcriptOptionsFor(deps, body, kind, ctx.clientId)),
+    warnings: null,
+    speakers: null,
+    redactions: null,
+    no_speech: null,
     error: null,
     provider: config.simulator.enabled ? 'simulator' : 'openai',
     created_at: now,

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isLanguageCode } from '../shared/languages.ts';
 import { PIPELINE_NAMES } from '../shared/stages.ts';
+import { transcriptOptionsShape } from '../shared/transcript-options.ts';
 import { assertJsonDepth } from './json-body.ts';
 
 const MAX_METADATA_BYTES = 16 * 1024;
@@ -45,6 +46,7 @@ export const jobOptionsShape = {
     .url({ protocol: /^https?$/, error: 'webhook_url must be an http(s) URL' })
     .max(2048)
     .optional(),
+  ...transcriptOptionsShape,
 };
 
 /** Audio fetched by a worker from a URL (http/https, public addresses only). */

@@ -6,7 +6,7 @@
 import { Command, CommanderError } from 'commander';
 import { VoicebotError } from '../../packages/sdk/src/client.ts';
 import { batchCommand } from './commands/batch.ts';
-import { keysCommand } from './commands/keys.ts';
+import { clientsCommand, keysCommand } from './commands/keys.ts';
 import { statusCommand } from './commands/status.ts';
 import { submitCommand } from './commands/submit.ts';
 import { EXIT } from './context.ts';
@@ -28,6 +28,7 @@ submitCommand(program);
 batchCommand(program);
 statusCommand(program);
 keysCommand(program);
+clientsCommand(program);
 program.addHelpText(
   'after',
   `

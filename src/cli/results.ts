@@ -2,15 +2,40 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { JobView } from '../../packages/sdk/src/client.ts';
 
+/** File names the stored artifacts are written under. */
+const ARTIFACT_FILES: Record<string, string> = {
+  transcript_txt: 'transcript.txt',
+  transcript_json: 'transcript.json',
+  transcript_srt: 'transcript.srt',
+  transcript_vtt: 'transcript.vtt',
+  summary_json: 'summary.json',
+  redacted_audio: 'redacted-audio.mp3',
+};
+
 /**
- * Writes a finished job's results into `dir`: job.json always; transcript.txt, reply.txt and the spoken
- * reply (downloaded from its presigned URL) when they exist.
+ * Writes a finished job's results into `dir`: job.json always; every stored artifact (transcript
+ * txt/json/srt/vtt, summary, redacted audio), reply.txt and the spoken reply (downloaded from their
+ * presigned URLs) when they exist.
  */
 export async function saveResults(job: JobView, dir: string): Promise<string[]> {
   await mkdir(dir, { recursive: true });
   const written = ['job.json'];
   await writeFile(join(dir, 'job.json'), `${JSON.stringify(job, null, 2)}\n`);
-  if (job.transcript) {
+  // every stored artifact, downloaded at once
+  const saved = await Promise.all(
+    Object.entries(job.artifacts ?? {}).map(async ([name, url]) => {
+      if (!url) return undefined;
+      const res = await fetch(url);
+      if (!res.ok) return undefined;
+      const file =
+        ARTIFACT_FILES[name] ??
+        `${name}.${new URL(url).pathname.split('.').pop()?.replace(/\W/g, '') || 'bin'}`;
+      await writeFile(join(dir, file), Buffer.from(await res.arrayBuffer()));
+      return file;
+    }),
+  );
+  written.push(...saved.filter((f): f is string => f !== undefined));
+  if (job.transcript && !written.includes('transcript.txt')) {
     await writeFile(join(dir, 'transcript.txt'), `${job.transcript}\n`);
     written.push('transcript.txt');
   }

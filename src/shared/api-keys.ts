@@ -15,6 +15,8 @@ export interface ClientRecord {
   /** Standard Webhooks secret (`whsec_…`) this client's webhooks are signed with. */
   webhook_secret: string;
   created_at: string;
+  /** vocabulary merged into every audio job's `keyterms` (set with `voicebot clients set --keyterms`) */
+  keyterms: string[];
 }
 
 /** The client every request belongs to while no API key exists (development: the API runs open). */
@@ -132,6 +134,12 @@ export class ApiKeys {
     return toRecord(raw);
   }
 
+  /** A client's default keyterms (none when unset). */
+  async keyterms(clientId: string): Promise<string[]> {
+    const raw = await this.redis.hget(this.clientKey(clientId), 'keyterms');
+    return raw ? (JSON.parse(raw) as string[]) : [];
+  }
+
   async client(clientId: string): Promise<ClientRecord | undefined> {
     const raw = await this.redis.hgetall(this.clientKey(clientId));
     if (!raw.webhook_secret) return undefined;
@@ -140,7 +148,19 @@ export class ApiKeys {
       name: raw.name ?? clientId,
       webhook_secret: raw.webhook_secret,
       created_at: raw.created_at ?? '',
+      keyterms: raw.keyterms ? (JSON.parse(raw.keyterms) as string[]) : [],
     };
+  }
+
+  /**
+   * Sets a client's default keyterms (an empty list clears them); false when the client does not exist.
+   * The open client ("public", every request while no key exists) may have them too.
+   */
+  async setKeyterms(clientId: string, keyterms: string[]): Promise<boolean> {
+    if (clientId !== OPEN_CLIENT && !(await this.client(clientId))) return false;
+    if (keyterms.length === 0) await this.redis.hdel(this.clientKey(clientId), 'keyterms');
+    else await this.redis.hset(this.clientKey(clientId), 'keyterms', JSON.stringify(keyterms));
+    return true;
   }
 }
 

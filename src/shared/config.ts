@@ -141,6 +141,8 @@ const envSchema = z.object({
   SUMMARIZE_API_KEY: optionalString,
   TRANSCRIBE_MAX_UPLOAD_BYTES: int(1024).default(25 * 1024 * 1024),
   TRANSCRIBE_CHUNK_SECONDS: int(30).default(600),
+  /** the model jobs with `diarize: true` are transcribed with (same server and key as TRANSCRIBE_MODEL) */
+  TRANSCRIBE_DIARIZE_MODEL: z.string().min(1).default('gpt-4o-transcribe-diarize'),
   MAX_AUDIO_SECONDS: int(1).default(4 * 3600),
   FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
   FFPROBE_PATH: z.string().min(1).default('ffprobe'),
@@ -345,6 +347,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxUploadBytes: e.TRANSCRIBE_MAX_UPLOAD_BYTES,
       /** longer inputs are cut at silences into chunks of at most this many seconds */
       chunkSeconds: e.TRANSCRIBE_CHUNK_SECONDS,
+      diarizeModel: e.TRANSCRIBE_DIARIZE_MODEL,
       /** longer inputs fail with audio_too_long */
       maxAudioSeconds: e.MAX_AUDIO_SECONDS,
       tools: { ffmpeg: e.FFMPEG_PATH, ffprobe: e.FFPROBE_PATH },

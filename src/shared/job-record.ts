@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { ARTIFACT_NAMES, JOB_STATUSES, PIPELINE_NAMES, STAGES } from './stages.ts';
 import { voicemailSummarySchema } from './summary.ts';
+import { redactionSchema, speakerSchema, transcriptOptionsSchema } from './transcript-options.ts';
 
 export const jobErrorSchema = z.object({
   code: z.string(),
@@ -70,6 +71,16 @@ export const jobRecordSchema = z.object({
   artifacts: z.array(z.enum(ARTIFACT_NAMES)).nullable(),
   /** the voicemail pipeline's structured summary */
   summary: voicemailSummarySchema.nullable(),
+  /** word times, speakers, channels, redaction, keyterms asked for (null: none) */
+  transcript_options: transcriptOptionsSchema.nullable(),
+  /** what the job could not do as asked (e.g. a model without word times), one sentence each */
+  warnings: z.array(z.string()).nullable(),
+  /** diarized or split-channel transcripts: each speaker and their talk time */
+  speakers: z.array(speakerSchema).nullable(),
+  /** what was redacted where (never the values) */
+  redactions: z.array(redactionSchema).nullable(),
+  /** 'true' once the input was found to hold no speech (no provider call was made) */
+  no_speech: z.boolean().nullable(),
   error: jobErrorSchema.nullable(),
   provider: z.enum(['openai', 'simulator']),
   created_at: z.string(),
@@ -79,7 +90,18 @@ export const jobRecordSchema = z.object({
 });
 export type JobRecord = z.infer<typeof jobRecordSchema>;
 
-const JSON_FIELDS = new Set(['metadata', 'error', 'webhook', 'artifacts', 'summary']);
+const JSON_FIELDS = new Set([
+  'metadata',
+  'error',
+  'webhook',
+  'artifacts',
+  'summary',
+  'transcript_options',
+  'warnings',
+  'speakers',
+  'redactions',
+]);
+const BOOLEAN_FIELDS = new Set(['no_speech']);
 const NUMBER_FIELDS = new Set(['input_bytes', 'priority', 'duration_seconds']);
 
 /** Record → Redis hash fields (null fields are simply absent). */
@@ -105,6 +127,7 @@ export function fromHash(hash: Record<string, string>): JobRecord {
     if (v === undefined) raw[key] = null;
     else if (JSON_FIELDS.has(key)) raw[key] = JSON.parse(v);
     else if (NUMBER_FIELDS.has(key)) raw[key] = Number(v);
+    else if (BOOLEAN_FIELDS.has(key)) raw[key] = v === 'true';
     else raw[key] = v;
   }
   return raw as JobRecord;

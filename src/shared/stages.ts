@@ -70,6 +70,8 @@ export const keys = {
   transcriptSrt: (jobId: string) => `jobs/${jobId}/transcript.srt`,
   transcriptVtt: (jobId: string) => `jobs/${jobId}/transcript.vtt`,
   summary: (jobId: string) => `jobs/${jobId}/summary.json`,
+  /** `redact_audio`: the input with every redacted span silenced (MP3; the input itself is then deleted) */
+  redactedAudio: (jobId: string) => `jobs/${jobId}/redacted-audio.mp3`,
   /** long audio: the chunk plan, each chunk's audio and each chunk's transcript (a retry skips done chunks) */
   chunks: (jobId: string) => `jobs/${jobId}/chunks/`,
   chunkPlan: (jobId: string) => `jobs/${jobId}/chunks/plan.json`,
@@ -84,6 +86,7 @@ export const ARTIFACTS = {
   transcript_srt: keys.transcriptSrt,
   transcript_vtt: keys.transcriptVtt,
   summary_json: keys.summary,
+  redacted_audio: keys.redactedAudio,
 } as const;
 export type ArtifactName = keyof typeof ARTIFACTS;
 export const ARTIFACT_NAMES = Object.keys(ARTIFACTS) as [ArtifactName, ...ArtifactName[]];

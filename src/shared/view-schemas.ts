@@ -10,6 +10,7 @@ import { jobErrorSchema, webhookStateSchema } from './job-record.ts';
 import type { JobView } from './job-view.ts';
 import { ARTIFACT_NAMES, JOB_STATUSES, PIPELINE_NAMES, STAGES } from './stages.ts';
 import { voicemailSummarySchema } from './summary.ts';
+import { redactionSchema, speakerSchema, transcriptOptionsSchema } from './transcript-options.ts';
 
 const timestamp = z.iso.datetime();
 const metadata = z
@@ -42,6 +43,19 @@ export const jobViewSchema = z
     language_hint: z.string().nullable(),
     duration_seconds: z.number().nullable().describe('Seconds of input audio'),
     summary: voicemailSummarySchema.nullable().describe('The voicemail pipeline’s structured summary'),
+    transcript_options: transcriptOptionsSchema
+      .nullable()
+      .describe('Word times, speakers, channels, redaction and keyterms as resolved for this job'),
+    warnings: z.array(z.string()).describe('What the job could not do as asked, one sentence each'),
+    speakers: z
+      .array(speakerSchema)
+      .nullable()
+      .describe('Diarized or split-channel transcripts: each speaker and their talk time'),
+    redactions: z
+      .array(redactionSchema)
+      .nullable()
+      .describe('What was redacted, with times where words are known; never the values'),
+    no_speech: z.boolean().describe('The input held no speech: no transcription was paid for'),
     audio_url: z.url().nullable().describe('The spoken reply: a presigned URL minted on every read'),
     audio_url_expires_at: timestamp.nullable(),
     artifacts: z

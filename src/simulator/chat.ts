@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { invalid } from './http-util.ts';
 import { checkModel, isReasoningModel } from './models.ts';
+import { findAddresses, findPersonNames } from './pii-extract.ts';
 import { fillSchema } from './schema-fill.ts';
 import { extractVoicemail } from './voicemail-extract.ts';
 
@@ -131,6 +132,8 @@ export function answer(req: ChatRequest): ChatAnswer {
       text: reply,
       content: reply,
       language: 'en',
+      person_names: findPersonNames(lastUser),
+      addresses: findAddresses(lastUser),
     };
     content = JSON.stringify(js.schema === undefined ? { reply } : fillSchema(js.schema, hints));
   } else if (type === 'json_object') {

@@ -44,6 +44,7 @@ export async function serveEndpoint(
 ): Promise<void> {
   const { state, signal } = ctx;
   let model: string | undefined;
+  let params: Record<string, string | string[]> | undefined;
   let fault: FaultKind | undefined;
   state.stats.call(endpoint);
   try {
@@ -68,9 +69,18 @@ export async function serveEndpoint(
     try {
       await sleep(state.latency(endpoint), signal);
       if (signal.aborted) return;
-      await handle(endpoint, req, res, ctx, (m) => {
-        model = m;
-      });
+      await handle(
+        endpoint,
+        req,
+        res,
+        ctx,
+        (m) => {
+          model = m;
+        },
+        (p) => {
+          params = p;
+        },
+      );
       if (!res.headersSent && !signal.aborted) throw new Error('the handler sent no response');
     } finally {
       release();
@@ -86,6 +96,7 @@ export async function serveEndpoint(
       model,
       ms: Date.now() - ctx.startedAt,
       ...(fault ? { fault } : {}),
+      ...(params ? { params } : {}),
     });
   }
 }
@@ -96,12 +107,20 @@ async function handle(
   res: ServerResponse,
   ctx: RequestContext,
   setModel: (model: string) => void,
+  setParams: (params: Record<string, string | string[]>) => void,
 ): Promise<void> {
   const { state, headers, signal } = ctx;
   if (endpoint === 'transcriptions') {
     const { tools, transcriber } = state;
     const recognizeMaxSeconds = state.config.recognizeMaxSeconds;
-    await handleTranscription(req, res, { tools, transcriber, recognizeMaxSeconds, headers, setModel });
+    await handleTranscription(req, res, {
+      tools,
+      transcriber,
+      recognizeMaxSeconds,
+      headers,
+      setModel,
+      setParams,
+    });
     return;
   }
   const body = await readJson(req);

@@ -6,6 +6,7 @@
 import { open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { probeAudio, type Toolbox, toRecognizerWav } from './audio-tools.ts';
+import { segmentPitches } from './diarize.ts';
 import { ApiError } from './http-util.ts';
 import { recognize, type Segment, toSegments, type Word } from './recognize.ts';
 import { wavDuration } from './wav.ts';
@@ -17,6 +18,8 @@ export interface Transcript {
   segments: Segment[];
   words: Word[];
   recognized: boolean;
+  /** diarize: the median pitch (Hz) of each segment, NaN where unvoiced (see diarize.ts) */
+  pitches?: number[];
 }
 
 export interface AudioFile {
@@ -41,22 +44,34 @@ export class Transcriber {
   readonly #cache = new Map<string, Promise<Transcript>>();
   cacheHits = 0;
 
-  transcribe(file: AudioFile, tools: Toolbox, maxSeconds: number): Promise<Transcript> {
+  transcribe(
+    file: AudioFile,
+    tools: Toolbox,
+    maxSeconds: number,
+    opts: { diarize?: boolean } = {},
+  ): Promise<Transcript> {
     const real = tools.has('ffmpeg') && tools.has('pocketsphinx');
-    const key = `${file.sha256}:${real ? maxSeconds : 'fallback'}:${tools.has('ffprobe')}`;
+    const diarize = opts.diarize === true;
+    const key = `${file.sha256}:${real ? maxSeconds : 'fallback'}:${tools.has('ffprobe')}:${diarize}`;
     const cached = this.#cache.get(key);
     if (cached) {
       this.cacheHits++;
       return cached;
     }
-    const result = this.#compute(file, tools, real, maxSeconds);
+    const result = this.#compute(file, tools, real, maxSeconds, diarize);
     this.#cache.set(key, result);
     result.catch(() => this.#cache.delete(key));
     if (this.#cache.size > CACHE_SIZE) this.#cache.delete(this.#cache.keys().next().value as string);
     return result;
   }
 
-  async #compute(file: AudioFile, tools: Toolbox, real: boolean, maxSeconds: number): Promise<Transcript> {
+  async #compute(
+    file: AudioFile,
+    tools: Toolbox,
+    real: boolean,
+    maxSeconds: number,
+    diarize: boolean,
+  ): Promise<Transcript> {
     let duration: number | undefined;
     if (tools.has('ffprobe')) {
       const probe = await probeAudio(file.path);
@@ -94,7 +109,15 @@ export class Transcriber {
     const decoded = Math.max(0, ((await stat(wav)).size - 44) / 32_000);
     duration ??= decoded;
     const { segments, words } = toSegments(await recognize(wav, decoded));
-    return { text: segments.map((s) => s.text).join(' '), duration, segments, words, recognized: true };
+    const pitches = diarize ? await segmentPitches(wav, segments) : undefined;
+    return {
+      text: segments.map((s) => s.text).join(' '),
+      duration,
+      segments,
+      words,
+      recognized: true,
+      ...(pitches ? { pitches } : {}),
+    };
   }
 }
 

@@ -1,7 +1,8 @@
 /** Renders a transcript in each of the transcription API's response formats. */
+import { labelSpeakers, labelWithReferences } from './diarize.ts';
 import type { Transcript } from './transcribe.ts';
 
-export const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt'] as const;
+export const RESPONSE_FORMATS = ['json', 'text', 'srt', 'verbose_json', 'vtt', 'diarized_json'] as const;
 export type ResponseFormat = (typeof RESPONSE_FORMATS)[number];
 
 const LANGUAGES: Record<string, string> = {
@@ -28,6 +29,8 @@ export interface RenderOptions {
   /** ISO-639-1 code the client passed, if any. */
   language: string | undefined;
   granularities: string[];
+  /** diarized_json: `known_speaker_names[]` with the pitch of each `known_speaker_references[]` clip */
+  knownSpeakers?: Array<{ name: string; pitch: number }>;
   /** Usage as the model reports it (duration for whisper-1, tokens for the gpt-4o models). */
   usage: Record<string, unknown>;
 }
@@ -44,6 +47,8 @@ export function render(t: Transcript, o: RenderOptions): Rendered {
       return { body: `WEBVTT\n\n${cues(t, '.', false)}`, contentType: 'text/plain; charset=utf-8' };
     case 'verbose_json':
       return json(verbose(t, o));
+    case 'diarized_json':
+      return json(diarized(t, o));
     default:
       return json({ text: t.text, usage: o.usage });
   }
@@ -78,6 +83,28 @@ function verbose(t: Transcript, o: RenderOptions): Record<string, unknown> {
   }
   body.usage = o.usage;
   return body;
+}
+
+/** The diarize model's shape: segments with a speaker label each (no words, no language). */
+function diarized(t: Transcript, o: RenderOptions): Record<string, unknown> {
+  const pitches = t.pitches ?? t.segments.map(() => Number.NaN);
+  const speakers = o.knownSpeakers?.length
+    ? labelWithReferences(pitches, o.knownSpeakers)
+    : labelSpeakers(pitches);
+  return {
+    task: 'transcribe',
+    duration: round(t.duration),
+    text: t.text,
+    segments: t.segments.map((s, i) => ({
+      type: 'transcript.text.segment',
+      id: `seg_${i}`,
+      start: round(s.start),
+      end: round(s.end),
+      text: s.text,
+      speaker: speakers[i] ?? 'A',
+    })),
+    usage: o.usage,
+  };
 }
 
 function cues(t: Transcript, decimal: string, numbered: boolean): string {

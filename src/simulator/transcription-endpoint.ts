@@ -1,6 +1,7 @@
 /** POST /v1/audio/transcriptions: multipart in, transcript out in the requested response_format. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Toolbox } from './audio-tools.ts';
+import { referencePitch } from './diarize.ts';
 import { invalid } from './http-util.ts';
 import { checkModel } from './models.ts';
 import { field, readMultipart } from './multipart.ts';
@@ -14,7 +15,13 @@ export interface TranscriptionContext {
   headers: Record<string, string>;
   /** Tells the server which model was asked for (for the request log). */
   setModel(model: string): void;
+  /** Tells the server the request's fields (all but the file), kept in the request log for tests. */
+  setParams(params: Record<string, string | string[]>): void;
 }
+
+const DIARIZE_MODEL = 'gpt-4o-transcribe-diarize';
+/** The diarize model needs `chunking_strategy` for inputs longer than this (seconds). */
+const DIARIZE_UNCHUNKED_SECONDS = 30;
 
 export async function handleTranscription(
   req: IncomingMessage,
@@ -22,6 +29,11 @@ export async function handleTranscription(
   ctx: TranscriptionContext,
 ): Promise<void> {
   const upload = await readMultipart(req);
+  ctx.setParams(
+    Object.fromEntries(
+      [...upload.fields].map(([k, v]) => [k, v.length === 1 ? (v[0] as string) : v] as const),
+    ),
+  );
   let out: Rendered;
   try {
     const rawModel = field(upload, 'model');
@@ -37,11 +49,26 @@ export async function handleTranscription(
         'invalid_value',
       );
     }
-    if (model !== 'whisper-1' && format !== 'json' && format !== 'text') {
+    const diarize = model === DIARIZE_MODEL;
+    const allowed = model === 'whisper-1' ? ['json', 'text', 'srt', 'verbose_json', 'vtt'] : ['json', 'text'];
+    if (diarize) allowed.push('diarized_json');
+    if (!allowed.includes(format)) {
       throw invalid(
-        `response_format '${format}' is not compatible with model '${model}'. Use 'json' or 'text' instead.`,
+        `response_format '${format}' is not compatible with model '${model}'. Use ${allowed.map((f) => `'${f}'`).join(' or ')} instead.`,
         'response_format',
         'unsupported_value',
+      );
+    }
+    if (diarize && field(upload, 'prompt') !== undefined) {
+      throw invalid(`Prompt is not supported for model '${model}'.`, 'prompt', 'unsupported_parameter');
+    }
+    const names = upload.fields.get('known_speaker_names[]') ?? [];
+    const references = upload.fields.get('known_speaker_references[]') ?? [];
+    if (names.length !== references.length || names.length > 4) {
+      throw invalid(
+        'known_speaker_names[] and known_speaker_references[] must have the same length (at most 4).',
+        names.length > 4 ? 'known_speaker_names' : 'known_speaker_references',
+        'invalid_value',
       );
     }
     if (field(upload, 'stream') === 'true') {
@@ -55,7 +82,21 @@ export async function handleTranscription(
       { ...upload.file, dir: upload.dir },
       ctx.tools,
       ctx.recognizeMaxSeconds,
+      { diarize: diarize && format === 'diarized_json' },
     );
+    const knownSpeakers = await Promise.all(
+      names.map(async (name, i) => ({
+        name,
+        pitch: await referencePitch(references[i] ?? '', upload.dir, i),
+      })),
+    );
+    if (diarize && transcript.duration > DIARIZE_UNCHUNKED_SECONDS && !field(upload, 'chunking_strategy')) {
+      throw invalid(
+        `chunking_strategy is required for diarization models when the input is longer than ${DIARIZE_UNCHUNKED_SECONDS} seconds.`,
+        'chunking_strategy',
+        'missing_required_parameter',
+      );
+    }
     const granularities = [
       ...(upload.fields.get('timestamp_granularities[]') ?? []),
       ...(upload.fields.get('timestamp_granularities') ?? []),
@@ -64,6 +105,7 @@ export async function handleTranscription(
       format,
       language: field(upload, 'language'),
       granularities,
+      knownSpeakers,
       usage: usageFor(model, transcript, field(upload, 'prompt') ?? ''),
     });
   } finally {

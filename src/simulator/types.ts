@@ -77,6 +77,8 @@ export interface RequestRecord {
   ms: number;
   /** Set when the answer was an injected fault. */
   fault?: FaultKind;
+  /** Transcriptions: the request's form fields (all but the file), e.g. `prompt`, `response_format`. */
+  params?: Record<string, string | string[]>;
 }
 
 export interface SimulatorStats {

@@ -76,7 +76,8 @@ export function stageProcessor(
         );
         annotate({ 'voicebot.audio_seconds': output.duration_seconds });
       }
-      const next = nextStage(record.pipeline, stage);
+      // A recording without speech ends the job at transcription (no reply, no speech; see transcribe-audio).
+      const next = output.no_speech ? undefined : nextStage(record.pipeline, stage);
       // stage.completed carries what the stage produced (small texts: transcript, reply, summary), so a client
       // following the job sees each result as soon as it exists.
       const completed = { stage, ...output, duration_ms: Date.now() - started };

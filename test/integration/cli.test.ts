@@ -82,7 +82,10 @@ describe('voicebot CLI', () => {
       'job.json',
       'reply.mp3',
       'reply.txt',
+      'transcript.json',
+      'transcript.srt',
       'transcript.txt',
+      'transcript.vtt',
     ]);
 
     await waitFor(() => receiver.received.length > 0, { timeoutMs: 10_000 });
@@ -116,7 +119,10 @@ describe('voicebot CLI', () => {
       'job.json',
       'reply.mp3',
       'reply.txt',
+      'transcript.json',
+      'transcript.srt',
       'transcript.txt',
+      'transcript.vtt',
     ]);
 
     stack.sim.configure({ failNext: [{ endpoint: 'chat', status: 400 }] });

@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { batchView } from '../../shared/batch-view.ts';
 import { HttpError } from '../../shared/errors.ts';
+import { transcriptOptionsShape } from '../../shared/transcript-options.ts';
 import type { ApiDeps } from '../deps.ts';
 import { claimIdempotency, fingerprintOf, releaseIdempotency } from '../idempotency.ts';
 import { acceptJob, assertCapacity, type JobSpec, validateJob } from '../intake.ts';
@@ -16,6 +17,7 @@ export function batchSchema(maxItems: number, maxTextChars: number) {
     text: z.string().trim().min(1).max(maxTextChars).optional(),
     audio_url: audioUrlSchema.optional(),
     metadata: metadataSchema.optional(),
+    ...transcriptOptionsShape,
   });
   return z.strictObject({
     ...jobOptionsShape,

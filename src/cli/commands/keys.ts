@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { ApiKeys } from '../../shared/api-keys.ts';
 import { loadConfig } from '../../shared/config.ts';
 import { createRedis } from '../../shared/redis.ts';
+import { MAX_KEYTERM_CHARS, MAX_KEYTERMS } from '../../shared/transcript-options.ts';
 import { EXIT, type GlobalOptions, print } from '../context.ts';
 
 /** Admin commands: they talk to Redis directly (REDIS_URL, QUEUE_PREFIX), not to the API. */
@@ -61,6 +62,38 @@ export function keysCommand(program: Command): void {
       const g = cmd.optsWithGlobals<GlobalOptions>();
       const ok = await withKeys((k) => k.revoke(keyId));
       print(g, { key_id: keyId, revoked: ok }, ok ? `revoked ${keyId}` : `no key ${keyId}`);
+      if (!ok) process.exitCode = EXIT.someFailed;
+    });
+}
+
+/** `voicebot clients set <id> --keyterms …`: a client's defaults, merged into each of its audio jobs. */
+export function clientsCommand(program: Command): void {
+  const clients = program.command('clients').description('client settings (admin: needs REDIS_URL)');
+  clients
+    .command('set')
+    .description('set a client’s default keyterms (merged with each audio job’s own)')
+    .argument('<client-id>', 'as shown by `voicebot keys list`')
+    .requiredOption('--keyterms <terms>', 'comma-separated vocabulary, at most 100 terms ("" clears them)')
+    .action(async (clientId: string, o: { keyterms: string }, cmd: Command) => {
+      const g = cmd.optsWithGlobals<GlobalOptions>();
+      const terms = [
+        ...new Set(
+          o.keyterms
+            .split(',')
+            .map((t) => t.trim())
+            .filter(Boolean),
+        ),
+      ];
+      if (terms.length > MAX_KEYTERMS || terms.some((t) => t.length > MAX_KEYTERM_CHARS))
+        cmd.error(`at most ${MAX_KEYTERMS} keyterms of at most ${MAX_KEYTERM_CHARS} characters`, {
+          exitCode: EXIT.usage,
+        });
+      const ok = await withKeys((k) => k.setKeyterms(clientId, terms));
+      print(
+        g,
+        { client_id: clientId, keyterms: terms, updated: ok },
+        ok ? `${clientId}: ${terms.length} keyterms` : `no client ${clientId}`,
+      );
       if (!ok) process.exitCode = EXIT.someFailed;
     });
 }

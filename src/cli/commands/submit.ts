@@ -12,7 +12,19 @@ interface SubmitOptions {
   pipeline?: string;
   voice?: string;
   webhookUrl?: string;
+  language?: string;
+  wordTimestamps?: boolean;
+  diarize?: boolean;
+  knownSpeakers?: string;
+  channels?: string;
+  channelLabels?: string;
+  redact?: string | boolean;
+  redactAudio?: boolean;
+  keyterms?: string;
 }
+
+/** "a, b" → ["a", "b"] (the API takes lists as JSON arrays). */
+const list = (v: string | undefined) => (v === undefined ? undefined : v.split(',').map((s) => s.trim()));
 
 export function submitCommand(program: Command): void {
   program
@@ -23,6 +35,15 @@ export function submitCommand(program: Command): void {
     .option('--pipeline <name>', 'voicebot (default), transcribe, speak, voicemail')
     .option('--voice <voice>', 'TTS voice, e.g. nova')
     .option('--webhook-url <url>', 'called when each job ends')
+    .option('--language <code>', 'the spoken language (ISO-639-1), a hint for transcription')
+    .option('--word-timestamps', 'word-level times in transcript.json')
+    .option('--diarize', 'speaker labels on segments and words')
+    .option('--known-speakers <names>', 'with --diarize: names for the speakers in order of appearance')
+    .option('--channels <mode>', '"split": transcribe a stereo recording’s channels on their own')
+    .option('--channel-labels <labels>', 'with --channels split: e.g. agent,caller')
+    .option('--redact [types]', 'redact personal data: every type, or e.g. phone_number,email')
+    .option('--redact-audio', 'with --redact: store a copy of the audio with the redacted spans silenced')
+    .option('--keyterms <terms>', 'comma-separated vocabulary for the transcription model (≤ 100)')
     .option('--wait', 'wait until the jobs end')
     .option('--out <dir>', 'with --wait: download each job’s results into <dir>/<job id>/')
     .action(async (files: string[], opts: SubmitOptions, cmd: Command) => {
@@ -40,6 +61,15 @@ export function submitCommand(program: Command): void {
         pipeline: opts.pipeline,
         voice: opts.voice,
         webhook_url: opts.webhookUrl,
+        language: opts.language,
+        word_timestamps: opts.wordTimestamps,
+        diarize: opts.diarize,
+        known_speakers: list(opts.knownSpeakers),
+        channels: opts.channels,
+        channel_labels: list(opts.channelLabels),
+        redact: typeof opts.redact === 'string' ? list(opts.redact) : opts.redact,
+        redact_audio: opts.redactAudio,
+        keyterms: list(opts.keyterms),
       } as Parameters<typeof client.submit>[1];
       const jobs: JobView[] = [];
       if (opts.text) jobs.push(await client.submit({ text: opts.text }, options));

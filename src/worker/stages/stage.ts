@@ -23,7 +23,18 @@ export interface StageContext {
 export type StageOutput = Partial<
   Pick<
     JobRecord,
-    'transcript' | 'reply_text' | 'audio_key' | 'language' | 'duration_seconds' | 'artifacts' | 'summary'
+    | 'transcript'
+    | 'reply_text'
+    | 'audio_key'
+    | 'language'
+    | 'duration_seconds'
+    | 'artifacts'
+    | 'summary'
+    | 'transcript_options'
+    | 'warnings'
+    | 'speakers'
+    | 'redactions'
+    | 'no_speech'
   >
 >;
 

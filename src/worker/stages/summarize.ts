@@ -1,4 +1,5 @@
 import { PermanentError, RetryableError } from '../../shared/errors.ts';
+import { toLanguageCode } from '../../shared/languages.ts';
 import { keys } from '../../shared/stages.ts';
 import { summaryJsonSchema, type VoicemailSummary, voicemailSummarySchema } from '../../shared/summary.ts';
 import type { StageFn } from './stage.ts';
@@ -48,7 +49,10 @@ export const summarize: StageFn = async ({ record, storage, providers, signal })
   if (!transcript) throw new PermanentError('missing_input', 'The transcript to summarize is missing.');
   const stored = await storage.getText(keys.summary(record.id), signal);
   let summary = stored === undefined ? undefined : voicemailSummarySchema.safeParse(JSON.parse(stored)).data;
+  /** The transcript's language when transcription did not say (gpt-4o models): asked in the same call. */
+  let language: string | null = null;
   if (!summary) {
+    const askLanguage = record.language === null;
     const { client, model } = providers.summarize;
     const completion = await client.chat.completions.create(
       {
@@ -62,17 +66,50 @@ export const summarize: StageFn = async ({ record, storage, providers, signal })
         ],
         response_format: {
           type: 'json_schema',
-          json_schema: { name: 'voicemail_summary', schema: summaryJsonSchema(), strict: true },
+          json_schema: {
+            name: 'voicemail_summary',
+            schema: askLanguage ? withLanguage(summaryJsonSchema()) : summaryJsonSchema(),
+            strict: true,
+          },
         },
       },
       { signal },
     );
     const message = completion.choices[0]?.message;
     summary = parseSummary(message?.content, message?.refusal);
+    if (askLanguage) language = languageOf(message?.content);
     await storage.put(keys.summary(record.id), JSON.stringify(summary, null, 2), {
       contentType: 'application/json',
       signal,
     });
   }
-  return { summary, artifacts: [...new Set([...(record.artifacts ?? []), 'summary_json' as const])] };
+  return {
+    summary,
+    artifacts: [...new Set([...(record.artifacts ?? []), 'summary_json' as const])],
+    ...(language ? { language } : {}),
+  };
 };
+
+/** The summary's JSON Schema with a `language` property (ISO-639-1) added: it is not part of the summary. */
+function withLanguage(schema: Record<string, unknown>): Record<string, unknown> {
+  return {
+    ...schema,
+    properties: {
+      ...(schema.properties as Record<string, unknown>),
+      language: {
+        type: 'string',
+        description: 'The language of the transcript as an ISO-639-1 code, e.g. "en".',
+      },
+    },
+    required: [...((schema.required as string[]) ?? []), 'language'],
+  };
+}
+
+function languageOf(content: string | null | undefined): string | null {
+  try {
+    const value = JSON.parse(content ?? '') as { language?: unknown };
+    return typeof value.language === 'string' ? toLanguageCode(value.language) : null;
+  } catch {
+    return null;
+  }
+}

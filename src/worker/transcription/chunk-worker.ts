@@ -12,6 +12,7 @@ import { CHUNK_QUEUE, isTerminal, keys } from '../../shared/stages.ts';
 import { CANCELED, handleFailure, type RunnerDeps } from '../stage-runner.ts';
 import { COMPACT } from './media.ts';
 import { transcribeFile } from './provider.ts';
+import { chunkRequest } from './request-plan.ts';
 import { traceChunk } from './trace-chunk.ts';
 import { download, sweepStaleWorkDirs, withWorkDir } from './workdir.ts';
 
@@ -77,7 +78,7 @@ async function processChunk(
   const parsed = chunkPayloadSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError('invalid chunk job data');
   const { jobId, index, count } = parsed.data;
-  const { store, storage, providers } = deps;
+  const { store, storage, providers, config } = deps;
   const log = deps.log.child({
     job_id: jobId,
     stage: 'transcribe',
@@ -96,7 +97,11 @@ async function processChunk(
       return transcribeFile(
         providers.transcribe,
         { path, name: `chunk-${index}.${COMPACT.ext}`, mime: COMPACT.mime },
-        { language: record.language_hint, signal },
+        {
+          language: record.language_hint,
+          signal,
+          request: await chunkRequest(storage, record, providers.transcribe.model, config, signal),
+        },
       );
     });
     await storage.put(resultKey, JSON.stringify(part), { contentType: 'application/json', signal });

@@ -34,7 +34,7 @@ interface RunResult {
 }
 
 /** Runs a program; `onStderrLine` sees every stderr line; resolves on exit 0, rejects with MediaError. */
-function run(
+export function run(
   cmd: string,
   args: string[],
   signal: AbortSignal | undefined,
@@ -90,6 +90,21 @@ export async function probe(tools: MediaTools, path: string, signal?: AbortSigna
   };
 }
 
+/** Channels of the first audio stream (ffprobe), undefined when it does not say. */
+export async function audioChannels(
+  tools: MediaTools,
+  path: string,
+  signal?: AbortSignal,
+): Promise<number | undefined> {
+  const { stdout } = await run(
+    tools.ffprobe,
+    ['-v', 'error', '-select_streams', 'a:0', '-show_entries', 'stream=channels', '-of', 'json', path],
+    signal,
+  );
+  const n = Number((JSON.parse(stdout) as { streams?: Array<{ channels?: number }> }).streams?.[0]?.channels);
+  return Number.isFinite(n) && n > 0 ? n : undefined;
+}
+
 /** "time=01:02:03.45" in ffmpeg's progress lines → seconds. */
 export function progressSeconds(line: string): number | undefined {
   const m = /time=(\d+):(\d{2}):(\d{2}(?:\.\d+)?)/.exec(line);
@@ -123,11 +138,21 @@ export async function transcodeCompact(
   tools: MediaTools,
   input: string,
   output: string,
-  opts: { detectSilence: boolean; duration: number | undefined; signal?: AbortSignal },
+  opts: {
+    detectSilence: boolean;
+    duration: number | undefined;
+    signal?: AbortSignal;
+    /** only this channel of a multichannel input (0 = left) */
+    channel?: number;
+  },
 ): Promise<Silence[]> {
   const parser = new SilenceParser();
   const args = ['-hide_banner', '-nostdin', '-nostats', '-y', '-i', input, '-map', '0:a:0', '-vn'];
-  if (opts.detectSilence) args.push('-af', `silencedetect=noise=${SILENCE_NOISE}:d=${SILENCE_MIN_SECONDS}`);
+  const filters = [
+    ...(opts.channel !== undefined ? [`pan=mono|c0=c${opts.channel}`] : []),
+    ...(opts.detectSilence ? [`silencedetect=noise=${SILENCE_NOISE}:d=${SILENCE_MIN_SECONDS}`] : []),
+  ];
+  if (filters.length > 0) args.push('-af', filters.join(','));
   args.push(
     '-ac',
     '1',

@@ -2,7 +2,9 @@
 import { createReadStream } from 'node:fs';
 import type OpenAI from 'openai';
 import { toStreamingFile } from 'openai';
+import type { TranscriptionDiarized } from 'openai/resources/audio/transcriptions';
 import { toLanguageCode } from '../../shared/languages.ts';
+import type { TranscribeRequest } from './request-plan.ts';
 import type { PartialTranscript } from './transcript.ts';
 
 /** Models that answer `verbose_json` with segment timestamps (the gpt-4o transcribe models refuse it). */
@@ -31,22 +33,60 @@ const PROVIDER_TYPES: Readonly<Record<string, string>> = {
 export const providerExtension = (mime: string | null | undefined): string | undefined =>
   mime ? PROVIDER_TYPES[mime] : undefined;
 
+/**
+ * Transcribes one file as `request` says (see request-plan.ts); without a request, with the provider's
+ * model and its default granularity (segments from whisper-1, text only from the gpt-4o models).
+ */
 export async function transcribeFile(
   provider: { client: OpenAI; model: string },
   file: { path: string; name: string; mime: string },
-  opts: { language: string | null; signal: AbortSignal },
+  opts: { language: string | null; signal: AbortSignal; request?: TranscribeRequest },
 ): Promise<PartialTranscript> {
-  const { client, model } = provider;
+  const { client } = provider;
+  const request = opts.request;
+  const model = request?.model ?? provider.model;
   const upload = toStreamingFile(createReadStream(file.path), file.name, { type: file.mime });
   const language = opts.language ?? undefined;
+  const prompt = request?.prompt ? { prompt: request.prompt } : {};
+  if (request?.diarize) {
+    const r = (await client.audio.transcriptions.create(
+      {
+        file: upload,
+        model,
+        response_format: 'diarized_json',
+        chunking_strategy: 'auto',
+        ...(language ? { language } : {}),
+        ...(request.knownSpeakers?.length
+          ? {
+              known_speaker_names: request.knownSpeakers.map((k) => k.name),
+              known_speaker_references: request.knownSpeakers.map((k) => k.audio),
+            }
+          : {}),
+      },
+      { signal: opts.signal },
+    )) as unknown as TranscriptionDiarized;
+    return {
+      text: r.text ?? '',
+      language: opts.language,
+      duration: typeof r.duration === 'number' ? r.duration : null,
+      segments: (r.segments ?? []).map((s) => ({
+        start: s.start,
+        end: s.end,
+        text: s.text,
+        speaker: s.speaker,
+      })),
+    };
+  }
   if (givesTimestamps(model)) {
+    const words = request?.words === true;
     const r = await client.audio.transcriptions.create(
       {
         file: upload,
         model,
         response_format: 'verbose_json',
-        timestamp_granularities: ['segment'],
+        timestamp_granularities: words ? ['word', 'segment'] : ['segment'],
         ...(language ? { language } : {}),
+        ...prompt,
       },
       { signal: opts.signal },
     );
@@ -55,10 +95,13 @@ export async function transcribeFile(
       language: toLanguageCode(r.language) ?? opts.language,
       duration: typeof r.duration === 'number' ? r.duration : null,
       segments: (r.segments ?? []).map((s) => ({ start: s.start, end: s.end, text: s.text })),
+      ...(words
+        ? { words: (r.words ?? []).map((w) => ({ start: w.start, end: w.end, word: w.word.trim() })) }
+        : {}),
     };
   }
   const r = await client.audio.transcriptions.create(
-    { file: upload, model, ...(language ? { language } : {}) },
+    { file: upload, model, ...(language ? { language } : {}), ...prompt },
     { signal: opts.signal },
   );
   return { text: r.text ?? '', language: opts.language, duration: null, segments: [] };

@@ -1,4 +1,4 @@
-/** SRT and WebVTT from transcript segments. */
+/** SRT and WebVTT from transcript segments; a segment's speaker shows as `Caller:` (SRT) or `<v Caller>` (VTT). */
 import type { Segment } from './transcript.ts';
 
 /** Cue lines are wrapped at about this many characters (a common subtitle line length). */
@@ -40,7 +40,7 @@ export function toSrt(segments: Segment[]): string {
   return cues(segments)
     .map(
       (c, i) =>
-        `${i + 1}\n${timestamp(c.start, ',')} --> ${timestamp(c.end, ',')}\n${wrap(c.text).join('\n')}\n`,
+        `${i + 1}\n${timestamp(c.start, ',')} --> ${timestamp(c.end, ',')}\n${wrap(c.speaker ? `${c.speaker}: ${c.text}` : c.text).join('\n')}\n`,
     )
     .join('\n');
 }
@@ -52,7 +52,8 @@ const vttText = (text: string) =>
 export function toVtt(segments: Segment[]): string {
   const body = cues(segments)
     .map(
-      (c) => `${timestamp(c.start, '.')} --> ${timestamp(c.end, '.')}\n${wrap(vttText(c.text)).join('\n')}\n`,
+      (c) =>
+        `${timestamp(c.start, '.')} --> ${timestamp(c.end, '.')}\n${c.speaker ? `<v ${vttText(c.speaker)}>` : ''}${wrap(vttText(c.text)).join('\n')}\n`,
     )
     .join('\n');
   return body ? `WEBVTT\n\n${body}` : 'WEBVTT\n';

@@ -15,9 +15,11 @@ import { extensionFor } from '../../shared/audio-types.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { type ArtifactName, chunkJobId, keys } from '../../shared/stages.ts';
 import type { StageContext, StageOutput } from '../stages/stage.ts';
+import { channelLabel, mergeChannels } from './channels.ts';
 import { type ChunkPlan, planChunks } from './chunk-plan.ts';
 import type { ChunkPayload } from './chunk-worker.ts';
 import {
+  audioChannels,
   COMPACT,
   cut,
   MediaError,
@@ -28,9 +30,14 @@ import {
   transcodeCompact,
 } from './media.ts';
 import { providerExtension, transcribeFile } from './provider.ts';
+import { ensureRedactedAudio } from './redact-audio.ts';
+import { planRequest, type RequestPlan } from './request-plan.ts';
+import { referenceName, type SpeakerReference, speakerReferences } from './speaker-references.ts';
+import { measureSpeech } from './speech-presence.ts';
 import { stitch } from './stitch.ts';
 import { toSrt, toVtt } from './subtitles.ts';
 import { type PartialTranscript, type TranscriptDoc, toDoc, transcriptDocSchema } from './transcript.ts';
+import { finishDoc, NO_SPEECH_SUMMARY, optionFields } from './transcript-features.ts';
 import { download, withWorkDir } from './workdir.ts';
 
 /** Audio repeated on each side of a cut between chunks. */
@@ -39,8 +46,19 @@ const OVERLAP_SECONDS = 1;
 /** `chunks/plan.json`: written once the chunks are stored; from then on a re-run only waits and stitches. */
 interface ChunkPlanDoc {
   duration: number;
-  chunks: ChunkPlan[];
+  /** channels split: each chunk holds one channel of the input */
+  chunks: Array<ChunkPlan & { channel?: number }>;
+  /** diarize: clips of the first chunk's speakers, sent with every other chunk */
+  speakers?: SpeakerReference[];
 }
+
+/** The job's transcription request (model, words, diarize, prompt) and what it cannot honour. */
+export const requestPlanFor = (ctx: Pick<StageContext, 'record' | 'providers' | 'config'>): RequestPlan =>
+  planRequest(
+    ctx.record.transcript_options,
+    ctx.providers.transcribe.model,
+    ctx.config.transcription.diarizeModel,
+  );
 
 export const TRANSCRIPT_ARTIFACTS: ArtifactName[] = [
   'transcript_txt',
@@ -54,17 +72,26 @@ export async function transcribeAudio(
   chunkQueue: Queue<ChunkPayload>,
 ): Promise<StageOutput> {
   const { record, storage, signal } = ctx;
+  const options = record.transcript_options;
   const stored = await storage.getText(keys.transcriptJson(record.id), signal);
-  if (stored !== undefined) return publish(ctx, transcriptDocSchema.parse(JSON.parse(stored)));
+  if (stored !== undefined) {
+    const doc = transcriptDocSchema.parse(JSON.parse(stored));
+    if (options?.redact_audio && !doc.no_speech) await ensureRedactedAudio(ctx, doc.redactions ?? []);
+    return publish(ctx, doc);
+  }
   const planText = await storage.getText(keys.chunkPlan(record.id), signal);
-  const doc = planText
+  const transcribed = planText
     ? await transcribeChunks(ctx, chunkQueue, JSON.parse(planText) as ChunkPlanDoc)
     : await withWorkDir((dir) => prepare(ctx, chunkQueue, dir));
-  if (!doc.text) throw new PermanentError('no_speech', 'No speech was found in the audio.');
+  if (!transcribed.text && !transcribed.no_speech)
+    throw new PermanentError('no_speech', 'No speech was found in the audio.');
+  // Speaker names and redaction, before anything of the transcript is stored.
+  const doc = await finishDoc(ctx, transcribed, options);
   await storage.put(keys.transcriptJson(record.id), JSON.stringify(doc), {
     contentType: 'application/json',
     signal,
   });
+  if (options?.redact_audio && !doc.no_speech) await ensureRedactedAudio(ctx, doc.redactions ?? []);
   const output = await publish(ctx, doc);
   // The chunks' audio and transcripts are in transcript.json now; a failed delete is only clutter.
   await storage
@@ -82,13 +109,27 @@ async function publish(ctx: StageContext, doc: TranscriptDoc): Promise<StageOutp
     contentType: 'application/x-subrip',
   });
   await storage.put(keys.transcriptVtt(record.id), toVtt(doc.segments), { ...text, contentType: 'text/vtt' });
+  const artifacts: ArtifactName[] = [...(record.artifacts ?? []), ...TRANSCRIPT_ARTIFACTS];
+  if (record.transcript_options?.redact_audio && !doc.no_speech) artifacts.push('redacted_audio');
+  // A blank voicemail still gets its summary (saying so); the pipeline ends here (see stage-runner).
+  const blankSummary = doc.no_speech && record.pipeline === 'voicemail' ? NO_SPEECH_SUMMARY : undefined;
+  if (blankSummary) {
+    await storage.put(keys.summary(record.id), JSON.stringify(blankSummary, null, 2), {
+      contentType: 'application/json',
+      signal,
+    });
+    artifacts.push('summary_json');
+  }
   // transcript.txt last: the next stage reads it.
   await storage.put(keys.transcript(record.id), doc.text, text);
+  const plan = requestPlanFor(ctx);
   return {
     transcript: doc.text,
     language: doc.language ?? record.language_hint,
     duration_seconds: doc.duration,
-    artifacts: [...new Set([...(record.artifacts ?? []), ...TRANSCRIPT_ARTIFACTS])],
+    artifacts: [...new Set(artifacts)],
+    ...(blankSummary ? { summary: blankSummary } : {}),
+    ...optionFields(record, doc, plan.options, plan.warnings),
   };
 }
 
@@ -114,13 +155,41 @@ async function prepare(
   const limits = config.transcription;
   const tools: MediaTools = limits.tools;
   const input = join(dir, 'input');
+  const { request } = requestPlanFor(ctx);
+  const options = record.transcript_options;
   /** The input itself, to the provider (a format it takes, within its upload limit). */
-  const sendAsIs = () =>
-    transcribeFile(
-      ctx.providers.transcribe,
-      { path: input, name: `input.${ext}`, mime: record.input_type ?? 'application/octet-stream' },
-      { language: record.language_hint, signal },
+  const sendAsIs = async () => {
+    if (await isBlank(undefined)) return blank(undefined);
+    return toDoc(
+      await transcribeFile(
+        ctx.providers.transcribe,
+        { path: input, name: `input.${ext}`, mime: record.input_type ?? 'application/octet-stream' },
+        { language: record.language_hint, signal, request },
+      ),
+      null,
     );
+  };
+  /**
+   * Blank recordings end here, before any provider call. Not measurable (no ffmpeg, or it cannot decode
+   * what the provider may still take): sent as before, the provider decides.
+   */
+  const isBlank = async (duration: number | undefined) => {
+    const presence = await measureSpeech(tools, input, duration, signal).catch((err: unknown) => {
+      if (signal.aborted) throw err;
+      if (!(err instanceof MediaError && err.missing))
+        log.warn({ err }, 'speech not measured: sent as it is');
+      return undefined;
+    });
+    if (presence && !presence.speech) log.info({ ...presence }, 'no speech in the input: not transcribed');
+    return presence !== undefined && !presence.speech;
+  };
+  const blank = (duration: number | undefined): TranscriptDoc => ({
+    text: '',
+    language: record.language_hint,
+    duration: duration ?? null,
+    segments: [],
+    no_speech: true,
+  });
   await download(storage, keys.input(record.id), input, signal);
   const bytes = (await stat(input)).size;
   const ext = providerExtension(record.input_type);
@@ -135,14 +204,14 @@ async function prepare(
     }));
   if (!info) {
     log.warn({ err: `${tools.ffprobe} is not installed` }, 'audio not probed: sent as it is');
-    const part = await sendAsIs();
-    return toDoc(part, null);
+    if (options?.channels === 'split')
+      throw new PermanentError('transcoder_unavailable', 'channels: "split" needs ffprobe and ffmpeg.');
+    return sendAsIs();
   }
   if (!info.hasAudio) throw new PermanentError('unreadable_audio', 'The file holds no audio stream.');
-  if (quick && quick.duration === undefined) {
+  if (quick && quick.duration === undefined && options?.channels !== 'split') {
     // Small, in a format the provider takes: too short to need chunking; the provider reports its duration.
-    const part = await sendAsIs();
-    return toDoc(part, null);
+    return sendAsIs();
   }
   const duration =
     info.duration ??
@@ -153,8 +222,14 @@ async function prepare(
       `The audio is ${Math.round(duration)} s long; at most ${limits.maxAudioSeconds} s (MAX_AUDIO_SECONDS) can be transcribed.`,
     );
   }
+  if (await isBlank(duration)) return blank(duration);
+  if (options?.channels === 'split') return splitChannels(ctx, chunkQueue, dir, input, duration);
   if (ext && bytes <= limits.maxUploadBytes && duration <= limits.chunkSeconds) {
-    const part = await sendAsIs();
+    const part = await transcribeFile(
+      ctx.providers.transcribe,
+      { path: input, name: `input.${ext}`, mime: record.input_type ?? 'application/octet-stream' },
+      { language: record.language_hint, signal, request },
+    );
     return toDoc(part, duration);
   }
   // Transcode: a format the provider does not take, too many bytes, or too long for one request.
@@ -181,7 +256,7 @@ async function prepare(
     const part = await transcribeFile(
       ctx.providers.transcribe,
       { path: compact, name: `input.${COMPACT.ext}`, mime: COMPACT.mime },
-      { language: record.language_hint, signal },
+      { language: record.language_hint, signal, request },
     );
     return toDoc(part, duration);
   }
@@ -203,12 +278,28 @@ async function prepare(
     });
   }
   const plan: ChunkPlanDoc = { duration, chunks };
+  if (request.diarize && chunks.length > 1) {
+    // The first chunk here, now: its speakers' clips go with every other chunk (one label per speaker).
+    const first = join(dir, `chunk-0.${COMPACT.ext}`);
+    const part = await transcribeFile(
+      ctx.providers.transcribe,
+      { path: first, name: `chunk-0.${COMPACT.ext}`, mime: COMPACT.mime },
+      { language: record.language_hint, signal, request },
+    );
+    await storage.put(keys.chunkTranscript(record.id, 0), JSON.stringify(part), {
+      contentType: 'application/json',
+      signal,
+    });
+    plan.speakers = await speakerReferences(tools, first, part.segments, dir, signal).catch((err) =>
+      mediaFailure(err, 'cut speaker references'),
+    );
+  }
   await storage.put(keys.chunkPlan(record.id), JSON.stringify(plan), {
     contentType: 'application/json',
     signal,
   });
   log.info(
-    { chunks: chunks.length, silences: silences.length, seconds: duration },
+    { chunks: chunks.length, silences: silences.length, seconds: duration, speakers: plan.speakers?.length },
     'audio split into chunks',
   );
   return transcribeChunks(ctx, chunkQueue, plan);
@@ -264,5 +355,111 @@ async function transcribeChunks(
       );
     }
   }
-  return stitch(plan.chunks, parts as PartialTranscript[], plan.duration);
+  const done = parts as PartialTranscript[];
+  const channels = [...new Set(plan.chunks.map((c) => c.channel))];
+  if (channels.length === 1 && channels[0] === undefined) {
+    if (!plan.speakers?.length) return stitch(plan.chunks, done, plan.duration);
+    // diarized with references: the first chunk's labels become the reference names the others were given
+    const [first, ...rest] = done;
+    const renamed = first && {
+      ...first,
+      segments: first.segments.map((s) => (s.speaker ? { ...s, speaker: referenceName(s.speaker) } : s)),
+    };
+    return relabel(stitch(plan.chunks, renamed ? [renamed, ...rest] : rest, plan.duration));
+  }
+  // channels split: each channel stitched on its own, then merged in time order
+  const docs = channels.map((ch) => {
+    const picked = plan.chunks.flatMap((c, i) =>
+      c.channel === ch ? [[c, done[i] as PartialTranscript] as const] : [],
+    );
+    return stitch(
+      picked.map(([c]) => c),
+      picked.map(([, p]) => p),
+      plan.duration,
+    );
+  });
+  return mergeChannels(docs, record.transcript_options?.channel_labels ?? []);
+}
+
+/**
+ * `channels: "split"`: each channel transcoded on its own (ffmpeg `pan`) and transcribed — in one request
+ * each when short, else cut into chunks tagged with their channel — then merged on one timeline.
+ */
+async function splitChannels(
+  ctx: StageContext,
+  chunkQueue: Queue<ChunkPayload>,
+  dir: string,
+  input: string,
+  duration: number,
+): Promise<TranscriptDoc> {
+  const { record, storage, config, signal, log } = ctx;
+  const limits = config.transcription;
+  const tools = limits.tools;
+  const count = await audioChannels(tools, input, signal).catch((err) => mediaFailure(err, 'count channels'));
+  if ((count ?? 1) < 2)
+    throw new PermanentError(
+      'mono_input',
+      `channels: "split" needs a stereo recording (one speaker per channel); this one has ${count ?? 1} channel. Use diarize: true for a mono recording of several speakers.`,
+    );
+  const { request } = requestPlanFor(ctx);
+  const labels = record.transcript_options?.channel_labels ?? [];
+  const long = duration > limits.chunkSeconds;
+  const docs: TranscriptDoc[] = [];
+  const chunks: ChunkPlanDoc['chunks'] = [];
+  for (const channel of [0, 1]) {
+    const compact = join(dir, `channel-${channel}.${COMPACT.ext}`);
+    const silences = await transcodeCompact(tools, input, compact, {
+      detectSilence: long,
+      duration,
+      signal,
+      channel,
+    }).catch((err) => mediaFailure(err, `extract channel ${channel}`));
+    if (!long && (await stat(compact)).size <= limits.maxUploadBytes) {
+      const part = await transcribeFile(
+        ctx.providers.transcribe,
+        { path: compact, name: `channel-${channel}.${COMPACT.ext}`, mime: COMPACT.mime },
+        { language: record.language_hint, signal, request },
+      );
+      docs.push(toDoc(part, duration));
+      continue;
+    }
+    const bytesPerSecond = (await stat(compact)).size / Math.max(duration, 1);
+    const maxSeconds = Math.min(
+      limits.chunkSeconds,
+      Math.floor((limits.maxUploadBytes * 0.9) / bytesPerSecond),
+    );
+    for (const c of planChunks(duration, silences, { maxSeconds, overlapSeconds: OVERLAP_SECONDS })) {
+      const index = chunks.length;
+      const file = join(dir, `chunk-${index}.${COMPACT.ext}`);
+      await cut(tools, compact, file, c.audioStart, c.audioEnd, signal).catch((err) =>
+        mediaFailure(err, 'cut chunks'),
+      );
+      await storage.put(keys.chunkAudio(record.id, index, COMPACT.ext), createReadStream(file), {
+        contentType: COMPACT.mime,
+        signal,
+      });
+      chunks.push({ ...c, index, channel });
+    }
+  }
+  if (chunks.length === 0) return mergeChannels(docs, labels);
+  if (docs.length > 0) throw new Error('a channel was transcribed whole and the other in chunks');
+  const plan: ChunkPlanDoc = { duration, chunks };
+  await storage.put(keys.chunkPlan(record.id), JSON.stringify(plan), {
+    contentType: 'application/json',
+    signal,
+  });
+  log.info(
+    { chunks: chunks.length, channels: [0, 1].map((c) => channelLabel(labels, c)), seconds: duration },
+    'channels split into chunks',
+  );
+  return transcribeChunks(ctx, chunkQueue, plan);
+}
+
+/** Speaker labels A, B, C … in order of first appearance (as the API labels one request's speakers). */
+function relabel(doc: TranscriptDoc): TranscriptDoc {
+  const order: string[] = [];
+  for (const s of doc.segments) if (s.speaker && !order.includes(s.speaker)) order.push(s.speaker);
+  const name = (label: string | undefined) =>
+    label === undefined ? undefined : String.fromCharCode(65 + order.indexOf(label));
+  return { ...doc, segments: doc.segments.map((s) => (s.speaker ? { ...s, speaker: name(s.speaker) } : s)) };
 }

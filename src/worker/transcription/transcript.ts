@@ -1,12 +1,26 @@
 /** The transcript document a transcription produces (`transcript.json`), and the pieces it is built from. */
 import { z } from 'zod';
+import { redactionSchema } from '../../shared/transcript-options.ts';
 
 export const segmentSchema = z.object({
   start: z.number().min(0),
   end: z.number().min(0),
   text: z.string(),
+  /** diarize: the speaker's label; channels split: the channel's label */
+  speaker: z.string().optional(),
+  /** channels split: 0 (left) or 1 (right) */
+  channel: z.number().int().optional(),
 });
 export type Segment = z.infer<typeof segmentSchema>;
+
+export const wordSchema = z.object({
+  start: z.number().min(0),
+  end: z.number().min(0),
+  word: z.string(),
+  speaker: z.string().optional(),
+  channel: z.number().int().optional(),
+});
+export type Word = z.infer<typeof wordSchema>;
 
 /** `transcript.json`: times in seconds from the start of the input audio. */
 export const transcriptDocSchema = z.object({
@@ -16,6 +30,12 @@ export const transcriptDocSchema = z.object({
   /** seconds of input audio, when known */
   duration: z.number().nullable(),
   segments: z.array(segmentSchema),
+  /** word_timestamps: every word with its time, on the same timeline as the segments */
+  words: z.array(wordSchema).optional(),
+  /** redact: what was redacted where (the values never are in this document) */
+  redactions: z.array(redactionSchema).optional(),
+  /** the input held no speech: nothing was sent to the provider */
+  no_speech: z.boolean().optional(),
 });
 export type TranscriptDoc = z.infer<typeof transcriptDocSchema>;
 
@@ -26,6 +46,8 @@ export interface PartialTranscript {
   duration: number | null;
   /** empty when the model gives no timestamps (the gpt-4o transcribe models) */
   segments: Segment[];
+  /** when word times were asked for and the model gives them */
+  words?: Word[];
 }
 
 export const round3 = (n: number) => Math.round(n * 1000) / 1000;
@@ -37,10 +59,17 @@ export const round3 = (n: number) => Math.round(n * 1000) / 1000;
 export function toDoc(t: PartialTranscript, duration: number | null): TranscriptDoc {
   const total = duration ?? t.duration;
   const text = t.text.trim();
-  let segments = t.segments
-    .map((s) => ({ start: round3(s.start), end: round3(s.end), text: s.text.trim() }))
+  let segments: Segment[] = t.segments
+    .map((s) => ({ ...s, start: round3(s.start), end: round3(s.end), text: s.text.trim() }))
     .filter((s) => s.text !== '');
   if (segments.length === 0 && text !== '' && total !== null && total > 0)
     segments = [{ start: 0, end: round3(total), text }];
-  return { text, language: t.language, duration: total === null ? null : round3(total), segments };
+  const doc: TranscriptDoc = {
+    text,
+    language: t.language,
+    duration: total === null ? null : round3(total),
+    segments,
+  };
+  if (t.words) doc.words = t.words.map((w) => ({ ...w, start: round3(w.start), end: round3(w.end) }));
+  return doc;
 }

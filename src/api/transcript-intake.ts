@@ -1,0 +1,69 @@
+/**
+ * Intake checks of the transcript options (src/shared/transcript-options.ts): how they combine, and
+ * `channels: "split"` on a mono upload, refused from the WAV header before the job exists. Other containers
+ * (and audio_url) are checked by the transcribe stage with ffprobe: the job then fails with `mono_input`.
+ */
+import { HttpError } from '../shared/errors.ts';
+import type { JobRecord } from '../shared/job-record.ts';
+import { normaliseOptions, optionProblems, pickOptions } from '../shared/transcript-options.ts';
+import type { ApiDeps } from './deps.ts';
+
+const HEADER_BYTES = 4096;
+
+export async function checkTranscriptOptions(
+  deps: ApiDeps,
+  body: Record<string, unknown>,
+  kind: 'audio' | 'text',
+  file?: Express.Multer.File,
+): Promise<void> {
+  const options = pickOptions(body);
+  const problems = optionProblems(options, kind);
+  if (problems.length > 0) throw new HttpError(400, 'invalid_options', problems.join(' '));
+  if (options.channels === 'split' && file) {
+    const channels = await wavChannels(deps, file.path);
+    if (channels === 1)
+      throw new HttpError(
+        400,
+        'mono_input',
+        'channels: "split" needs a stereo recording (one speaker per channel); this WAV file has one channel. Use diarize: true for a mono recording of several speakers.',
+      );
+  }
+}
+
+/** The record's `transcript_options`: the job's options with the client's default keyterms merged in. */
+export async function transcriptOptionsFor(
+  deps: ApiDeps,
+  body: Record<string, unknown>,
+  kind: 'audio' | 'text',
+  clientId: string,
+): Promise<Pick<JobRecord, 'transcript_options'>> {
+  if (kind !== 'audio') return { transcript_options: null };
+  return { transcript_options: normaliseOptions(pickOptions(body), await deps.keys.keyterms(clientId)) };
+}
+
+/** A WAV file's channel count from its fmt chunk; undefined for anything else. */
+async function wavChannels(deps: ApiDeps, key: string): Promise<number | undefined> {
+  const stream = await deps.storage.get(key);
+  const head: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of stream) {
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
+    head.push(b);
+    bytes += b.length;
+    if (bytes >= HEADER_BYTES) break;
+  }
+  stream.destroy();
+  return parseWavChannels(Buffer.concat(head));
+}
+
+export function parseWavChannels(head: Buffer): number | undefined {
+  if (head.length < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE')
+    return undefined;
+  for (let at = 12; at + 8 <= head.length; ) {
+    const id = head.toString('ascii', at, at + 4);
+    const size = head.readUInt32LE(at + 4);
+    if (id === 'fmt ' && at + 12 <= head.length) return head.readUInt16LE(at + 10);
+    at += 8 + size + (size % 2);
+  }
+  return undefined;
+}

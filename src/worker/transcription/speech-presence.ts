@@ -1,0 +1,155 @@
+/**
+ * Blank recordings: before any provider call, the input's sound is measured — 16-bit PCM WAV here, frame by
+ * frame (20 ms RMS against the threshold), anything else by one ffmpeg pass (silencedetect and volumedetect) —
+ * to learn how much of it is louder than a whisper. A recording that is silent throughout (or holds less
+ * than MIN_SPEECH_SECONDS of sound) has no speech: the job ends with `no_speech: true` and nothing is paid.
+ * This is an energy measure, not a voice detector: steady noise louder than SILENCE_NOISE counts as sound.
+ */
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { SilenceParser } from './chunk-plan.ts';
+import { type MediaTools, progressSeconds, run } from './media.ts';
+
+/** Quieter than this is silence (speech is typically -30…-10 dBFS; room tone below -50). */
+const SILENCE_NOISE = '-45dB';
+const SILENCE_MIN_SECONDS = 0.3;
+/** Less sound than this in the whole recording is no speech. */
+const MIN_SPEECH_SECONDS = 0.3;
+/** A recording whose loudest sample is below this is silent, whatever silencedetect says. */
+const MAX_VOLUME_SILENT_DB = -50;
+
+export interface SpeechPresence {
+  speech: boolean;
+  /** seconds louder than the silence threshold */
+  soundSeconds: number;
+  maxVolumeDb: number;
+}
+
+export async function measureSpeech(
+  tools: MediaTools,
+  path: string,
+  duration: number | undefined,
+  signal?: AbortSignal,
+): Promise<SpeechPresence> {
+  // Short 16-bit PCM WAV (most voicemail): measured here, without a process spawn per job.
+  const pcm = await measurePcmWav(path, signal);
+  if (pcm) return pcm;
+  const parser = new SilenceParser();
+  let maxVolumeDb = Number.NEGATIVE_INFINITY;
+  let decoded = 0;
+  await run(
+    tools.ffmpeg,
+    [
+      '-hide_banner',
+      '-nostdin',
+      '-i',
+      path,
+      '-vn',
+      '-af',
+      `silencedetect=noise=${SILENCE_NOISE}:d=${SILENCE_MIN_SECONDS},volumedetect`,
+      '-f',
+      'null',
+      '-',
+    ],
+    signal,
+    (line) => {
+      parser.line(line);
+      const m = /max_volume:\s*(-?[\d.]+|-inf) dB/.exec(line);
+      if (m?.[1]) maxVolumeDb = m[1] === '-inf' ? Number.NEGATIVE_INFINITY : Number(m[1]);
+      const t = progressSeconds(line);
+      if (t !== undefined) decoded = t;
+    },
+  );
+  const total = duration ?? decoded;
+  const silent = parser.finish(total).reduce((sum, s) => sum + (s.end - s.start), 0);
+  const soundSeconds = Math.max(0, total - silent);
+  return {
+    speech: maxVolumeDb > MAX_VOLUME_SILENT_DB && soundSeconds >= MIN_SPEECH_SECONDS,
+    soundSeconds,
+    maxVolumeDb,
+  };
+}
+
+/** 20 ms frames louder than the silence threshold, like silencedetect's; undefined when not 16-bit PCM WAV. */
+const FRAME_SECONDS = 0.02;
+const JS_MAX_SECONDS = 120;
+const SILENCE_DB = -45;
+
+async function measurePcmWav(path: string, signal?: AbortSignal): Promise<SpeechPresence | undefined> {
+  const fh = await open(path, 'r');
+  let format: { channels: number; rate: number; dataAt: number; dataBytes: number } | undefined;
+  try {
+    const head = Buffer.alloc(4096);
+    const { bytesRead } = await fh.read(head, 0, head.length, 0);
+    format = pcmFormat(head.subarray(0, bytesRead), (await fh.stat()).size);
+  } finally {
+    await fh.close();
+  }
+  if (!format) return undefined;
+  const { channels, rate, dataAt, dataBytes } = format;
+  // Longer audio: ffmpeg's C loop beats this one, and its spawn no longer matters.
+  if (dataBytes / (rate * channels * 2) > JS_MAX_SECONDS) return undefined;
+  const frameSamples = Math.max(1, Math.round(rate * FRAME_SECONDS)) * channels;
+  const threshold = 10 ** (SILENCE_DB / 20) * 32768;
+  let peak = 0;
+  let sumSquares = 0;
+  let inFrame = 0;
+  let loudFrames = 0;
+  let carry: Buffer | undefined;
+  const stream = createReadStream(path, { start: dataAt, end: dataAt + dataBytes - 1, signal });
+  for await (const chunk of stream as AsyncIterable<Buffer>) {
+    const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
+    const usable = buf.length - (buf.length % 2);
+    for (let i = 0; i < usable; i += 2) {
+      const v = buf.readInt16LE(i);
+      const a = Math.abs(v);
+      if (a > peak) peak = a;
+      sumSquares += v * v;
+      if (++inFrame === frameSamples) {
+        if (Math.sqrt(sumSquares / inFrame) > threshold) loudFrames++;
+        sumSquares = 0;
+        inFrame = 0;
+      }
+    }
+    carry = usable < buf.length ? buf.subarray(usable) : undefined;
+  }
+  const soundSeconds = loudFrames * FRAME_SECONDS;
+  const maxVolumeDb = peak === 0 ? Number.NEGATIVE_INFINITY : 20 * Math.log10(peak / 32768);
+  return {
+    speech: maxVolumeDb > MAX_VOLUME_SILENT_DB && soundSeconds >= MIN_SPEECH_SECONDS,
+    soundSeconds,
+    maxVolumeDb,
+  };
+}
+
+/** A 16-bit PCM WAV's layout from its header (a streamed WAV's bogus data size is capped by the file). */
+function pcmFormat(head: Buffer, fileSize: number) {
+  if (head.length < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE')
+    return undefined;
+  let fmt: { audioFormat: number; channels: number; rate: number; bits: number } | undefined;
+  for (let at = 12; at + 8 <= head.length; ) {
+    const id = head.toString('ascii', at, at + 4);
+    const size = head.readUInt32LE(at + 4);
+    if (id === 'fmt ' && at + 24 <= head.length)
+      fmt = {
+        audioFormat: head.readUInt16LE(at + 8),
+        channels: head.readUInt16LE(at + 10),
+        rate: head.readUInt32LE(at + 12),
+        bits: head.readUInt16LE(at + 22),
+      };
+    if (id === 'data') {
+      // PCM, or WAVE_FORMAT_EXTENSIBLE (its subformat is PCM for 16-bit files in practice)
+      const pcm16 =
+        fmt !== undefined && fmt.bits === 16 && (fmt.audioFormat === 1 || fmt.audioFormat === 0xfffe);
+      if (!pcm16 || fmt === undefined || fmt.channels < 1) return undefined;
+      return {
+        channels: fmt.channels,
+        rate: fmt.rate,
+        dataAt: at + 8,
+        dataBytes: Math.min(size, fileSize - at - 8),
+      };
+    }
+    at += 8 + size + (size % 2);
+  }
+  return undefined;
+}

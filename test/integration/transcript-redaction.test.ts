@@ -1,0 +1,214 @@
+/**
+ * `redact: true, redact_audio: true` on voicemail-short.wav (issue 15), on local storage and on S3: the
+ * caller's name and number are in no stored object, no Redis value (record, events, queues), no webhook
+ * body, no event and no log line of the worker; the redacted audio is silent over the number; the
+ * original input is deleted.
+ */
+import { execFile } from 'node:child_process';
+import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedis } from '../../src/shared/redis.ts';
+import { type Job, postJob, readEvents, waitForJob } from '../support/http.ts';
+import { type ServiceProcess, spawnService } from '../support/service-process.ts';
+import { type Stack, startStack } from '../support/stack.ts';
+import { fileForm } from '../support/voicemail.ts';
+import { newSecret, startReceiver } from '../support/webhook-receiver.ts';
+
+const run = promisify(execFile);
+const SAMPLE = join(import.meta.dirname, '..', '..', '..', 'shared', 'samples', 'voicemail-short.wav');
+
+/** The caller's name and callback number (555 213 4478), in every form they could be written. */
+const FORBIDDEN = [
+  /maria/i,
+  /lopez/i,
+  // digit runs of the number, with or without separators (a bare "555" also occurs in ids and timestamps)
+  /555\W{0,3}213/,
+  /213\W{0,3}4478/,
+  /five,? five,? five/i,
+  /four,? four,? seven/i,
+  /two,? one,? three/i,
+];
+const leaks = (label: string, text: string) =>
+  FORBIDDEN.flatMap((re) => {
+    const at = text.search(re);
+    return at < 0 ? [] : [`${label}: ${re} in …${text.slice(Math.max(0, at - 80), at + 80)}…`];
+  });
+
+/** Max volume (dB) of [start, end) seconds of an audio file, by ffmpeg volumedetect. */
+async function maxVolume(path: string, start: number, end: number): Promise<number> {
+  const { stderr } = await run('ffmpeg', [
+    '-hide_banner',
+    '-nostdin',
+    '-ss',
+    start.toFixed(3),
+    '-t',
+    (end - start).toFixed(3),
+    '-i',
+    path,
+    '-af',
+    'volumedetect',
+    '-f',
+    'null',
+    '-',
+  ]);
+  const m = /max_volume:\s*(-?[\d.]+|-inf) dB/.exec(stderr);
+  if (!m?.[1]) throw new Error(`no volume in ${stderr.slice(-300)}`);
+  return m[1] === '-inf' ? -120 : Number(m[1]);
+}
+
+/** Every value in Redis under the stack's prefix, as text (hashes, strings, streams, lists, sets). */
+async function redisDump(stack: Stack): Promise<string[]> {
+  const redis = createRedis(stack.config.redis, 'blocking', 'test');
+  const out: string[] = [];
+  try {
+    let cursor = '0';
+    do {
+      const [next, found] = await redis.scan(cursor, 'MATCH', `*${stack.config.prefix}*`, 'COUNT', '500');
+      cursor = next;
+      for (const key of found) {
+        const type = await redis.type(key);
+        if (type === 'hash') out.push(`${key} ${JSON.stringify(await redis.hgetall(key))}`);
+        else if (type === 'string') out.push(`${key} ${await redis.get(key)}`);
+        else if (type === 'stream') out.push(`${key} ${JSON.stringify(await redis.xrange(key, '-', '+'))}`);
+        else if (type === 'list') out.push(`${key} ${JSON.stringify(await redis.lrange(key, 0, -1))}`);
+        else if (type === 'zset') out.push(`${key} ${JSON.stringify(await redis.zrange(key, '0', '-1'))}`);
+        else if (type === 'set') out.push(`${key} ${JSON.stringify(await redis.smembers(key))}`);
+      }
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+  return out;
+}
+
+/** Every stored object: key → bytes. */
+async function storedObjects(stack: Stack): Promise<Map<string, Buffer>> {
+  const out = new Map<string, Buffer>();
+  if (stack.s3) {
+    const s3 = stack.s3.client();
+    try {
+      const listed = await s3.send(new ListObjectsV2Command({ Bucket: stack.s3.bucket }));
+      for (const o of listed.Contents ?? []) {
+        const got = await s3.send(new GetObjectCommand({ Bucket: stack.s3.bucket, Key: o.Key }));
+        out.set(
+          o.Key as string,
+          Buffer.from(
+            await (got.Body as { transformToByteArray(): Promise<Uint8Array> }).transformToByteArray(),
+          ),
+        );
+      }
+    } finally {
+      s3.destroy();
+    }
+    return out;
+  }
+  const root = join(stack.dataDir, 'objects');
+  const walk = async (dir: string): Promise<void> => {
+    for (const e of await readdir(dir, { withFileTypes: true })) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) await walk(path);
+      else out.set(path.slice(root.length + 1), await readFile(path));
+    }
+  };
+  await walk(root);
+  return out;
+}
+
+const secret = newSecret();
+
+describe.each(['local', 's3'] as const)('redaction on %s storage', (storage) => {
+  let stack: Stack;
+  let worker: ServiceProcess;
+  beforeAll(async () => {
+    stack = await startStack({
+      storage,
+      workers: false,
+      env: {
+        TRANSCRIBE_MODEL: 'whisper-1',
+        WEBHOOK_SECRET: secret,
+        WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+      },
+    });
+    // A worker process of its own, logging everything down to debug: its lines are checked too.
+    worker = spawnService('worker', { ...stack.env, LOG_LEVEL: 'debug' });
+  });
+  afterAll(async () => {
+    worker?.kill('SIGKILL');
+    await worker?.exited;
+    await stack?.close();
+  });
+
+  it('voicemail-short.wav with redact: true, redact_audio: true leaves no name or number anywhere', async () => {
+    const receiver = await startReceiver(secret);
+    try {
+      const { res, body } = await postJob(
+        stack.url,
+        await fileForm(SAMPLE, {
+          pipeline: 'voicemail',
+          redact: 'true',
+          redact_audio: 'true',
+          webhook_url: receiver.url,
+        }),
+      );
+      expect(res.status).toBe(202);
+      const job = await waitForJob(stack.url, body.id, 120_000);
+      expect(job.error).toBeNull();
+      expect(job.status).toBe('succeeded');
+      expect(job.transcript).toContain('[PHONE_NUMBER]');
+      expect(job.transcript).toContain('[PERSON_NAME]');
+      const phone = job.redactions.find((r: Job) => r.type === 'phone_number');
+      expect(phone.end - phone.start).toBeGreaterThan(2);
+      expect(job.redactions.filter((r: Job) => r.type === 'person_name').length).toBeGreaterThanOrEqual(2);
+      expect(Object.keys(job.artifacts)).toEqual(expect.arrayContaining(['redacted_audio', 'summary_json']));
+      expect(job.summary.callback_number).toBeNull();
+
+      // the webhook was delivered (and verified) before the job view says so
+      await waitUntil(() => receiver.received.length > 0);
+      expect(receiver.received[0]?.verified).toBeDefined();
+      const events = await readEvents(stack.url, job.id);
+      expect(events.length).toBeGreaterThan(3);
+      const objects = await storedObjects(stack);
+      const keys = [...objects.keys()].filter((k) => k.includes(job.id));
+      expect(keys.some((k) => k.endsWith('/input'))).toBe(false);
+      expect(keys.some((k) => k.endsWith('redacted-audio.mp3'))).toBe(true);
+      const problems = [
+        ...leaks('job view', JSON.stringify(job)),
+        ...receiver.received.flatMap((r) => leaks('webhook body', r.body)),
+        ...events.flatMap((e) => leaks('event', JSON.stringify(e))),
+        ...(await redisDump(stack)).flatMap((v) => leaks('redis', v)),
+        ...worker.output.flatMap((line) => leaks('worker log', line)),
+        ...[...objects]
+          .filter(([k]) => !k.endsWith('.mp3'))
+          .flatMap(([k, v]) => leaks(`object ${k}`, v.toString('utf8'))),
+      ];
+      expect(problems).toEqual([]);
+      expect(worker.output.some((l) => l.includes(job.id))).toBe(true);
+
+      // the redacted audio is silent over the number's words, the rest is not
+      const redacted = join(stack.dataDir, 'redacted.mp3');
+      await writeFile(
+        redacted,
+        objects.get(keys.find((k) => k.endsWith('redacted-audio.mp3')) as string) as Buffer,
+      );
+      const original = await maxVolume(SAMPLE, phone.start + 0.1, phone.end - 0.1);
+      const silenced = await maxVolume(redacted, phone.start + 0.1, phone.end - 0.1);
+      expect(original).toBeGreaterThan(-30);
+      expect(silenced).toBeLessThan(-60);
+      expect(await maxVolume(redacted, 4, 8)).toBeGreaterThan(-30);
+      await rm(redacted);
+    } finally {
+      await receiver.close();
+    }
+  }, 180_000);
+});
+
+async function waitUntil(check: () => boolean, timeoutMs = 20_000) {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

@@ -1,0 +1,120 @@
+/** Word times across chunks, speakers across chunks and channels, subtitles with speakers, request plans (issue 15). */
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_TRANSCRIPT_OPTIONS } from '../../src/shared/transcript-options.ts';
+import { mergeChannels } from '../../src/worker/transcription/channels.ts';
+import { planRequest } from '../../src/worker/transcription/request-plan.ts';
+import { matchSpeakers, stitch } from '../../src/worker/transcription/stitch.ts';
+import { toSrt, toVtt } from '../../src/worker/transcription/subtitles.ts';
+
+describe('words and speakers on one timeline', () => {
+  it('stitches word times across chunks: shifted by the chunk offset, overlap heard once, never backwards', () => {
+    const plans = [
+      { index: 0, start: 0, end: 10, audioStart: 0, audioEnd: 11 },
+      { index: 1, start: 10, end: 20, audioStart: 9, audioEnd: 20 },
+    ];
+    const parts = [
+      {
+        text: 'one two three',
+        language: 'en',
+        duration: 11,
+        segments: [{ start: 1, end: 10.6, text: 'one two three' }],
+        words: [
+          { word: 'one', start: 1, end: 1.5 },
+          { word: 'two', start: 5, end: 5.5 },
+          { word: 'three', start: 10.2, end: 10.6 }, // in the overlap: the second chunk owns it
+        ],
+      },
+      {
+        text: 'three four',
+        language: 'en',
+        duration: 11,
+        segments: [{ start: 1.2, end: 6, text: 'three four' }],
+        words: [
+          { word: 'three', start: 1.2, end: 1.6 },
+          { word: 'four', start: 5, end: 6 },
+        ],
+      },
+    ];
+    const doc = stitch(plans, parts, 20);
+    expect(doc.words).toEqual([
+      { word: 'one', start: 1, end: 1.5 },
+      { word: 'two', start: 5, end: 5.5 },
+      { word: 'three', start: 10.2, end: 10.6 },
+      { word: 'four', start: 14, end: 15 },
+    ]);
+  });
+
+  it('matches a chunk’s speaker labels to the previous chunk’s by overlap, else keeps them', () => {
+    const previous = [
+      { start: 0, end: 5, text: 'a', speaker: 'A' },
+      { start: 9, end: 10.5, text: 'b', speaker: 'B' },
+    ];
+    // the next request saw the caller first, so called them A
+    const next = [
+      { start: 9.2, end: 10.4, text: 'b', speaker: 'A' },
+      { start: 11, end: 14, text: 'c', speaker: 'B' },
+    ];
+    expect(matchSpeakers(previous, next)).toEqual(
+      new Map([
+        ['A', 'B'],
+        ['B', 'A'],
+      ]),
+    );
+    expect(matchSpeakers(previous, [{ start: 20, end: 21, text: 'x', speaker: 'A' }])).toEqual(
+      new Map([['A', 'A']]),
+    );
+  });
+
+  it('merges split channels in time order with their labels; subtitles show the speaker', () => {
+    const doc = mergeChannels(
+      [
+        {
+          text: 'hello. bye.',
+          language: 'en',
+          duration: 9,
+          segments: [
+            { start: 0, end: 2, text: 'hello.' },
+            { start: 6, end: 8, text: 'bye.' },
+          ],
+        },
+        {
+          text: 'hi there.',
+          language: null,
+          duration: 9,
+          segments: [{ start: 3, end: 5, text: 'hi there.' }],
+        },
+      ],
+      ['agent', 'caller'],
+    );
+    expect(doc.segments.map((s) => [s.speaker, s.channel, s.text])).toEqual([
+      ['agent', 0, 'hello.'],
+      ['caller', 1, 'hi there.'],
+      ['agent', 0, 'bye.'],
+    ]);
+    expect(doc.text).toBe('hello. hi there. bye.');
+    expect(toSrt(doc.segments)).toContain('00:00:03,000 --> 00:00:05,000\ncaller: hi there.');
+    expect(toVtt(doc.segments)).toContain('00:00:03.000 --> 00:00:05.000\n<v caller>hi there.');
+  });
+});
+
+describe('request plans', () => {
+  const options = { ...DEFAULT_TRANSCRIPT_OPTIONS, word_timestamps: true, keyterms: ['Riverside', 'Patel'] };
+  it('whisper-1: words and the keyterms as prompt', () => {
+    expect(planRequest(options, 'whisper-1', 'gpt-4o-transcribe-diarize')).toMatchObject({
+      request: { model: 'whisper-1', words: true, diarize: false, prompt: 'Riverside, Patel' },
+      warnings: [],
+    });
+  });
+  it('a model without word times says so; diarize drops the prompt and says so', () => {
+    const plain = planRequest(options, 'gpt-4o-mini-transcribe', 'gpt-4o-transcribe-diarize');
+    expect(plain.options?.word_timestamps).toBe(false);
+    expect(plain.warnings).toEqual([expect.stringContaining('gives no word times')]);
+    const diarized = planRequest({ ...options, diarize: true }, 'whisper-1', 'gpt-4o-transcribe-diarize');
+    expect(diarized.request).toMatchObject({
+      model: 'gpt-4o-transcribe-diarize',
+      diarize: true,
+      prompt: undefined,
+    });
+    expect(diarized.warnings.join(' ')).toMatch(/keyterms were ignored.*2 keyterm/);
+  });
+});
