@@ -182,6 +182,7 @@ export async function acceptJob(
     duration_seconds: null,
     artifacts: null,
     summary: null,
+    handled_at: null,
     error: null,
     provider: config.simulator.enabled ? 'simulator' : 'openai',
     created_at: now,

@@ -13,6 +13,7 @@ import { createJobSchema } from './job-schemas.ts';
 import { batchSchema } from './routes/create-batch.ts';
 import { querySchema as batchQuerySchema } from './routes/get-batch.ts';
 import { querySchema as listQuerySchema } from './routes/list-jobs.ts';
+import { updateJobSchema } from './routes/update-job.ts';
 
 const jobId = z.object({ id: z.uuid().describe('The job id') });
 const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
@@ -85,6 +86,7 @@ export const OPENAPI_ROUTES = [
   'GET /v1/jobs',
   'GET /v1/jobs/:id',
   'DELETE /v1/jobs/:id',
+  'PATCH /v1/jobs/:id',
   'GET /v1/jobs/:id/events',
   'POST /v1/jobs/:id/webhook/redeliver',
   'POST /v1/batches',
@@ -250,6 +252,19 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
     responses: {
       200: { description: 'The job after cancellation or deletion', content: json(jobViewSchema) },
       404: problem('No such job'),
+      ...clientErrors,
+    },
+  });
+  path({
+    method: 'patch',
+    path: '/v1/jobs/{id}',
+    tags: ['jobs'],
+    summary: 'Mark a job (a voicemail) handled or unhandled',
+    security: client,
+    request: { params: jobId, body: { required: true, content: json(updateJobSchema) } },
+    responses: {
+      200: { description: 'The job', content: json(jobViewSchema) },
+      404: problem('No such job (or another client’s)'),
       ...clientErrors,
     },
   });

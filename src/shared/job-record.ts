@@ -68,6 +68,8 @@ export const jobRecordSchema = z.object({
   artifacts: z.array(z.enum(ARTIFACT_NAMES)).nullable(),
   /** the voicemail pipeline's structured summary */
   summary: voicemailSummarySchema.nullable(),
+  /** when a person marked the voicemail handled (the inbox); null while unhandled */
+  handled_at: z.string().nullable(),
   error: jobErrorSchema.nullable(),
   provider: z.enum(['openai', 'simulator']),
   created_at: z.string(),

@@ -14,6 +14,18 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 if tonumber(ARGV[1]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return 1`;
 
+/** Marks a job handled (ARGV[1] = ISO time) or unhandled (ARGV[1] = ''); a missing job is not created. */
+const SET_HANDLED = `
+if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if ARGV[1] == '' then redis.call('HDEL', KEYS[1], 'handled_at') else redis.call('HSETNX', KEYS[1], 'handled_at', ARGV[1]) end
+return 1`;
+
+/** A position in a client's job list: the created-at score (ms) and how many jobs of that score came before. */
+export interface ListPosition {
+  score: number;
+  skip: number;
+}
+
 export type UpdateResult = 'updated' | 'terminal' | 'missing';
 
 export class JobStore {
@@ -75,29 +87,34 @@ export class JobStore {
     return this.redis.scard(this.clientActiveKey(clientId));
   }
 
-  /** A page of a client's job ids, newest first; `cursor` is the previous page's last created-at (ms). */
+  /**
+   * A page of a client's job ids, newest first, from `from` on (inclusive of its score, after `skip` jobs
+   * of that score: jobs created in the same millisecond are never skipped). `next` is where the next page starts.
+   */
   async pageForClient(
     clientId: string,
     limit: number,
-    cursor?: number,
-  ): Promise<{ ids: string[]; next: number | null }> {
-    const max = cursor === undefined ? '+inf' : `(${cursor}`;
+    from?: ListPosition,
+  ): Promise<{ ids: string[]; scores: number[]; next: ListPosition | null }> {
     const rows = await this.redis.zrevrangebyscore(
       this.clientJobsKey(clientId),
-      max,
+      from === undefined ? '+inf' : from.score,
       '-inf',
       'WITHSCORES',
       'LIMIT',
-      0,
+      from?.skip ?? 0,
       limit,
     );
     const ids: string[] = [];
-    let last: number | null = null;
+    const scores: number[] = [];
+    let pos: ListPosition | null = from ?? null;
     for (let i = 0; i < rows.length; i += 2) {
       ids.push(rows[i] ?? '');
-      last = Number(rows[i + 1]);
+      const score = Number(rows[i + 1]);
+      scores.push(score);
+      pos = { score, skip: pos?.score === score ? pos.skip + 1 : 1 };
     }
-    return { ids, next: ids.length === limit ? last : null };
+    return { ids, scores, next: ids.length === limit ? pos : null };
   }
 
   async getMany(ids: string[]): Promise<Array<JobRecord | undefined>> {
@@ -114,6 +131,12 @@ export class JobStore {
   async get(id: string): Promise<JobRecord | undefined> {
     const hash = await this.redis.hgetall(this.key(id));
     return Object.keys(hash).length === 0 ? undefined : fromHash(hash);
+  }
+
+  /** Marks a job handled or not (whatever its status); false when the job no longer exists. */
+  async setHandled(id: string, handled: boolean): Promise<boolean> {
+    const at = handled ? new Date().toISOString() : '';
+    return (await this.redis.eval(SET_HANDLED, 1, this.key(id), at)) === 1;
   }
 
   /** Updates a job unless it is already terminal. */

@@ -1,11 +1,12 @@
 import type { Config } from './config.ts';
 import type { JobRecord } from './job-record.ts';
-import { ARTIFACTS, type ArtifactName } from './stages.ts';
+import { ARTIFACTS, type ArtifactName, keys } from './stages.ts';
 import type { Storage } from './storage/index.ts';
 
 /** The job as clients see it, with a freshly signed `audio_url` (never stored: minted on every read). */
 export async function jobView(record: JobRecord, storage: Storage, config: Config) {
   const ttl = config.storage.urlTtlSeconds;
+  const live = !record.deleted_at;
   const audioUrl =
     record.audio_key && !record.deleted_at ? await storage.signedUrl(record.audio_key, ttl) : null;
   const artifacts = await artifactUrls(record, storage, ttl);
@@ -18,13 +19,20 @@ export async function jobView(record: JobRecord, storage: Storage, config: Confi
     created_at: record.created_at,
     updated_at: record.updated_at,
     finished_at: record.finished_at,
-    input: { kind: record.input_kind, type: record.input_type, bytes: record.input_bytes },
+    input: {
+      kind: record.input_kind,
+      type: record.input_type,
+      bytes: record.input_bytes,
+      url: record.input_kind === 'audio' && live ? await storage.signedUrl(keys.input(record.id), ttl) : null,
+    },
     transcript: record.transcript,
     reply_text: record.reply_text,
     language: record.language,
     language_hint: record.language_hint,
     duration_seconds: record.duration_seconds,
     summary: record.summary,
+    handled: record.handled_at !== null,
+    handled_at: record.handled_at,
     audio_url: audioUrl,
     audio_url_expires_at: audioUrl ? new Date(Date.now() + ttl * 1000).toISOString() : null,
     artifacts,

@@ -35,6 +35,7 @@ export const jobViewSchema = z
       kind: z.enum(['audio', 'text']),
       type: z.string().nullable().describe('Detected audio type (from the bytes)'),
       bytes: z.number().int().nullable(),
+      url: z.url().nullable().describe('The uploaded audio: a presigned URL minted on every read'),
     }),
     transcript: z.string().nullable(),
     reply_text: z.string().nullable(),
@@ -42,6 +43,8 @@ export const jobViewSchema = z
     language_hint: z.string().nullable(),
     duration_seconds: z.number().nullable().describe('Seconds of input audio'),
     summary: voicemailSummarySchema.nullable().describe('The voicemail pipeline’s structured summary'),
+    handled: z.boolean().describe('Marked handled by a person (PATCH /v1/jobs/{id})'),
+    handled_at: timestamp.nullable(),
     audio_url: z.url().nullable().describe('The spoken reply: a presigned URL minted on every read'),
     audio_url_expires_at: timestamp.nullable(),
     artifacts: z

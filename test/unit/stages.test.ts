@@ -59,6 +59,7 @@ describe('job record hash', () => {
         intent: 'callback request',
         action_items: [],
       },
+      handled_at: '2026-01-01T00:05:00.000Z',
       error: { code: 'provider_rejected', message: 'm', stage: 'chat', attempts: 1 },
       provider: 'simulator',
       created_at: '2026-01-01T00:00:00.000Z',
