@@ -120,7 +120,7 @@ export function createDetail(deps: DetailDeps) {
       return;
     }
     ui.player.hidden = false;
-    if (!url.startsWith('/')) {
+    if (new URL(url, location.href).origin !== location.origin) {
       ui.player.src = url;
       return;
     }
@@ -232,8 +232,9 @@ export function createDetail(deps: DetailDeps) {
     objectUrl = undefined;
   }
 
-  ui.player.addEventListener('timeupdate', highlight);
-  ui.player.addEventListener('seeked', highlight);
+  // `seeking` fires as soon as currentTime is set (a paused player may answer `seeked` much later).
+  for (const type of ['timeupdate', 'seeking', 'seeked', 'loadedmetadata'])
+    ui.player.addEventListener(type, highlight);
   ui.player.addEventListener('error', () => {
     if (ui.player.getAttribute('src'))
       note('This browser cannot play this recording; download it from the job instead.');

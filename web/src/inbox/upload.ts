@@ -219,7 +219,6 @@ function refusal(status: number, detail: string): string {
  */
 async function check(file: File): Promise<string | undefined> {
   if (file.size === 0) return 'This file is empty.';
-  if (file.size < 1024) return 'Too short to hold speech (is the file cut off?).';
   const b = new Uint8Array(await file.slice(0, 16).arrayBuffer());
   const ascii = (at: number, s: string) => [...s].every((c, i) => b[at + i] === c.charCodeAt(0));
   const audio =
@@ -233,5 +232,6 @@ async function check(file: File): Promise<string | undefined> {
     (b[0] === 0x1a && b[1] === 0x45 && b[2] === 0xdf && b[3] === 0xa3);
   if (!audio)
     return 'Not an audio file, so it cannot be a voicemail. Use WAV, MP3, M4A, OGG, WebM, FLAC or AMR.';
+  if (file.size < 1024) return 'Too short to hold speech (is the file cut off?).';
   return undefined;
 }
