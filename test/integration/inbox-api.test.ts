@@ -7,6 +7,7 @@ import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiKeys } from '../../src/shared/api-keys.ts';
+import { JobStore, type ListPosition } from '../../src/shared/job-store.ts';
 import { FIXTURES, type Job } from '../support/http.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -28,6 +29,7 @@ describe('inbox API: handled mark, list filters, cursor paging', () => {
   let alice: (method: string, path: string, body?: unknown) => Promise<{ status: number; body: Job }>;
   let bob: typeof alice;
   let voicemails: Job[] = [];
+  let batchId = '';
 
   beforeAll(async () => {
     stack = await startStack();
@@ -57,6 +59,7 @@ describe('inbox API: handled mark, list filters, cursor paging', () => {
       },
     );
     voicemails = await listAll('/v1/jobs?limit=100');
+    batchId = batch.body.id;
   }, 60_000);
 
   afterAll(async () => {
@@ -88,7 +91,38 @@ describe('inbox API: handled mark, list filters, cursor paging', () => {
       voicemails.filter((j) => j.summary.urgency === 'high').map((j) => j.id),
     );
     expect((await listAll('/v1/jobs?urgency=low&limit=5')).length).toBe(0);
+    // A batch's jobs in item order, filtered or not.
+    const items = await listAll(`/v1/jobs?batch_id=${batchId}&limit=7`);
+    expect(items.map((j) => j.metadata.index)).toEqual(Array.from({ length: 40 }, (_, i) => i));
+    const urgentItems = await listAll(`/v1/jobs?batch_id=${batchId}&urgency=high&limit=3`);
+    expect(urgentItems.map((j) => j.metadata.index)).toEqual([0, 5, 10, 15, 20, 25, 30, 35]);
     expect((await listAll('/v1/jobs?pipeline=transcribe&limit=5')).length).toBe(0);
+  });
+
+  it('a page boundary between jobs of the same millisecond skips none of them', async () => {
+    const store = new JobStore(redis, stack.config.prefix, 3600);
+    const client = 'same-ms-client';
+    const ids = Array.from({ length: 7 }, (_, i) => `job-${i}`);
+    // Five jobs created in one millisecond between two others (as a fast batch can make them).
+    await redis.zadd(
+      store.clientJobsKey(client),
+      1000,
+      'job-old',
+      ...ids.flatMap((id) => [2000, id]),
+      3000,
+      'job-new',
+    );
+    const seen: string[] = [];
+    let from: ListPosition | undefined;
+    for (let pages = 0; pages < 20; pages++) {
+      const page = await store.pageForClient(client, 2, from);
+      seen.push(...page.ids);
+      if (!page.next) break;
+      from = page.next;
+    }
+    expect(seen[0]).toBe('job-new');
+    expect(seen.at(-1)).toBe('job-old');
+    expect([...seen].sort()).toEqual(['job-new', 'job-old', ...ids].sort());
   });
 
   it('searches caller, number (digits in any format) and summary', async () => {
