@@ -305,9 +305,18 @@ describe.skipIf(!hasChromium)(
 
         // ── Mark handled: shown at once, kept after a reload, seen by another browser ──
         await dialog.getByRole('button', { name: 'Mark handled' }).click();
-        await expect.poll(() => dialog.locator('#handled').getAttribute('aria-pressed')).toBe('true');
+        await dialog.getByRole('button', { name: 'Mark not handled' }).waitFor();
+        expect(await dialog.locator('#handled-note').isVisible()).toBe(true);
+        // Escape closes the voicemail; focus goes back to the row it was opened from.
         await page.keyboard.press('Escape');
         await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
+        const focused = await page.evaluate(
+          () =>
+            (globalThis as unknown as { document: { activeElement: { textContent: string } | null } })
+              .document.activeElement?.textContent,
+        );
+        expect(focused).toBe('Maria Lopez');
+        expect(new URL(page.url()).hash).toBe('');
         await expect
           .poll(() => page.locator('tr', { hasText: 'Maria Lopez' }).locator('.handled').count())
           .toBe(1);

@@ -6,6 +6,7 @@
 import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { VoicebotClient } from '../../src/sdk/client.ts';
 import { ApiKeys } from '../../src/shared/api-keys.ts';
 import { JobStore, type ListPosition } from '../../src/shared/job-store.ts';
 import { FIXTURES, type Job } from '../support/http.ts';
@@ -30,6 +31,7 @@ describe('inbox API: handled mark, list filters, cursor paging', () => {
   let bob: typeof alice;
   let voicemails: Job[] = [];
   let batchId = '';
+  let sdk: VoicebotClient;
 
   beforeAll(async () => {
     stack = await startStack();
@@ -45,6 +47,7 @@ describe('inbox API: handled mark, list filters, cursor paging', () => {
       return { status: res.status, body: (await res.json()) as Job };
     };
     alice = as(a.key);
+    sdk = new VoicebotClient({ baseUrl: stack.url, apiKey: a.key });
     bob = as(b.key);
     await waitFor(async () => (await fetch(`${stack.url}/v1/jobs`)).status === 401, { timeoutMs: 8000 });
 
@@ -152,6 +155,11 @@ describe('inbox API: handled mark, list filters, cursor paging', () => {
 
     const undone = await alice('PATCH', `/v1/jobs/${second.id}`, { handled: false });
     expect(undone.body).toMatchObject({ handled: false, handled_at: null });
+    // The SDK does the same.
+    expect((await sdk.setHandled(second.id, true)).handled).toBe(true);
+    const page = await sdk.list({ handled: true, pipeline: 'voicemail', limit: 10 });
+    expect(page.data.map((j) => j.id)).toEqual([first.id, second.id]);
+    await sdk.setHandled(second.id, false);
     expect((await listAll('/v1/jobs?handled=true&limit=10')).map((j) => j.id)).toEqual([first.id]);
 
     // Another client cannot see or change it; a bad body is a 400 naming the field.

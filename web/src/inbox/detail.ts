@@ -48,6 +48,7 @@ export function createDetail(deps: DetailDeps) {
     player: byId<HTMLAudioElement>('player'),
     note: byId('player-note'),
     handled: byId<HTMLButtonElement>('handled'),
+    handledNote: byId('handled-note'),
     transcript: byId('transcript'),
     hint: byId('transcript-hint'),
     summary: byId('detail-summary'),
@@ -106,8 +107,9 @@ export function createDetail(deps: DetailDeps) {
   }
 
   function showHandled(j: Voicemail): void {
-    ui.handled.setAttribute('aria-pressed', String(j.handled === true));
-    ui.handled.textContent = j.handled ? 'Handled ✓ (mark unhandled)' : 'Mark handled';
+    ui.handled.dataset.handled = String(j.handled === true);
+    ui.handled.textContent = j.handled ? 'Mark not handled' : 'Mark handled';
+    ui.handledNote.hidden = !j.handled;
   }
 
   /** Same-origin files are read into a blob: seeking then works whatever the file server does with Range. */

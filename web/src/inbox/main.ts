@@ -189,7 +189,7 @@ function route(): void {
 }
 window.addEventListener('hashchange', route);
 byId<HTMLDialogElement>('detail').addEventListener('close', () => {
-  if (JOB_ID.test(location.hash)) history.pushState(null, '', location.pathname + location.search);
+  if (JOB_ID.test(location.hash)) history.replaceState(null, '', location.pathname + location.search);
   const link = returnFocus
     ? ui.rows.querySelector<HTMLAnchorElement>(`tr[data-id="${returnFocus}"] a.open`)
     : null;
