@@ -7,6 +7,7 @@
  * API's own time for the same request is measured from Node.
  *
  *   node bench/inbox.ts [--voicemails 2000] [--runs 5] [--json]
+ *   node bench/run.ts --only inbox [--size smoke]     (not in the default set: it needs Chromium)
  */
 import { parseArgs } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
@@ -14,6 +15,7 @@ import { CHROMIUM_PATH, HEADLESS_ARGS, hasChromium } from '../test/browser/brows
 import { startStack } from '../test/support/stack.ts';
 import { buildWeb } from '../web/build.ts';
 import { describeMachine, renderMachine } from './lib/machine.ts';
+import type { BenchResult, Size } from './lib/report.ts';
 
 const NAMES =
   'Maria Lopez,John Baker,Ann Lee,Sam Patel,Olga Novak,Tom Reed,Lena Fischer,Raj Mehta,Eva Stone,Ben Wu'.split(
@@ -164,6 +166,27 @@ export async function runInboxBench(count = 2000, runs = 5) {
     await browser.close();
     await stack.close();
   }
+}
+
+/** For bench/run.ts: full = 2,000 voicemails and 5 runs, smoke = 200 and 2. */
+export async function run(size: Size): Promise<BenchResult> {
+  const r = await runInboxBench(size === 'full' ? 2000 : 200, size === 'full' ? 5 : 2);
+  const rows = [...r.browser, ...r.api].map((t, i) => ({
+    metric: `${t.name} (p50; max ${t.max} ms)`,
+    unit: 'ms',
+    service: t.p50,
+    baseline: Number.NaN,
+    baselineName: '',
+    target: i === 0 ? '< 1,000 ms' : '',
+    ...(i === 0 ? { met: t.max < 1000 } : {}),
+  }));
+  return {
+    name: 'inbox',
+    title: 'voicemail inbox',
+    setup: `${r.voicemails} voicemails (made through the API in ${r.setupSeconds} s), headless Chromium, ${r.runs} runs`,
+    rows,
+    notes: [],
+  };
 }
 
 /** What the benchmark does to the page: press "Show more", or change a filter. */
