@@ -36,6 +36,8 @@ export function createUploader(deps: UploaderDeps) {
   const waiting: Upload[] = [];
   let streams = 0;
   let wordTimestamps: Promise<boolean> | undefined;
+  /** The server's upload limit, once a refusal named it. */
+  let maxBytes: number | undefined;
 
   function item(file: File): Upload {
     const li = document.createElement('li');
@@ -68,11 +70,14 @@ export function createUploader(deps: UploaderDeps) {
     const uploads = files.map(item);
     const ok: Upload[] = [];
     for (const u of uploads) {
-      const problem = await check(u.file);
+      const problem = (await check(u.file)) ?? tooLarge(u.file.size, maxBytes);
       if (problem) set(u, 'refused', problem);
       else ok.push(u);
     }
-    if (ok.length === 0) return;
+    if (ok.length > 0) await upload(ok, false);
+  }
+
+  async function upload(ok: Upload[], retry: boolean): Promise<void> {
     for (const u of ok) set(u, 'uploading', 'Uploading…', 0);
     wordTimestamps ??= deps.api.acceptsWordTimestamps();
     const form = new FormData();
@@ -96,6 +101,16 @@ export function createUploader(deps: UploaderDeps) {
     } catch (err) {
       const { status, message } = err as { status: number; message: string };
       if (status === 401 || status === 403) deps.onAuthProblem();
+      // A file over the server's size limit refuses the whole batch: set it aside, send the others again.
+      const limit = status === 413 ? Number(/limit of (\d+) bytes/.exec(message)?.[1]) : Number.NaN;
+      if (Number.isFinite(limit)) {
+        maxBytes = limit;
+        const big = ok.filter((u) => u.file.size > limit);
+        for (const u of big) set(u, 'refused', tooLarge(u.file.size, limit) ?? '');
+        const rest = ok.filter((u) => u.file.size <= limit);
+        if (!retry && big.length > 0 && rest.length > 0) return upload(rest, true);
+        if (big.length > 0) return;
+      }
       for (const u of ok) set(u, 'failed', refusal(status, message));
     }
   }
@@ -201,6 +216,13 @@ export function jobProblem(job: Voicemail): string {
   if (job.error?.code === 'unsupported_audio' || job.error?.code === 'undecodable_audio')
     return 'This recording could not be decoded (damaged or an unusual format).';
   return job.error?.message ?? 'Failed.';
+}
+
+const mb = (bytes: number) => `${(bytes / 1_000_000).toFixed(bytes < 10_000_000 ? 1 : 0)} MB`;
+
+function tooLarge(size: number, limit: number | undefined): string | undefined {
+  if (limit === undefined || size <= limit) return undefined;
+  return `Too large (${mb(size)}): the server takes files up to ${mb(limit)}.`;
 }
 
 /** What the server's refusal of a batch means for its files. */
