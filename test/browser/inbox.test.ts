@@ -4,7 +4,8 @@
  * stages; the four audio ones are listed with urgency, caller and number, the document shows why it was
  * refused; sorting, the urgency filter and search give the expected rows; an opened voicemail plays, its
  * highlighted transcript cue follows `currentTime`, a click on a cue seeks; the handled mark survives a
- * reload and shows in a second browser context; the CSV export holds the rows shown. Screenshots (kept
+ * reload and shows in a second browser context; the CSV export holds the rows shown; a voicemail made
+ * through the API appears by itself and is announced. Screenshots (kept
  * out of the repo): test-results/inbox.png, inbox-detail.png, inbox-phone.png, inbox-phone-detail.png.
  */
 import { execFile } from 'node:child_process';
@@ -390,6 +391,23 @@ describe.skipIf(!hasChromium)(
         await page.getByRole('dialog', { name: 'John Baker' }).waitFor();
         await expect.poll(() => page.locator('#transcript button.cue').count()).toBeGreaterThan(0);
         await page.screenshot({ path: join(RESULTS, 'inbox-phone-detail.png') });
+        await page.keyboard.press('Escape');
+
+        // ── A voicemail that arrives through the API (another client program) appears by itself, announced ──
+        const created = await fetch(`${url}/v1/jobs`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({
+            pipeline: 'voicemail',
+            text: 'This is Ann Lee, it is urgent, my crown fell out. Please call me back at 555 010 2000.',
+          }),
+        });
+        expect(created.status).toBe(202);
+        await expect
+          .poll(async () => (await readRows(page))[0]?.caller, { timeout: 30_000, interval: 500 })
+          .toBe('Ann Lee');
+        expect(await page.locator('#announce').textContent()).toBe('New voicemail: Ann Lee, high urgency.');
+        expect(await page.locator('#rows tr').count()).toBe(5);
 
         // The one expected failure: the refused batch with the too-large file (Chromium logs every HTTP error).
         const expected413 = 'Failed to load resource: the server responded with a status of 413';
