@@ -63,7 +63,8 @@ export function listJobs(deps: ApiDeps): RequestHandler {
         batch?.client_id === req.clientId && data.length < q.limit && scanned < 20;
         scanned++
       ) {
-        const ids = await batches.jobIds(q.batch_id, offset, offset + q.limit - 1);
+        // Never more than the page still needs: the next page starts right after the last item read.
+        const ids = await batches.jobIds(q.batch_id, offset, offset + q.limit - data.length - 1);
         offset += ids.length;
         next = offset < batch.total && ids.length > 0 ? String(offset) : null;
         for (const record of await store.getMany(ids))
