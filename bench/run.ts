@@ -4,7 +4,7 @@
  * `<!-- bench:end -->` (everything else in the file is hand-written and kept). With `--only … --write`
  * only those benchmarks' figures are replaced (the others are kept in bench/results.json).
  *
- *   node bench/run.ts [--size smoke|full] [--only intake,orchestration,memory,sync-vs-queue,scale-out,api-fanout]
+ *   node bench/run.ts [--size smoke|full] [--only intake,orchestration,memory,sync-vs-queue,scale-out,api-fanout,inbox]
  *                     [--write | --no-write] [--out BENCHMARKS.md] [--json results.json]
  *
  * Exit code 1 when a benchmark could not run (an error or its time limit), not when a target is missed:
@@ -14,6 +14,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as apiFanout from './api-fanout.ts';
+import * as inbox from './inbox.ts';
 import * as intake from './intake.ts';
 import { killAllNow, ROOT } from './lib/children.ts';
 import { describeMachine, type Machine, renderMachine } from './lib/machine.ts';
@@ -30,7 +31,10 @@ const BENCHMARKS: Record<string, { run(size: Size): Promise<BenchResult> }> = {
   'sync-vs-queue': syncVsQueue,
   'scale-out': scaleOut,
   'api-fanout': apiFanout,
+  inbox,
 };
+/** Run only when named with --only (they need Chromium, or take long). */
+const OPTIONAL = new Set(['inbox']);
 
 /** Time limit per benchmark; a run past it is stopped (its processes killed) and reported as an error. */
 const LIMIT_SECONDS: Record<Size, number> = { smoke: 90, full: 420 };
@@ -50,7 +54,9 @@ const { values } = parseArgs({
 });
 if (values.size !== 'smoke' && values.size !== 'full') throw new Error('--size is smoke or full');
 const size: Size = values.size;
-const names = values.only ? values.only.split(',').map((s) => s.trim()) : Object.keys(BENCHMARKS);
+const names = values.only
+  ? values.only.split(',').map((s) => s.trim())
+  : Object.keys(BENCHMARKS).filter((n) => !OPTIONAL.has(n));
 for (const n of names) {
   if (!BENCHMARKS[n])
     throw new Error(`unknown benchmark ${n} (known: ${Object.keys(BENCHMARKS).join(', ')})`);

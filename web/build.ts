@@ -1,6 +1,7 @@
 /**
- * Builds the browser page into dist/web/: index.html, favicon.svg and content-hashed, minified
- * assets/app-<hash>.js and assets/app-<hash>.css (cache them forever; index.html never).
+ * Builds the browser pages into dist/web/: index.html (talk), inbox.html (the voicemail inbox at /inbox),
+ * favicon.svg and content-hashed, minified assets/app-<hash>.js|css and assets/inbox-<hash>.js|css (cache
+ * them forever; the HTML never). The inbox page uses app.css as its base.
  *
  *   npm run build            (node web/build.ts [--out dir])
  */
@@ -27,6 +28,8 @@ export async function buildWeb(outDir = DEFAULT_OUT_DIR): Promise<BuiltFile[]> {
     entryPoints: [
       { in: join(WEB, 'src', 'main.ts'), out: 'app' },
       { in: join(WEB, 'src', 'styles.css'), out: 'app' },
+      { in: join(WEB, 'src', 'inbox', 'main.ts'), out: 'inbox' },
+      { in: join(WEB, 'src', 'inbox', 'inbox.css'), out: 'inbox' },
     ],
     outdir: outDir,
     entryNames: 'assets/[name]-[hash]',
@@ -39,22 +42,40 @@ export async function buildWeb(outDir = DEFAULT_OUT_DIR): Promise<BuiltFile[]> {
     logLevel: 'warning',
   });
   const outputs = Object.keys(result.metafile.outputs).map((p) => `/${relative(outDir, resolve(ROOT, p))}`);
-  const js = outputs.find((p) => p.endsWith('.js'));
-  const css = outputs.find((p) => p.endsWith('.css'));
-  if (!js || !css) throw new Error(`esbuild produced no app bundle: ${outputs.join(', ')}`);
-
-  const template = await readFile(join(WEB, 'index.html'), 'utf8');
-  const html = template
-    .replace('href="/app.css"', `href="${css}"`)
-    .replace('src="/app.js"', `src="${js}"`)
-    .replace(/<!--[\s\S]*?-->/g, '')
-    .replace(/>\s*\n\s*</g, '><')
-    .trim();
-  if (!html.includes(js) || !html.includes(css)) throw new Error('index.html must link /app.css and /app.js');
-  await writeFile(join(outDir, 'index.html'), `${html}\n`);
+  const asset = (name: string, ext: string) => {
+    const found = outputs.find((p) => p.startsWith(`/assets/${name}-`) && p.endsWith(ext));
+    if (!found) throw new Error(`esbuild produced no ${name}${ext}: ${outputs.join(', ')}`);
+    return found;
+  };
+  const [js, css, inboxJs, inboxCss] = [
+    asset('app', '.js'),
+    asset('app', '.css'),
+    asset('inbox', '.js'),
+    asset('inbox', '.css'),
+  ];
+  const links: Record<string, string> = {
+    '/app.js': js,
+    '/app.css': css,
+    '/inbox.js': inboxJs,
+    '/inbox.css': inboxCss,
+  };
+  for (const page of ['index.html', 'inbox.html']) {
+    const template = await readFile(join(WEB, page), 'utf8');
+    const html = template
+      .replace(
+        /(href|src)="(\/(?:app|inbox)\.(?:js|css))"/g,
+        (_, attr: string, link: string) => `${attr}="${links[link]}"`,
+      )
+      .replace(/<!--[\s\S]*?-->/g, '')
+      .replace(/>\s*\n\s*</g, '><')
+      .trim();
+    if (/="\/(app|inbox)\.(js|css)"/.test(html) || !html.includes(css))
+      throw new Error(`${page} must link /app.css and its script (/app.js or /inbox.js)`);
+    await writeFile(join(outDir, page), `${html}\n`);
+  }
   await copyFile(join(WEB, 'favicon.svg'), join(outDir, 'favicon.svg'));
 
-  const files = ['/index.html', '/favicon.svg', css, js];
+  const files = ['/index.html', '/favicon.svg', css, js, '/inbox.html', inboxCss, inboxJs];
   return Promise.all(
     files.map(async (f) => {
       const full = join(outDir, f);

@@ -2,6 +2,7 @@ import express, { type RequestHandler } from 'express';
 import { traceRequests } from '../shared/tracing.ts';
 import type { ApiDeps } from './deps.ts';
 import { cleanupOnError, parseSubmission } from './intake.ts';
+import { jsonBody } from './json-body.ts';
 import { authenticate } from './middleware/auth.ts';
 import { corsFromAllowlist } from './middleware/cors.ts';
 import { httpMetrics } from './middleware/http-metrics.ts';
@@ -22,6 +23,7 @@ import { healthz, readyz } from './routes/health.ts';
 import { jobEvents } from './routes/job-events.ts';
 import { listJobs } from './routes/list-jobs.ts';
 import { redeliverWebhook } from './routes/redeliver-webhook.ts';
+import { updateJob } from './routes/update-job.ts';
 import { voicebotLegacy } from './routes/voicebot-legacy.ts';
 
 /** The HTTP API: thin handlers that validate, store, enqueue and answer. */
@@ -57,6 +59,7 @@ export function createApp(deps: ApiDeps): express.Express {
   app.get('/v1/batches/:id', getBatch(deps));
   app.get('/v1/jobs/:id', getJob(deps));
   app.delete('/v1/jobs/:id', cancelJob(deps));
+  app.patch('/v1/jobs/:id', jsonBody('1kb'), updateJob(deps));
   app.get('/v1/jobs/:id/events', jobEvents(deps));
   app.post('/v1/jobs/:id/webhook/redeliver', redeliverWebhook(deps));
   app.post(['/api/voicebot', '/api/voicebot/'], ...submit, voicebotLegacy(deps), cleanup);

@@ -192,6 +192,7 @@ export async function acceptJob(
     speakers: null,
     redactions: null,
     no_speech: null,
+    handled_at: null,
     error: null,
     provider: config.simulator.enabled ? 'simulator' : 'openai',
     created_at: now,

@@ -19,6 +19,7 @@ import { createJobSchema } from './job-schemas.ts';
 import { batchSchema } from './routes/create-batch.ts';
 import { querySchema as batchQuerySchema } from './routes/get-batch.ts';
 import { querySchema as listQuerySchema } from './routes/list-jobs.ts';
+import { updateJobSchema } from './routes/update-job.ts';
 
 const jobId = z.object({ id: z.uuid().describe('The job id') });
 const json = (schema: z.ZodType) => ({ 'application/json': { schema } });
@@ -92,6 +93,7 @@ export const OPENAPI_ROUTES = [
   'GET /v1/jobs',
   'GET /v1/jobs/:id',
   'DELETE /v1/jobs/:id',
+  'PATCH /v1/jobs/:id',
   'GET /v1/jobs/:id/events',
   'POST /v1/jobs/:id/webhook/redeliver',
   'POST /v1/batches',
@@ -339,6 +341,17 @@ function operations(config: Config): Operation[] {
       summary: 'A job: status, transcript, reply, fresh presigned audio_url',
       request: { params: jobId },
       errors: [404],
+      responses: { 200: { description: 'The job', content: json(jobViewSchema) } },
+    },
+    {
+      method: 'patch',
+      path: '/v1/jobs/{id}',
+      operationId: 'updateJob',
+      access: 'client',
+      tags: ['jobs'],
+      summary: 'Mark a job (a voicemail) handled or unhandled',
+      request: { params: jobId, body: { required: true, content: json(updateJobSchema) } },
+      errors: [400, 404],
       responses: { 200: { description: 'The job', content: json(jobViewSchema) } },
     },
     {

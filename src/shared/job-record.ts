@@ -81,6 +81,8 @@ export const jobRecordSchema = z.object({
   redactions: z.array(redactionSchema).nullable(),
   /** 'true' once the input was found to hold no speech (no provider call was made) */
   no_speech: z.boolean().nullable(),
+  /** when a person marked the voicemail handled (the inbox); null while unhandled */
+  handled_at: z.string().nullable(),
   error: jobErrorSchema.nullable(),
   provider: z.enum(['openai', 'simulator']),
   created_at: z.string(),

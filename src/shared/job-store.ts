@@ -5,6 +5,12 @@ import type { RedisClient } from './redis.ts';
  * Reads job records and their indexes. Every write goes through the lifecycle module
  * (src/shared/lifecycle/), one atomic script per transition.
  */
+/** A position in a client's job list: the created-at score (ms) and how many jobs of that score came before. */
+export interface ListPosition {
+  score: number;
+  skip: number;
+}
+
 export class JobStore {
   readonly redis: RedisClient;
   readonly prefix: string;
@@ -43,29 +49,34 @@ export class JobStore {
     return this.redis.scard(this.clientActiveKey(clientId));
   }
 
-  /** A page of a client's job ids, newest first; `cursor` is the previous page's last created-at (ms). */
+  /**
+   * A page of a client's job ids, newest first, from `from` on (inclusive of its score, after `skip` jobs
+   * of that score: jobs created in the same millisecond are never skipped). `next` is where the next page starts.
+   */
   async pageForClient(
     clientId: string,
     limit: number,
-    cursor?: number,
-  ): Promise<{ ids: string[]; next: number | null }> {
-    const max = cursor === undefined ? '+inf' : `(${cursor}`;
+    from?: ListPosition,
+  ): Promise<{ ids: string[]; scores: number[]; next: ListPosition | null }> {
     const rows = await this.redis.zrevrangebyscore(
       this.clientJobsKey(clientId),
-      max,
+      from === undefined ? '+inf' : from.score,
       '-inf',
       'WITHSCORES',
       'LIMIT',
-      0,
+      from?.skip ?? 0,
       limit,
     );
     const ids: string[] = [];
-    let last: number | null = null;
+    const scores: number[] = [];
+    let pos: ListPosition | null = from ?? null;
     for (let i = 0; i < rows.length; i += 2) {
       ids.push(rows[i] ?? '');
-      last = Number(rows[i + 1]);
+      const score = Number(rows[i + 1]);
+      scores.push(score);
+      pos = { score, skip: pos?.score === score ? pos.skip + 1 : 1 };
     }
-    return { ids, next: ids.length === limit ? last : null };
+    return { ids, scores, next: ids.length === limit ? pos : null };
   }
 
   async getMany(ids: string[]): Promise<Array<JobRecord | undefined>> {

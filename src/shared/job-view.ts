@@ -1,6 +1,6 @@
 import type { Config } from './config.ts';
 import type { JobRecord } from './job-record.ts';
-import { ARTIFACTS, type ArtifactName } from './stages.ts';
+import { ARTIFACTS, type ArtifactName, keys } from './stages.ts';
 import type { Storage } from './storage/index.ts';
 
 /**
@@ -9,6 +9,7 @@ import type { Storage } from './storage/index.ts';
  */
 export async function jobView(record: JobRecord, storage: Storage, config: Config, baseUrl?: string) {
   const ttl = config.storage.urlTtlSeconds;
+  const live = !record.deleted_at;
   const audioUrl =
     record.audio_key && !record.deleted_at
       ? await storage.signedUrl(record.audio_key, ttl, { baseUrl })
@@ -23,7 +24,12 @@ export async function jobView(record: JobRecord, storage: Storage, config: Confi
     created_at: record.created_at,
     updated_at: record.updated_at,
     finished_at: record.finished_at,
-    input: { kind: record.input_kind, type: record.input_type, bytes: record.input_bytes },
+    input: {
+      kind: record.input_kind,
+      type: record.input_type,
+      bytes: record.input_bytes,
+      url: record.input_kind === 'audio' && live ? await storage.signedUrl(keys.input(record.id), ttl) : null,
+    },
     transcript: record.transcript,
     reply_text: record.reply_text,
     language: record.language,
@@ -35,6 +41,8 @@ export async function jobView(record: JobRecord, storage: Storage, config: Confi
     speakers: record.speakers,
     redactions: record.redactions,
     no_speech: record.no_speech ?? false,
+    handled: record.handled_at !== null,
+    handled_at: record.handled_at,
     audio_url: audioUrl,
     audio_url_expires_at: audioUrl ? new Date(Date.now() + ttl * 1000).toISOString() : null,
     artifacts,

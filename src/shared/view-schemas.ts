@@ -36,6 +36,7 @@ export const jobViewSchema = z
       kind: z.enum(['audio', 'text']),
       type: z.string().nullable().describe('Detected audio type (from the bytes)'),
       bytes: z.number().int().nullable(),
+      url: z.url().nullable().describe('The uploaded audio: a presigned URL minted on every read'),
     }),
     transcript: z.string().nullable(),
     reply_text: z.string().nullable(),
@@ -56,6 +57,8 @@ export const jobViewSchema = z
       .nullable()
       .describe('What was redacted, with times where words are known; never the values'),
     no_speech: z.boolean().describe('The input held no speech: no transcription was paid for'),
+    handled: z.boolean().describe('Marked handled by a person (PATCH /v1/jobs/{id})'),
+    handled_at: timestamp.nullable(),
     audio_url: z.url().nullable().describe('The spoken reply: a presigned URL minted on every read'),
     audio_url_expires_at: timestamp.nullable(),
     artifacts: z

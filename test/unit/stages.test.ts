@@ -74,6 +74,7 @@ describe('job record hash', () => {
       speakers: [{ label: 'agent', talk_seconds: 12.5 }],
       redactions: [{ type: 'phone_number', start: 1.5, end: 3 }],
       no_speech: false,
+      handled_at: '2026-01-01T00:05:00.000Z',
       error: { code: 'provider_rejected', message: 'm', stage: 'chat', attempts: 1 },
       provider: 'simulator',
       created_at: '2026-01-01T00:00:00.000Z',

@@ -78,8 +78,22 @@ export class VoicebotClient {
     return this.request('DELETE', `/v1/jobs/${encodeURIComponent(id)}`);
   }
 
+  /** Marks a job (a voicemail) handled, or unhandled again. */
+  setHandled(id: string, handled: boolean): Promise<JobView> {
+    return this.request('PATCH', `/v1/jobs/${encodeURIComponent(id)}`, { handled });
+  }
+
   list(
-    query: { status?: string; batch_id?: string; cursor?: string; limit?: number } = {},
+    query: {
+      status?: string;
+      batch_id?: string;
+      pipeline?: string;
+      handled?: boolean;
+      urgency?: 'high' | 'normal' | 'low' | 'none';
+      q?: string;
+      cursor?: string;
+      limit?: number;
+    } = {},
   ): Promise<{ data: JobView[]; next_cursor: string | null }> {
     const q = new URLSearchParams(
       Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)]])),

@@ -19,7 +19,8 @@ export function securityHeaders(config: Config): RequestHandler {
         styleSrc: ["'self'"],
         imgSrc: ["'self'", 'data:'],
         mediaSrc: ["'self'", 'blob:', ...(s3Origin ? [s3Origin] : [])],
-        connectSrc: ["'self'"],
+        // The inbox reads transcript.json through its presigned link.
+        connectSrc: ["'self'", ...(s3Origin ? [s3Origin] : [])],
         fontSrc: ["'self'"],
         objectSrc: ["'none'"],
         baseUri: ["'none'"],

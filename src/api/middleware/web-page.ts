@@ -6,12 +6,14 @@ import express, { type RequestHandler } from 'express';
 export const WEB_DIR = fileURLToPath(new URL('../../../dist/web/', import.meta.url));
 
 /**
- * The talk-to-the-bot page at `/`, served as static files (same origin: no CORS needed). Hashed assets are
+ * The talk-to-the-bot page at `/` and the voicemail inbox at `/inbox`, served as static files (same origin: no CORS needed). Hashed assets are
  * cached for good; index.html is revalidated so a new build is picked up.
  */
 export function webPage(): RequestHandler {
   return express.static(WEB_DIR, {
     index: 'index.html',
+    // `/inbox` → inbox.html
+    extensions: ['html'],
     redirect: false,
     setHeaders(res, path) {
       res.setHeader(

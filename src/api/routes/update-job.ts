@@ -1,0 +1,36 @@
+import type { RequestHandler } from 'express';
+import { z } from 'zod';
+import { notFound } from '../../shared/errors.ts';
+import { jobView } from '../../shared/job-view.ts';
+import type { ApiDeps } from '../deps.ts';
+import { linkBase } from '../link-base.ts';
+import { parseOr400 } from '../validate.ts';
+import { loadJob } from './get-job.ts';
+
+export const updateJobSchema = z
+  .strictObject({
+    handled: z.boolean().describe('Mark the job (a voicemail) handled, or unhandled again'),
+  })
+  .meta({ id: 'JobUpdate' });
+
+/**
+ * PATCH /v1/jobs/:id `{"handled": true|false}` → the job. What a person records about a job (the inbox's
+ * handled mark), whatever its status; every browser of the same client sees it.
+ */
+export function updateJob(deps: ApiDeps): RequestHandler {
+  return async (req, res) => {
+    const record = await loadJob(deps, req);
+    const body = parseOr400(updateJobSchema, req.body ?? {}, 'update');
+    // The first time it was marked stays; unmarking removes it. Whatever the job's status.
+    const marked = body.handled
+      ? record.handled_at !== null ||
+        (await deps.lifecycle.patch(record.id, { handled_at: new Date().toISOString() }, { anyStatus: true }))
+      : await deps.lifecycle.patch(record.id, {}, { anyStatus: true, remove: ['handled_at'] });
+    if (!marked) throw notFound(`No job with id "${record.id}".`);
+    const updated = await deps.store.get(record.id);
+    if (!updated) throw notFound(`No job with id "${record.id}".`);
+    res
+      .set('Cache-Control', 'no-store')
+      .json(await jobView(updated, deps.storage, deps.config, linkBase(req, deps.config)));
+  };
+}
