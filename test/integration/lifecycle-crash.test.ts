@@ -80,14 +80,19 @@ describe('job lifecycle under SIGKILL at any instant', () => {
   });
 
   it('no ended job in flight, every ended job in the retention index, one terminal event and one webhook each', async () => {
-    env.TEST_CRASH_AFTER_TRANSITION = '0.04';
+    env.TEST_CRASH_AFTER_TRANSITION = '0.03';
     spawnWorker();
     spawnWorker();
-    // Outside kills too: at random moments, wherever a worker happens to be.
+    // Outside kills too: at random moments, wherever a worker happens to be — for the first 30 s, and only a
+    // worker that has been up a while (on a loaded machine a new process needs seconds to start working).
+    const started = new Map<ServiceProcess, number>();
     const killer = setInterval(() => {
-      const list = [...workers];
-      list[Math.floor(Math.random() * list.length)]?.kill('SIGKILL');
+      const now = Date.now();
+      for (const w of workers) if (!started.has(w)) started.set(w, now);
+      const ripe = [...workers].filter((w) => now - (started.get(w) ?? now) > 2000);
+      ripe[Math.floor(Math.random() * ripe.length)]?.kill('SIGKILL');
     }, 900);
+    setTimeout(() => clearInterval(killer), 30_000);
 
     const post = async (body: FormData | Record<string, unknown>, path = '/v1/jobs') => {
       const init: RequestInit =
