@@ -34,8 +34,11 @@ import {
   waitForQueueWorkers,
 } from './stack.ts';
 
-/** 8 KB of 16 kHz mono PCM: a quarter second, enough for the simulator (≥ 0.1 s) and the API (≥ 1 KB). */
-export const TINY_WAV_BYTES = 8 * 1024;
+/**
+ * 16 KB of 16 kHz mono PCM: half a second of tone, enough for the simulator (≥ 0.1 s), the API (≥ 1 KB) and
+ * the worker's blank-recording check (≥ 0.3 s of sound, or the job ends with no_speech before any call).
+ */
+export const TINY_WAV_BYTES = 16 * 1024;
 
 export interface Rig {
   kind: 'service' | 'baseline';

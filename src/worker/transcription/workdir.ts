@@ -1,6 +1,6 @@
 /** A private temp directory per stage run, removed afterwards whatever happens. */
 import { createWriteStream } from 'node:fs';
-import { copyFile, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { copyFile, link, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -35,12 +35,13 @@ export async function sweepStaleWorkDirs(maxAgeMs = 6 * 3600_000): Promise<numbe
 }
 
 /**
- * Streams an object from storage into a file (constant memory, whatever its size); from the local directory,
- * the kernel copies it.
+ * Streams an object from storage into a file (constant memory, whatever its size). From the local directory
+ * the file is hard-linked (nothing is copied; the work dir only reads it), or copied by the kernel when the two
+ * directories are on different filesystems.
  */
 export async function download(storage: Storage, key: string, path: string, signal: AbortSignal) {
   const local = storage instanceof LocalStorage ? await storage.localPath(key) : undefined;
-  if (local) return copyFile(local, path);
+  if (local) return link(local, path).catch(() => copyFile(local, path));
   const body = await storage.get(key, signal);
   await pipeline(body, createWriteStream(path), { signal });
 }
