@@ -1,13 +1,14 @@
 /**
  * Intake: `POST /v1/jobs` with a 32 KB WAV at several concurrencies (autocannon), no workers running.
  * Baseline: bench/baselines/bare-intake.ts (bare node:http + busboy + file write + one BullMQ add).
- * Target: accepted jobs/s ≥ 70% of the baseline's.
+ * Targets: accepted jobs/s ≥ 70% of the baseline's; ≤ 2 Redis round trips per accepted job; the API's RSS
+ * ≤ 250 MB through a sustained run (60 s at 64 connections in the full size).
  */
 import autocannon from 'autocannon';
 import { stopAll } from './lib/children.ts';
 import { keepAliveAgent, multipart, submit, wavFile } from './lib/client.ts';
 import { type RoundTrips, roundTrips } from './lib/pipeline.ts';
-import { cpuMeter } from './lib/proc.ts';
+import { cpuMeter, memoryOf } from './lib/proc.ts';
 import { type BenchResult, type Row, ratioOf, type Size } from './lib/report.ts';
 import {
   type BenchRedis,
@@ -21,9 +22,11 @@ import {
 import { fmt } from './lib/stats.ts';
 
 const SIZES = {
-  smoke: { seconds: 2, warmup: 1, connections: [1, 16, 64] },
-  full: { seconds: 10, warmup: 3, connections: [1, 16, 64] },
+  smoke: { seconds: 2, warmup: 1, connections: [1, 16, 64], sustained: 5 },
+  full: { seconds: 10, warmup: 3, connections: [1, 16, 64], sustained: 60 },
 };
+const MAX_ROUND_TRIPS = 2;
+const MAX_RSS_MB = 250;
 const WAV_BYTES = 32 * 1024;
 const TARGET = 0.7;
 const MONITORED = 10;
@@ -71,6 +74,15 @@ export async function run(size: Size): Promise<BenchResult> {
     const svcTrips = await trips(api);
     const bareTrips = await trips(bare);
     const list = (t: RoundTrips) => t.top.map(([c, n]) => `${c} ${fmt(n)}`).join(', ');
+    rows.push({
+      metric: 'Redis round trips per accepted job (MONITOR; the rate limiter before the upload included)',
+      unit: '',
+      service: svcTrips.perJob,
+      baseline: bareTrips.perJob,
+      baselineName: 'bare intake',
+      target: `≤ ${MAX_ROUND_TRIPS}`,
+      met: svcTrips.perJob <= MAX_ROUND_TRIPS,
+    });
     notes.push(
       `Redis round trips per accepted job (MONITOR, ${MONITORED} requests one at a time, MULTI…EXEC counted once): ` +
         `voicebot ${fmt(svcTrips.perJob)} (${list(svcTrips)}) + ${fmt(svcTrips.scriptPerJob)} commands inside Lua ` +
@@ -109,6 +121,42 @@ export async function run(size: Size): Promise<BenchResult> {
           (ratio < TARGET ? ` — throughput ${ratioOf(svc.rps, base.rps)} of baseline: MISSED` : ''),
       );
     }
+    // Sustained intake: the API's resident memory while it takes jobs for a while (peak of 2 samples/s).
+    const sustained = async (t: HttpProcess) => {
+      let peak = 0;
+      const idle = (await memoryOf(t.child.pid)).rss;
+      const sampler = setInterval(() => {
+        memoryOf(t.child.pid).then(
+          (m) => {
+            peak = Math.max(peak, m.rss);
+          },
+          () => {},
+        );
+      }, 500);
+      const r = await load(t.url, form, 64, s.sustained);
+      clearInterval(sampler);
+      return {
+        peak: Math.max(peak, (await memoryOf(t.child.pid)).rss) / 2 ** 20,
+        idle: idle / 2 ** 20,
+        ok: r['2xx'],
+      };
+    };
+    const svcMem = await sustained(api);
+    const bareMem = await sustained(bare);
+    rows.push({
+      metric: `API peak RSS during ${s.sustained} s of intake at 64 connections`,
+      unit: 'MB',
+      service: svcMem.peak,
+      baseline: bareMem.peak,
+      baselineName: 'bare intake',
+      target: `≤ ${MAX_RSS_MB} MB`,
+      met: svcMem.peak <= MAX_RSS_MB,
+    });
+    notes.push(
+      `Sustained intake (${s.sustained} s, 64 connections): API RSS ${fmt(svcMem.idle)} MB before → peak ` +
+        `${fmt(svcMem.peak)} MB over ${svcMem.ok} accepted jobs; bare intake ${fmt(bareMem.idle)} → ${fmt(bareMem.peak)} MB ` +
+        `over ${bareMem.ok}.`,
+    );
     return {
       name: 'intake',
       title: 'Intake',

@@ -17,7 +17,7 @@ import {
   uploadedJobIds,
   uploadJobId,
 } from './middleware/audio-upload.ts';
-import { checkTranscriptOptions, transcriptOptionsFor } from './transcript-intake.ts';
+import { checkTranscriptOptions, keytermMerge } from './transcript-intake.ts';
 import { parseOr400 } from './validate.ts';
 import { assertWebhookSignable } from './webhook-policy.ts';
 
@@ -187,7 +187,7 @@ export async function acceptJob(
     duration_seconds: null,
     artifacts: null,
     summary: null,
-    ...(await transcriptOptionsFor(deps, body, kind, ctx.clientId)),
+    transcript_options: null,
     warnings: null,
     speakers: null,
     redactions: null,
@@ -200,16 +200,19 @@ export async function acceptJob(
     finished_at: null,
     deleted_at: null,
   };
+  const keyterms = keytermMerge(body, kind);
   const result = await lifecycle.accept(record, {
     cap: ctx.cap ?? config.limits.jobsInFlight,
     fair: config.fairQueuing,
     ...(ctx.idempotency ? { idempotency: ctx.idempotency } : {}),
+    ...(keyterms ? { keyterms } : {}),
   });
   if (result.outcome === 'full') throw tooManyInFlight(result.active, config.limits.jobsInFlight);
   if (result.outcome === 'replay') {
     return { record, replayOf: replayedId(result.stored, ctx.idempotency?.fingerprint ?? '') };
   }
   if (config.fairQueuing) record.priority = Math.min(result.rank, MAX_PRIORITY);
+  if (result.transcriptOptions) record.transcript_options = JSON.parse(result.transcriptOptions);
   await awaitReplicas(deps, id, ctx.log);
   ctx.log.info(
     { job_id: id, client_id: ctx.clientId, input: kind, pipeline: body.pipeline, bytes: file?.size },

@@ -4,8 +4,7 @@
  * (and audio_url) are checked by the transcribe stage with ffprobe: the job then fails with `mono_input`.
  */
 import { HttpError } from '../shared/errors.ts';
-import type { JobRecord } from '../shared/job-record.ts';
-import { normaliseOptions, optionProblems, pickOptions } from '../shared/transcript-options.ts';
+import { MAX_KEYTERMS, normaliseOptions, optionProblems, pickOptions } from '../shared/transcript-options.ts';
 import type { ApiDeps } from './deps.ts';
 
 const HEADER_BYTES = 4096;
@@ -30,15 +29,22 @@ export async function checkTranscriptOptions(
   }
 }
 
-/** The record's `transcript_options`: the job's options with the client's default keyterms merged in. */
-export async function transcriptOptionsFor(
-  deps: ApiDeps,
-  body: Record<string, unknown>,
-  kind: 'audio' | 'text',
-  clientId: string,
-): Promise<Pick<JobRecord, 'transcript_options'>> {
-  if (kind !== 'audio') return { transcript_options: null };
-  return { transcript_options: normaliseOptions(pickOptions(body), await deps.keys.keyterms(clientId)) };
+/**
+ * What the accept transition needs to write the record's `transcript_options`: the job's options (JSON, with a
+ * placeholder where the client's default keyterms are merged in front of the job's own, inside the same step —
+ * no extra round trip at intake). Text jobs have no transcript options.
+ */
+export function keytermMerge(body: Record<string, unknown>, kind: 'audio' | 'text') {
+  if (kind !== 'audio') return undefined;
+  const { keyterms: own = [], ...rest } = pickOptions(body);
+  const template = normaliseOptions(rest, ['__KEYTERMS__']);
+  const asked = normaliseOptions(rest) !== null || own.length > 0;
+  return {
+    template: JSON.stringify(template).replace('["__KEYTERMS__"]', '"__KEYTERMS__"'),
+    own,
+    asked,
+    max: MAX_KEYTERMS,
+  };
 }
 
 /** A WAV file's channel count from its fmt chunk; undefined for anything else. */

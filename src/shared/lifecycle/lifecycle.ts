@@ -52,7 +52,7 @@ const flat = (spec: AddSpec | undefined): Array<string | Buffer> =>
 const jobEventId = (id: string, status: string) => `msg_${id.replaceAll('-', '')}_${status}`;
 
 export type AcceptResult =
-  | { outcome: 'accepted'; rank: number }
+  | { outcome: 'accepted'; rank: number; transcriptOptions: string | null }
   | { outcome: 'full'; active: number }
   | { outcome: 'replay'; stored: string };
 
@@ -123,7 +123,16 @@ export class Lifecycle {
    */
   async accept(
     record: JobRecord,
-    opts: { cap: number; fair: boolean; idempotency?: { key: string; value: string; ttlSeconds: number } },
+    opts: {
+      cap: number;
+      fair: boolean;
+      idempotency?: { key: string; value: string; ttlSeconds: number };
+      /**
+       * Audio jobs: the transcript options as JSON with `"__KEYTERMS__"` where the keyterms go, the job's own
+       * keyterms, whether the job asked for any option, and the cap; the client's defaults are merged in.
+       */
+      keyterms?: { template: string; own: string[]; asked: boolean; max: number };
+    },
   ): Promise<AcceptResult> {
     const stage = record.stage;
     if (!stage) throw new Error('a job is accepted at a stage');
@@ -143,10 +152,12 @@ export class Lifecycle {
           ? [opts.idempotency.key, opts.idempotency.value, opts.idempotency.ttlSeconds]
           : undefined,
         event: JSON.stringify({ job_id: record.id, status: 'queued' }),
+        keyterms: opts.keyterms,
       }),
       ...flat(add),
-    )) as [string, number | string];
-    if (res[0] === 'ok') return { outcome: 'accepted', rank: Number(res[1]) };
+    )) as [string, number | string, string | null];
+    if (res[0] === 'ok')
+      return { outcome: 'accepted', rank: Number(res[1]), transcriptOptions: res[2] || null };
     if (res[0] === 'full') return { outcome: 'full', active: Number(res[1]) };
     return { outcome: 'replay', stored: String(res[1]) };
   }

@@ -42,7 +42,10 @@ ${BULLMQ_ADD_LUA}
 
 /**
  * accept: admission (in-flight cap, idempotency) → record, client indexes, job.queued, first stage enqueued.
- * Returns {'ok', rank} | {'full', active} | {'replay', stored idempotency value}.
+ * With p.keyterms, the client's default keyterms (its hash's `keyterms`, a JSON array) are merged in front of the
+ * job's own (deduplicated, at most p.keyterms.max) into the `transcript_options` template, whose
+ * "__KEYTERMS__" placeholder they replace. Returns {'ok', rank, transcript_options or false} |
+ * {'full', active} | {'replay', stored idempotency value}.
  */
 export const ACCEPT = `${HELPERS}
 local activeKey = P .. ':client:' .. p.client .. ':active'
@@ -56,6 +59,30 @@ if p.idem then rcall('SET', p.idem[1], p.idem[2], 'EX', p.idem[3]) end
 local rank = active + 1
 local priority = nil
 local fields = p.fields
+local options = false
+if p.keyterms then
+  local k = p.keyterms
+  local merged, seen = {}, {}
+  local function add(list)
+    for _, t in ipairs(list) do
+      if not seen[t] and #merged < k.max then
+        seen[t] = true
+        table.insert(merged, t)
+      end
+    end
+  end
+  local raw = rcall('HGET', P .. ':client:' .. p.client, 'keyterms')
+  if raw then add(cjson.decode(raw)) end
+  add(k.own)
+  if k.asked or #merged > 0 then
+    local parts = {}
+    for i, t in ipairs(merged) do parts[i] = cjson.encode(t) end
+    local list = '[' .. table.concat(parts, ',') .. ']'
+    options = string.gsub(k.template, '"__KEYTERMS__"', function() return list end, 1)
+    table.insert(fields, 'transcript_options')
+    table.insert(fields, options)
+  end
+end
 if p.fair then
   priority = math.min(rank, 2097151)
   table.insert(fields, 'priority')
@@ -69,7 +96,7 @@ rcall('XADD', streamKey(p.id), 'MAXLEN', '~', 200, '*', 'type', 'job.queued', 'd
 rcall('EXPIRE', streamKey(p.id), p.ttl)
 local add = readAdd(2)
 bullmq_add(add, priority)
-return { 'ok', rank }
+return { 'ok', rank, options }
 `;
 
 /**
