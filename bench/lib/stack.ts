@@ -119,6 +119,8 @@ export function serviceEnv(
     ...(simUrl ? { OPENAI_BASE_URL: `${simUrl}/v1` } : {}),
     URL_SIGNING_SECRET: 'bench-signing-secret-0123456789abcdef',
     LOG_LEVEL: 'warn',
+    // As the service is deployed (Dockerfile, npm scripts): a 16 MB young generation per semi-space.
+    NODE_OPTIONS: '--max-semi-space-size=16',
     // Per-client admission limits stay on (their Redis work is part of intake) but never trigger: every
     // benchmark request acts for the same (open) client.
     RATE_LIMIT_RPM: '1000000000',

@@ -1,18 +1,21 @@
 import type { Config } from '../config.ts';
 import { PermanentError, RetryableError, StorageError } from '../errors.ts';
 import { LocalStorage } from './local-storage.ts';
-import { S3Storage } from './s3-storage.ts';
 import { type Storage, StorageNotFoundError } from './storage.ts';
 
 export { LocalStorage } from './local-storage.ts';
-export { S3Storage } from './s3-storage.ts';
 export type { PutOptions, Storage } from './storage.ts';
 export { readAll, StorageNotFoundError } from './storage.ts';
 
 /** S3 when `S3_BUCKET` is set, else the local directory (the embedded default). */
 export async function createStorage(config: Config): Promise<Storage> {
   const { s3, dataDir, signingSecret } = config.storage;
-  if (s3) return faultsTagged(new S3Storage(s3));
+  if (s3) {
+    // Loaded only when used: the AWS SDK is a large share of a process's memory, and the local directory
+    // (the embedded default) does not need it.
+    const { S3Storage } = await import('./s3-storage.ts');
+    return faultsTagged(new S3Storage(s3));
+  }
   return faultsTagged(await LocalStorage.open(dataDir, config.publicUrl, signingSecret));
 }
 
