@@ -78,7 +78,8 @@ export async function run(size: Size): Promise<BenchResult> {
     // the upload is read, so a refused client sends no body; the target counts what follows the stored upload.
     const limiterTrips = 1;
     rows.push({
-      metric: 'Redis round trips per accepted job after the upload (MONITOR; + 1 before it: the rate limiter)',
+      metric:
+        'Redis round trips per accepted job after the upload (MONITOR; + 1 before it: the rate limiter)',
       unit: '',
       service: svcTrips.perJob - limiterTrips,
       baseline: bareTrips.perJob,
