@@ -213,7 +213,7 @@ export class Lifecycle {
    * terminal event. Returns false when the job had already ended (or moved on).
    */
   async finish(
-    record: Pick<JobRecord, 'id' | 'batch_id'>,
+    record: Pick<JobRecord, 'id' | 'batch_id' | 'webhook_url'>,
     status: EndStatus,
     patch: Partial<JobRecord> = {},
     opts: { stage?: Stage; completed?: Record<string, unknown> } = {},
@@ -222,7 +222,10 @@ export class Lifecycle {
     const now = new Date();
     const eventType = `job.${status}` as const;
     const eventId = jobEventId(id, status);
-    const jobAdd = await this.deliverAdd({ jobId: id, eventType, eventId }, `${id}_deliver_0`);
+    // The deliver jobs are prepared only for a job (or batch) that can have a webhook (the script checks again).
+    const jobAdd = record.webhook_url
+      ? await this.deliverAdd({ jobId: id, eventType, eventId }, `${id}_deliver_0`)
+      : undefined;
     const batchAdd = record.batch_id
       ? await this.deliverAdd(
           {
