@@ -138,9 +138,9 @@ const TERMINAL = new Set(['job.succeeded', 'job.failed', 'job.canceled']);
  * EventHub does). By default a job is done at its terminal event; with `stage`, when that stage completed.
  */
 export async function serviceWatcher(redisUrl: string, prefix: string, stage?: string): Promise<Watcher> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
-  const waits = new Waits();
   if (!stage) {
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: null });
+    const waits = new Waits();
     // Every job's end is published once on `<prefix>:ended` (see src/shared/events.ts): one subscription
     // hears them all and adds no command per job.
     redis.on('message', (_channel: string, message: string) => {
@@ -175,7 +175,6 @@ export async function serviceWatcher(redisUrl: string, prefix: string, stage?: s
     },
     async close() {
       reader.disconnect();
-      redis.disconnect();
     },
   };
 }

@@ -1,20 +1,14 @@
 /**
  * The queue registry: every BullMQ queue of the service — the stages, long audio's chunks, webhooks and
- * housekeeping — with its payload schema, job options and worker options, in one place. API and worker both
- * open their queues here; nothing else names a queue or sets its options.
+ * housekeeping — with its payload schema (the stages' is `stagePayloadSchema` in stages.ts), job options and
+ * worker options, in one place. API and worker both open their queues here; nothing else names a queue or sets
+ * its options.
  */
 import { type Job, type JobsOptions, Queue, UnrecoverableError, type WorkerOptions } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from './config.ts';
 import type { RedisClient } from './redis.ts';
-import {
-  CHUNK_QUEUE,
-  DELIVER_QUEUE,
-  MAINTENANCE_QUEUE,
-  STAGES,
-  type Stage,
-  stagePayloadSchema,
-} from './stages.ts';
+import { CHUNK_QUEUE, DELIVER_QUEUE, MAINTENANCE_QUEUE, STAGES, type Stage } from './stages.ts';
 
 export const chunkPayloadSchema = z.object({
   jobId: z.uuid(),
@@ -31,19 +25,9 @@ export const deliveryPayloadSchema = z.object({
   eventId: z.string().min(1),
 });
 
-export const maintenancePayloadSchema = z.unknown();
-
 /** Every queue name of the service. */
 export const ALL_QUEUE_NAMES = [...STAGES, CHUNK_QUEUE, DELIVER_QUEUE, MAINTENANCE_QUEUE] as const;
 export type QueueName = (typeof ALL_QUEUE_NAMES)[number];
-
-/** The payload each queue's jobs carry (parsed by its worker before anything else). */
-export const PAYLOAD_SCHEMAS: Record<QueueName, z.ZodType> = {
-  ...(Object.fromEntries(STAGES.map((s) => [s, stagePayloadSchema])) as unknown as Record<Stage, z.ZodType>),
-  [CHUNK_QUEUE]: chunkPayloadSchema,
-  [DELIVER_QUEUE]: deliveryPayloadSchema,
-  [MAINTENANCE_QUEUE]: maintenancePayloadSchema,
-};
 
 /**
  * Default job options per queue. Stage and chunk jobs retry with exponential backoff and jitter (BullMQ is the

@@ -146,7 +146,6 @@ export class Lifecycle {
         ttl: this.retentionSeconds * 2,
         created: Date.parse(record.created_at),
         cap: opts.cap,
-        count: 1,
         fair: opts.fair,
         idem: opts.idempotency
           ? [opts.idempotency.key, opts.idempotency.value, opts.idempotency.ttlSeconds]

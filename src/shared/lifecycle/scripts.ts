@@ -54,7 +54,7 @@ if p.idem then
   if prev then return { 'replay', prev } end
 end
 local active = rcall('SCARD', activeKey)
-if active + p.count > p.cap then return { 'full', active } end
+if active + 1 > p.cap then return { 'full', active } end
 if p.idem then rcall('SET', p.idem[1], p.idem[2], 'EX', p.idem[3]) end
 local rank = active + 1
 local priority = nil
