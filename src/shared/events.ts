@@ -37,7 +37,8 @@ export interface JobEvent {
 }
 
 export const jobStreamKey = (prefix: string, jobId: string) => `${prefix}:job:${jobId}:events`;
-const jobChannel = (prefix: string, jobId: string) => `${prefix}:jobev:${jobId}`;
+const jobChannelPrefix = (prefix: string) => `${prefix}:jobev:`;
+const jobChannel = (prefix: string, jobId: string) => `${jobChannelPrefix(prefix)}${jobId}`;
 const cancelChannel = (prefix: string) => `${prefix}:cancel`;
 const endedChannel = (prefix: string) => `${prefix}:ended`;
 
@@ -105,7 +106,7 @@ export class EventHub {
     this.redis = redis;
     this.prefix = prefix;
     this.watch = watch;
-    this.channelPrefix = `${prefix}:jobev:`;
+    this.channelPrefix = jobChannelPrefix(prefix);
     sub.on('message', (channel: string, message: string) => this.onMessage(channel, message));
     sub.on('ready', () => {
       // ioredis re-subscribes by itself after a reconnect; events published meanwhile are re-read here.

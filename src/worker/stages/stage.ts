@@ -39,7 +39,7 @@ export type StageOutput = Partial<
 >;
 
 /**
- * A stage: reads its input from storage, calls its provider unless its output already exists (the
- * checkpoint), writes the output under a deterministic key, and returns the fields to record.
+ * A stage: takes its input from the record (texts) or storage (audio), calls its provider unless a large output
+ * already exists under its deterministic key (the checkpoint), and returns the fields to record.
  */
 export type StageFn = (ctx: StageContext) => Promise<StageOutput>;
