@@ -1,4 +1,6 @@
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readJobEvents } from '../../src/shared/events.ts';
 import { audioForm, fixture, getJob, postJob, readEvents, waitForJob } from '../support/http.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -152,9 +154,23 @@ describe('storage outage', () => {
     expect(body.status).toBe('queued');
     await waitFor(() => stack.sim.stats().inFlight.transcriptions === 1, { timeoutMs: 5000 });
     await s3.interrupt();
-    // Outlast the provider call (latency + recognition) so the stage's write meets the outage.
-    await waitFor(() => stack.sim.stats().inFlight.transcriptions === 0, { timeoutMs: 10_000 });
-    await new Promise((r) => setTimeout(r, 1500));
+    // The provider call ends (latency + recognition: slow on a loaded machine) and the stage's write meets
+    // the outage: the stage is retried, and the job stays running while the store is away.
+    const redis = new Redis(stack.redis.url, { maxRetriesPerRequest: 1 });
+    try {
+      const storageRetries = async () =>
+        (await readJobEvents(redis, stack.config.prefix, body.id)).filter(
+          (e) =>
+            e.type === 'stage.retrying' &&
+            (e.data.error as { code?: string } | undefined)?.code === 'storage_unavailable',
+        ).length;
+      await waitFor(async () => (await storageRetries()) >= 2, {
+        timeoutMs: 60_000,
+        message: 'two storage_unavailable retries',
+      });
+    } finally {
+      redis.disconnect();
+    }
     expect((await getJob(stack.url, body.id)).status).toBe('running');
     await s3.resume();
     const job = await waitForJob(stack.url, body.id, 30_000);
