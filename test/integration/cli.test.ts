@@ -88,7 +88,7 @@ describe('voicebot CLI', () => {
       'transcript.vtt',
     ]);
 
-    await waitFor(() => receiver.received.length > 0, { timeoutMs: 10_000 });
+    await waitFor(() => receiver.received.length > 0, { timeoutMs: 30_000 });
     await new Promise((res) => setTimeout(res, 1000));
     expect(receiver.received).toHaveLength(1);
     const event = receiver.received[0]?.verified as {
@@ -187,7 +187,7 @@ describe('voicebot CLI', () => {
     const list = await voicebot(['--json', 'keys', 'list'], env);
     expect(list.stdout).toContain(key_id);
     expect(list.stdout).not.toContain(key);
-    await waitFor(async () => (await fetch(`${stack.url}/v1/jobs`)).status === 401, { timeoutMs: 8000 });
+    await waitFor(async () => (await fetch(`${stack.url}/v1/jobs`)).status === 401, { timeoutMs: 30_000 });
     const status = await voicebot([
       '--url',
       stack.url,

@@ -66,7 +66,7 @@ describe('API keys and tenancy', () => {
     alice = client(stack, a.key);
     bob = client(stack, b.key);
     // Keys are noticed within 5 s of being created; wait until the API asks for them.
-    await waitFor(async () => (await fetch(`${stack.url}/v1/jobs`)).status === 401, { timeoutMs: 8000 });
+    await waitFor(async () => (await fetch(`${stack.url}/v1/jobs`)).status === 401, { timeoutMs: 30_000 });
   });
   afterAll(async () => {
     redis?.disconnect();
@@ -135,7 +135,7 @@ describe('API keys and tenancy', () => {
     const receiver = await startReceiver(aliceSecret);
     const { body: job } = await alice.submit({ text: 'sign for alice', webhook_url: receiver.url });
     await alice.wait(job.id);
-    await waitFor(() => receiver.received.length > 0, { timeoutMs: 10_000 });
+    await waitFor(() => receiver.received.length > 0, { timeoutMs: 30_000 });
     expect(receiver.received[0]?.verified).toBeDefined();
     await receiver.close();
   });

@@ -101,7 +101,7 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
     try {
       const { body } = await postJob(stack.url, { text: 'call me back', webhook_url: receiver.url });
       await waitForJob(stack.url, body.id);
-      await waitFor(() => receiver.received.length === 1, { timeoutMs: 10_000 });
+      await waitFor(() => receiver.received.length === 1, { timeoutMs: 30_000 });
       expect(receiver.received[0]?.verified).toMatchObject({ type: 'job.succeeded', data: { id: body.id } });
 
       const res = await fetch(`${stack.url}/v1/batches`, {
@@ -114,7 +114,7 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
       });
       expect(res.status).toBe(202);
       const batch = (await res.json()) as Job;
-      await waitFor(() => receiver.received.length === 2, { timeoutMs: 20_000 });
+      await waitFor(() => receiver.received.length === 2, { timeoutMs: 30_000 });
       expect(receiver.received[1]?.verified).toMatchObject({
         type: 'batch.completed',
         data: { total: 3, counts: { succeeded: 3 } },
@@ -168,7 +168,7 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
         await new Promise((r) => setTimeout(r, 40));
       }
     })();
-    await waitFor(() => accepted.length >= 15, { timeoutMs: 20_000, message: '15 jobs accepted' });
+    await waitFor(() => accepted.length >= 15, { timeoutMs: 30_000, message: '15 jobs accepted' });
     const failover = await cluster.killPrefixMaster();
     console.log(
       `failover: master :${failover.killedPort} killed, replica :${failover.promotedPort} serving after ${failover.ms} ms${failover.forced ? ' (forced)' : ''}`,

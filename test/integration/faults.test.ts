@@ -82,8 +82,8 @@ describe('cancellation and deletion', () => {
   it('DELETE on a running job aborts its stage; no later stage runs', async () => {
     stack.sim.reset();
     const { body } = await postJob(stack.url, { text: 'cancel me' });
-    await waitFor(async () => (await getJob(stack.url, body.id)).status === 'running', { timeoutMs: 5000 });
-    await waitFor(() => stack.sim.stats().inFlight.chat === 1, { timeoutMs: 5000 });
+    await waitFor(async () => (await getJob(stack.url, body.id)).status === 'running', { timeoutMs: 30_000 });
+    await waitFor(() => stack.sim.stats().inFlight.chat === 1, { timeoutMs: 30_000 });
     const res = await fetch(`${stack.url}/v1/jobs/${body.id}`, { method: 'DELETE' });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { status: string }).status).toBe('canceled');
@@ -152,7 +152,7 @@ describe('storage outage', () => {
     stack.sim.configure({ latencyMs: { transcriptions: 600 } });
     const { body } = await postJob(stack.url, audioForm(await fixture('question.wav')));
     expect(body.status).toBe('queued');
-    await waitFor(() => stack.sim.stats().inFlight.transcriptions === 1, { timeoutMs: 5000 });
+    await waitFor(() => stack.sim.stats().inFlight.transcriptions === 1, { timeoutMs: 30_000 });
     await s3.interrupt();
     // The provider call ends (latency + recognition: slow on a loaded machine) and the stage's write meets
     // the outage: the stage is retried, and the job stays running while the store is away.

@@ -49,7 +49,7 @@ describe('inbox API: handled mark, list filters, cursor paging', () => {
     alice = as(a.key);
     sdk = new VoicebotClient({ baseUrl: stack.url, apiKey: a.key });
     bob = as(b.key);
-    await waitFor(async () => (await fetch(`${stack.url}/v1/jobs`)).status === 401, { timeoutMs: 8000 });
+    await waitFor(async () => (await fetch(`${stack.url}/v1/jobs`)).status === 401, { timeoutMs: 30_000 });
 
     // 40 text voicemails in one batch (their jobs share created-at milliseconds), 8 of them urgent.
     const items = Array.from({ length: 40 }, (_, i) => ({ text: i % 5 === 0 ? URGENT(i) : ROUTINE(i) }));

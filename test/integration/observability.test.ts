@@ -89,7 +89,7 @@ describe('one job, followed across the API and every worker process', () => {
         const body = (await res?.json().catch(() => undefined)) as Job | undefined;
         return STAGES.every((s) => (body?.checks?.workers?.[s] ?? 0) >= 1);
       },
-      { timeoutMs: 20_000, message: 'API and workers did not come up' },
+      { timeoutMs: 30_000, message: 'API and workers did not come up' },
     );
 
     const reqId = `trace-${randomUUID()}`;
@@ -112,7 +112,7 @@ describe('one job, followed across the API and every worker process', () => {
     for (const stage of STAGES) {
       // A worker logs "stage completed" just after recording it: its line may still be in the pipe.
       await waitFor(() => linesWith(workers[stage] as ServiceProcess, id).length > 0, {
-        timeoutMs: 5_000,
+        timeoutMs: 30_000,
         message: `no line of the ${stage} worker names job ${id}`,
       });
       const lines = linesWith(workers[stage] as ServiceProcess, id);
@@ -149,7 +149,7 @@ describe('Redis watchdog', () => {
     // Redis).
     if (killed) {
       await redis.restart();
-      await waitFor(async () => (await fetch(`${stack.url}/readyz`)).status === 200, { timeoutMs: 15_000 });
+      await waitFor(async () => (await fetch(`${stack.url}/readyz`)).status === 200, { timeoutMs: 30_000 });
     }
     await stack?.close();
     await redis?.stop();
@@ -160,7 +160,7 @@ describe('Redis watchdog', () => {
     worker = spawnService('worker', { ...stack.env, LOG_LEVEL: 'info', REDIS_WATCHDOG_MS: String(limitMs) });
     const started = (text: string) => worker?.output.some((l) => l.includes(text)) === true;
     await waitFor(() => started('redis watchdog armed') && started('stage workers started'), {
-      timeoutMs: 15_000,
+      timeoutMs: 30_000,
       message: 'worker did not start',
     });
     const killedAt = Date.now();

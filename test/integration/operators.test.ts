@@ -114,7 +114,7 @@ describe('operators: metrics, OpenAPI, readiness, dashboard auth', () => {
         async () =>
           ((await (await fetch(`${stack.url}/v1/batches/${batch.body.id}`)).json()) as Job).status ===
           'completed',
-        { timeoutMs: 20_000 },
+        { timeoutMs: 30_000 },
       );
       await call('GET', `/v1/batches/${batch.body.id}?limit=2`, '/v1/batches/{id}');
       await call('GET', `/v1/jobs?batch_id=${batch.body.id}`, '/v1/jobs');
@@ -123,7 +123,7 @@ describe('operators: metrics, OpenAPI, readiness, dashboard auth', () => {
         body: new URLSearchParams({ text: 'hello there' }),
       });
       expect(legacy.res.status).toBe(200);
-      await waitFor(() => receiver.received.length > 0, { timeoutMs: 10_000 });
+      await waitFor(() => receiver.received.length > 0, { timeoutMs: 30_000 });
       const redeliver = await call(
         'POST',
         `/v1/jobs/${done.id}/webhook/redeliver`,
@@ -179,7 +179,7 @@ describe('operators: metrics, OpenAPI, readiness, dashboard auth', () => {
       const text = await postJob(stack.url, { text: 'What time do you open?' });
       expect((await waitForJob(stack.url, audio.body.id)).status).toBe('succeeded');
       expect((await waitForJob(stack.url, text.body.id)).status).toBe('succeeded');
-      await waitFor(() => receiver.received.length > 0, { timeoutMs: 10_000 });
+      await waitFor(() => receiver.received.length > 0, { timeoutMs: 30_000 });
     } finally {
       await receiver.close();
     }
@@ -195,7 +195,7 @@ describe('operators: metrics, OpenAPI, readiness, dashboard auth', () => {
           delta('voicebot_stage_duration_seconds_count', { stage: 'speak', outcome: 'succeeded' }) >= 2
         );
       },
-      { timeoutMs: 10_000 },
+      { timeoutMs: 30_000 },
     );
 
     for (const stage of ['transcribe', 'speak'])

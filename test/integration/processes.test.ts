@@ -36,7 +36,7 @@ describe('worker processes: crash recovery and graceful shutdown', () => {
     const first = startWorker();
     const { body } = await postJob(stack.url, audioForm(await fixture('question.wav')));
     await waitFor(() => stack.sim.stats().inFlight.chat === 1, {
-      timeoutMs: 15_000,
+      timeoutMs: 30_000,
       message: 'chat never started',
     });
     first.kill('SIGKILL');
@@ -55,7 +55,7 @@ describe('worker processes: crash recovery and graceful shutdown', () => {
     stack.sim.reset();
     const worker = startWorker();
     const { body } = await postJob(stack.url, { text: 'finish me before you go' });
-    await waitFor(() => stack.sim.stats().inFlight.chat === 1, { timeoutMs: 15_000 });
+    await waitFor(() => stack.sim.stats().inFlight.chat === 1, { timeoutMs: 30_000 });
     worker.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
     // The chat call was not cut off: it completed and handed the job on to speak.
@@ -86,14 +86,14 @@ describe('API process: graceful shutdown', () => {
     });
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok === true, {
-      timeoutMs: 15_000,
+      timeoutMs: 30_000,
     });
     // The synchronous endpoint holds its request open until the job is done (~1.5 s of chat latency).
     const inFlight = fetch(`${base}/api/voicebot/`, {
       method: 'POST',
       body: new URLSearchParams({ text: 'still answered' }),
     });
-    await waitFor(() => stack.sim.stats().inFlight.chat === 1, { timeoutMs: 10_000 });
+    await waitFor(() => stack.sim.stats().inFlight.chat === 1, { timeoutMs: 30_000 });
     api.kill('SIGTERM');
     await waitFor(
       async () =>
@@ -102,7 +102,7 @@ describe('API process: graceful shutdown', () => {
           () => true,
         ),
       {
-        timeoutMs: 5_000,
+        timeoutMs: 30_000,
         message: 'still accepting connections after SIGTERM',
       },
     );
@@ -148,7 +148,7 @@ describe('Redis restart mid-run (AOF, appendfsync always)', () => {
     expect(((await get.json()) as { code: string }).code).toBe('unavailable');
 
     await stack.redis.restart();
-    await waitFor(async () => (await fetch(`${stack.url}/readyz`)).status === 200, { timeoutMs: 15_000 });
+    await waitFor(async () => (await fetch(`${stack.url}/readyz`)).status === 200, { timeoutMs: 30_000 });
     for (let i = 20; i < 25; i++) expect(await submit(i)).toBe(202);
 
     // Workers reconnect with a capped backoff; on a loaded machine recovery can take a while — the property

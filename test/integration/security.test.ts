@@ -109,7 +109,9 @@ describe('headers, slow clients, file routes, signatures', () => {
     expect(answer).toContain('408');
     expect(answer).toContain('body_timeout');
     // The aborted write removes its temp file (asynchronously, once the file handle closes).
-    await waitFor(async () => (await readdir(join(stack.dataDir, 'tmp'))).length === 0, { timeoutMs: 5000 });
+    await waitFor(async () => (await readdir(join(stack.dataDir, 'tmp'))).length === 0, {
+      timeoutMs: 30_000,
+    });
     expect(await readdir(jobsDir).catch(() => [])).toEqual(before);
   });
 
@@ -223,7 +225,7 @@ describe('secrets never reach the logs', () => {
     api = spawnService('api', env);
     worker = spawnService('worker', env);
     await waitFor(async () => (await fetch(`${stack.url}/healthz`).catch(() => undefined))?.ok === true, {
-      timeoutMs: 15_000,
+      timeoutMs: 30_000,
     });
   });
   afterAll(async () => {
@@ -247,9 +249,9 @@ describe('secrets never reach the logs', () => {
         >;
         return job.status === 'succeeded';
       },
-      { timeoutMs: 20_000 },
+      { timeoutMs: 30_000 },
     );
-    await waitFor(() => receiver.received.length > 0, { timeoutMs: 10_000 });
+    await waitFor(() => receiver.received.length > 0, { timeoutMs: 30_000 });
     await fetch(`${stack.url}/v1/jobs/${body.id}/events?access_token=${apiKey}`).then((r) => r.text());
     await receiver.close();
     const logs = [...api.output, ...worker.output].join('\n');
