@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
 import { HttpError } from '../shared/errors.ts';
 import type { JobRecord } from '../shared/job-record.ts';
+import type { AcceptResult } from '../shared/lifecycle/lifecycle.ts';
 import { connectedReplicas, waitForReplicas } from '../shared/redis.ts';
 import { acceptsInput, firstStage, keys } from '../shared/stages.ts';
 import { currentTraceparent } from '../shared/tracing.ts';
@@ -126,14 +127,6 @@ const tooManyInFlight = (active: number, cap: number) =>
     { headers: { 'Retry-After': '10' } },
   );
 
-/** 429 when accepting `count` more jobs would put the client over its cap of jobs in flight (batches). */
-export async function assertCapacity(deps: ApiDeps, clientId: string, count: number): Promise<number> {
-  const active = await deps.store.activeCount(clientId);
-  const cap = deps.config.limits.jobsInFlight;
-  if (active + count > cap) throw tooManyInFlight(active, cap);
-  return active;
-}
-
 /**
  * Records a validated job and enqueues its first stage, in one atomic transition after the upload: admission
  * (the client's cap of jobs in flight unless `cap` says otherwise; the Idempotency-Key claim), the record,
@@ -146,21 +139,94 @@ export async function acceptJob(
   ctx: {
     id: string;
     clientId: string;
-    batchId?: string;
     log: Request['log'];
     /** the API request's id, kept on the job so every process logs it with the job id */
     reqId?: string;
-    /** in-flight cap to admit against (a batch checks its whole count once, before its items) */
-    cap?: number;
     idempotency?: IdempotencyClaim;
   },
 ): Promise<{ record: JobRecord; replayOf?: string }> {
   const { config, lifecycle } = deps;
-  const { id } = ctx;
+  const record = newRecord(deps, spec, ctx);
+  const result = await lifecycle.accept(record, {
+    cap: config.limits.jobsInFlight,
+    fair: config.fairQueuing,
+    ...(ctx.idempotency ? { idempotency: ctx.idempotency } : {}),
+    keyterms: keytermMerge(spec.body, spec.kind),
+  });
+  if (result.outcome === 'full') throw tooManyInFlight(result.active, config.limits.jobsInFlight);
+  if (result.outcome === 'replay') {
+    return { record, replayOf: replayedId(result.stored, ctx.idempotency?.fingerprint ?? '') };
+  }
+  admitted(deps, record, result);
+  await awaitReplicas(deps, record.id, ctx.log);
+  logAccepted(record, spec, ctx.log);
+  return { record };
+}
+
+/**
+ * Records a batch and all its jobs, enqueued, in one atomic step (Lifecycle.acceptBatch): the client's cap of
+ * jobs in flight is checked for the whole batch at once, and a crash or a refusal leaves no part of it.
+ */
+export async function acceptBatch(
+  deps: ApiDeps,
+  specs: Array<{ id: string; spec: JobSpec }>,
+  ctx: {
+    clientId: string;
+    log: Request['log'];
+    reqId?: string;
+    batch: { id: string; webhook_url: string | null; metadata: Record<string, unknown> | null };
+  },
+): Promise<JobRecord[]> {
+  const { config, lifecycle } = deps;
+  const records = specs.map(({ id, spec }) =>
+    newRecord(
+      deps,
+      // The batch's jobs have no webhook of their own: the batch.completed event reports them.
+      { ...spec, body: { ...spec.body, webhook_url: undefined } },
+      { id, clientId: ctx.clientId, batchId: ctx.batch.id, reqId: ctx.reqId },
+    ),
+  );
+  const { batch } = ctx;
+  const results = await lifecycle.acceptBatch(
+    records.map((record, i) => {
+      const spec = specs[i]?.spec as JobSpec;
+      return { record, keyterms: keytermMerge(spec.body, spec.kind) };
+    }),
+    {
+      cap: config.limits.jobsInFlight,
+      fair: config.fairQueuing,
+      batch: {
+        id: batch.id,
+        fields: {
+          id: batch.id,
+          client_id: ctx.clientId,
+          total: String(records.length),
+          ended: '0',
+          created_at: records[0]?.created_at ?? new Date().toISOString(),
+          ...(batch.webhook_url ? { webhook_url: batch.webhook_url } : {}),
+          ...(batch.metadata ? { metadata: JSON.stringify(batch.metadata) } : {}),
+        },
+      },
+    },
+  );
+  const first = results[0];
+  if (first?.outcome === 'full') throw tooManyInFlight(first.active, config.limits.jobsInFlight);
+  for (const [i, result] of results.entries()) admitted(deps, records[i] as JobRecord, result);
+  await awaitReplicas(deps, records[0]?.id ?? '', ctx.log);
+  for (const [i, record] of records.entries()) logAccepted(record, specs[i]?.spec as JobSpec, ctx.log);
+  return records;
+}
+
+/** A new job's record, as accept writes it. */
+function newRecord(
+  deps: ApiDeps,
+  spec: JobSpec,
+  ctx: { id: string; clientId: string; batchId?: string; reqId?: string | undefined },
+): JobRecord {
   const { body, kind, file } = spec;
   const now = new Date().toISOString();
-  const record: JobRecord = {
-    id,
+  return {
+    id: ctx.id,
     client_id: ctx.clientId,
     req_id: ctx.reqId ?? null,
     trace_parent: currentTraceparent(),
@@ -194,31 +260,33 @@ export async function acceptJob(
     no_speech: null,
     handled_at: null,
     error: null,
-    provider: config.simulator.enabled ? 'simulator' : 'openai',
+    provider: deps.config.simulator.enabled ? 'simulator' : 'openai',
     created_at: now,
     updated_at: now,
     finished_at: null,
     deleted_at: null,
   };
-  const keyterms = keytermMerge(body, kind);
-  const result = await lifecycle.accept(record, {
-    cap: ctx.cap ?? config.limits.jobsInFlight,
-    fair: config.fairQueuing,
-    ...(ctx.idempotency ? { idempotency: ctx.idempotency } : {}),
-    ...(keyterms ? { keyterms } : {}),
-  });
-  if (result.outcome === 'full') throw tooManyInFlight(result.active, config.limits.jobsInFlight);
-  if (result.outcome === 'replay') {
-    return { record, replayOf: replayedId(result.stored, ctx.idempotency?.fingerprint ?? '') };
-  }
-  if (config.fairQueuing) record.priority = Math.min(result.rank, MAX_PRIORITY);
+}
+
+/** What the accept transition decided for an admitted job: its fair-queuing priority, its merged options. */
+function admitted(deps: ApiDeps, record: JobRecord, result: AcceptResult): void {
+  if (result.outcome !== 'accepted') throw new Error(`job ${record.id} was not admitted (${result.outcome})`);
+  if (deps.config.fairQueuing) record.priority = Math.min(result.rank, MAX_PRIORITY);
   if (result.transcriptOptions) record.transcript_options = JSON.parse(result.transcriptOptions);
-  await awaitReplicas(deps, id, ctx.log);
-  ctx.log.info(
-    { job_id: id, client_id: ctx.clientId, input: kind, pipeline: body.pipeline, bytes: file?.size },
+}
+
+function logAccepted(record: JobRecord, spec: JobSpec, log: Request['log']): void {
+  log.info(
+    {
+      job_id: record.id,
+      client_id: record.client_id,
+      input: spec.kind,
+      pipeline: spec.body.pipeline,
+      bytes: spec.file?.size,
+      ...(record.batch_id ? { batch_id: record.batch_id } : {}),
+    },
     'job accepted',
   );
-  return { record };
 }
 
 /**

@@ -12,7 +12,8 @@ export interface BatchRecord {
 }
 
 /**
- * Batches: a hash per batch (counts, webhook) and the list of its job ids in item order. Each job that ends
+ * Batches: a hash per batch (counts, webhook) and the list of its job ids in item order, both written with the
+ * batch's jobs in one atomic step (Lifecycle.acceptBatch). Each job that ends
  * increments `ended` once, inside its finish transition (src/shared/lifecycle/); the increment that reaches
  * `total` completes the batch and queues the batch.completed webhook — exactly once.
  */
@@ -29,26 +30,6 @@ export class BatchStore {
 
   key = (id: string) => `${this.prefix}:batch:${id}`;
   jobsKey = (id: string) => `${this.prefix}:batch:${id}:jobs`;
-
-  /** Records the batch before its jobs exist, so a job ending early still finds it. */
-  async create(b: Omit<BatchRecord, 'ended' | 'completed_at'>, jobIds: string[]): Promise<void> {
-    const fields: Record<string, string> = {
-      id: b.id,
-      client_id: b.client_id,
-      total: String(b.total),
-      ended: '0',
-      created_at: b.created_at,
-    };
-    if (b.webhook_url) fields.webhook_url = b.webhook_url;
-    if (b.metadata) fields.metadata = JSON.stringify(b.metadata);
-    await this.redis
-      .multi()
-      .hset(this.key(b.id), fields)
-      .rpush(this.jobsKey(b.id), ...jobIds)
-      .expire(this.key(b.id), this.ttlSeconds * 2)
-      .expire(this.jobsKey(b.id), this.ttlSeconds * 2)
-      .exec();
-  }
 
   async get(id: string): Promise<BatchRecord | undefined> {
     const h = await this.redis.hgetall(this.key(id));

@@ -53,6 +53,7 @@ export async function jobView(record: JobRecord, storage: Storage, config: Confi
     webhook_url: record.webhook_url,
     webhook: record.webhook,
     conversation_id: record.conversation_id,
+    batch_id: record.batch_id,
     provider: record.provider,
     deleted_at: record.deleted_at,
     links: { self: `/v1/jobs/${record.id}`, events: `/v1/jobs/${record.id}/events` },

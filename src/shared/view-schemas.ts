@@ -72,6 +72,10 @@ export const jobViewSchema = z
     webhook_url: z.url().nullable(),
     webhook: webhookStateSchema.nullable().describe('Delivery state of the job’s webhook, every attempt'),
     conversation_id: z.string().nullable(),
+    batch_id: z
+      .string()
+      .nullable()
+      .describe('The batch the job was submitted in (`POST /v1/batches`), if any'),
     provider: z.enum(['openai', 'simulator']),
     deleted_at: timestamp.nullable().describe('Set once the job’s stored files were deleted'),
     links: z.strictObject({ self: z.string(), events: z.string() }),

@@ -41,16 +41,50 @@ export const uploadedJobIds = (req: Request): string[] => {
 
 const jobIdOfKey = (key: string | undefined) => /^jobs\/([^/]+)\/input$/.exec(key ?? '')?.[1];
 
-/** Writes still streaming for this request; aborted when the request fails. */
-function pendingUploads(req: Request): AbortController[] {
-  const r = req as Request & { uploadAborts?: AbortController[] };
-  r.uploadAborts ??= [];
-  return r.uploadAborts;
+/** This request's writes: aborted when the request fails or the client goes away before the body ends. */
+interface Uploads {
+  aborts: AbortController[];
+  /** writes not settled yet: the socket is watched while there are any */
+  active: number;
+  onSocketClose: () => void;
 }
+
+function uploads(req: Request): Uploads {
+  const r = req as Request & { uploads?: Uploads };
+  if (r.uploads) return r.uploads;
+  const u: Uploads = {
+    aborts: [],
+    active: 0,
+    // A client that goes away mid-upload (or is cut off for trickling) closes the socket before the body ends.
+    onSocketClose: () => {
+      if (!req.complete) abortAll(u, 'the client went away mid-upload');
+    },
+  };
+  r.uploads = u;
+  return u;
+}
+
+/**
+ * Registers one write of this request; call the returned function once it has settled. The socket gets one
+ * close listener per request, however many files a batch streams at once, and loses it when the last
+ * write settles (the response may already be sent: a cut-off client still aborts what it left half-written).
+ */
+function trackUpload(req: Request, abort: AbortController): () => void {
+  const u = uploads(req);
+  u.aborts.push(abort);
+  if (u.active++ === 0) req.socket.on('close', u.onSocketClose);
+  return () => {
+    if (--u.active === 0) req.socket.off('close', u.onSocketClose);
+  };
+}
+
+const abortAll = (u: Uploads, why: string) => {
+  for (const a of u.aborts) a.abort(new Error(why));
+};
 
 /** Stops every write of this request that is still streaming (its temp data is removed by the storage). */
 export function abortUploads(req: Request): void {
-  for (const a of pendingUploads(req)) a.abort(new Error('request failed'));
+  abortAll(uploads(req), 'request failed');
 }
 
 /** The single-job request's id for its (only) file, or a fresh id per file for a batch. */
@@ -83,13 +117,7 @@ export class AudioStorageEngine implements StorageEngine {
     // A body that breaks off mid-file (malformed multipart, client gone) never ends the file stream:
     // `abortUploads` (called when the request fails) stops the write, so nothing half-written stays.
     const abort = new AbortController();
-    pendingUploads(req).push(abort);
-    // A client that goes away mid-upload (or is cut off for trickling) closes the socket before the body ends.
-    const onSocketClose = () => {
-      if (!req.complete) abort.abort(new Error('the client went away mid-upload'));
-    };
-    req.socket.once('close', onSocketClose);
-    const stopWatching = () => req.socket.off('close', onSocketClose);
+    const settled = trackUpload(req, abort);
     sniff(file.stream, abort.signal)
       .then(async ({ head, rest, ended }) => {
         if (head.length === 0) throw new HttpError(400, 'empty_audio', 'The audio file is empty.');
@@ -125,7 +153,7 @@ export class AudioStorageEngine implements StorageEngine {
         const { bytes } = await this.storage.put(key, body, { contentType: mime, signal: abort.signal });
         return { key, mime: canonicalAudioType(mime), bytes, sha256: sha.digest('hex') };
       })
-      .finally(stopWatching)
+      .finally(settled)
       .then(
         ({ key, mime, bytes, sha256 }) => cb(null, { path: key, mimetype: mime, size: bytes, sha256 }),
         cb,

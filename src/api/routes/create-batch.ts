@@ -6,7 +6,7 @@ import { HttpError } from '../../shared/errors.ts';
 import { transcriptOptionsShape } from '../../shared/transcript-options.ts';
 import type { ApiDeps } from '../deps.ts';
 import { claimIdempotency, fingerprintOf, releaseIdempotency } from '../idempotency.ts';
-import { acceptJob, assertCapacity, type JobSpec, validateJob } from '../intake.ts';
+import { acceptBatch, type JobSpec, validateJob } from '../intake.ts';
 import { audioUrlSchema, jobOptionsShape, metadataSchema } from '../job-schemas.ts';
 import { linkBase } from '../link-base.ts';
 import { uploadedJobIds } from '../middleware/audio-upload.ts';
@@ -98,30 +98,12 @@ export function createBatch(deps: ApiDeps): RequestHandler {
       return;
     }
     try {
-      await assertCapacity(deps, req.clientId, count);
-      await batches.create(
-        {
-          id: batchId,
-          client_id: req.clientId,
-          total: count,
-          webhook_url: shared.webhook_url ?? null,
-          metadata: metadata ?? null,
-          created_at: new Date().toISOString(),
-        },
-        specs.map((s) => s.id),
-      );
-      // The batch's jobs have no webhook of their own: the batch.completed event reports them.
-      for (const { id, spec } of specs) {
-        const itemSpec = { ...spec, body: { ...spec.body, webhook_url: undefined } };
-        await acceptJob(deps, itemSpec, {
-          id,
-          clientId: req.clientId,
-          batchId,
-          cap: Number.MAX_SAFE_INTEGER,
-          log: req.log,
-          reqId: req.id,
-        });
-      }
+      await acceptBatch(deps, specs, {
+        clientId: req.clientId,
+        log: req.log,
+        reqId: req.id,
+        batch: { id: batchId, webhook_url: shared.webhook_url ?? null, metadata: metadata ?? null },
+      });
     } catch (err) {
       await releaseIdempotency(deps, req);
       throw err;

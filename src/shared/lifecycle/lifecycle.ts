@@ -51,6 +51,26 @@ const flat = (spec: AddSpec | undefined): Array<string | Buffer> =>
 
 const jobEventId = (id: string, status: string) => `msg_${id.replaceAll('-', '')}_${status}`;
 
+/**
+ * Audio jobs: the transcript options as JSON with `"__KEYTERMS__"` where the keyterms go, the job's own
+ * keyterms, whether the job asked for any option, and the cap; the client's defaults are merged in.
+ */
+export interface KeytermsParam {
+  template: string;
+  own: string[];
+  asked: boolean;
+  max: number;
+}
+
+type AcceptReply = [string, number | string, string | null];
+
+function acceptResult(res: AcceptReply): AcceptResult {
+  if (res[0] === 'ok')
+    return { outcome: 'accepted', rank: Number(res[1]), transcriptOptions: res[2] || null };
+  if (res[0] === 'full') return { outcome: 'full', active: Number(res[1]) };
+  return { outcome: 'replay', stored: String(res[1]) };
+}
+
 export type AcceptResult =
   | { outcome: 'accepted'; rank: number; transcriptOptions: string | null }
   | { outcome: 'full'; active: number }
@@ -127,17 +147,64 @@ export class Lifecycle {
       cap: number;
       fair: boolean;
       idempotency?: { key: string; value: string; ttlSeconds: number };
-      /**
-       * Audio jobs: the transcript options as JSON with `"__KEYTERMS__"` where the keyterms go, the job's own
-       * keyterms, whether the job asked for any option, and the cap; the client's defaults are merged in.
-       */
-      keyterms?: { template: string; own: string[]; asked: boolean; max: number };
+      keyterms?: KeytermsParam | undefined;
     },
   ): Promise<AcceptResult> {
+    return acceptResult((await this.cmd.vbAccept(...(await this.acceptArgs(record, opts)))) as AcceptReply);
+  }
+
+  /**
+   * Admits and records a batch's jobs and the batch itself, all or none: one MULTI of accept transitions, so
+   * neither a crash nor a concurrent request can leave part of a batch. Admission is decided once for the
+   * whole batch against the client's cap: item i is admitted against `cap - n + 1 + i`, and as nothing runs
+   * between the scripts of a MULTI, every item gets the same verdict as the first (admitted iff the client's
+   * jobs in flight + n ≤ cap). The first item, once admitted, records the batch.
+   */
+  async acceptBatch(
+    items: Array<{ record: JobRecord; keyterms?: KeytermsParam | undefined }>,
+    opts: { cap: number; fair: boolean; batch: { id: string; fields: Record<string, string> } },
+  ): Promise<AcceptResult[]> {
+    const n = items.length;
+    const args = await Promise.all(
+      items.map(({ record, keyterms }, i) =>
+        this.acceptArgs(record, {
+          cap: opts.cap - n + 1 + i,
+          fair: opts.fair,
+          keyterms,
+          ...(i === 0
+            ? {
+                batch: {
+                  id: opts.batch.id,
+                  fields: Object.entries(opts.batch.fields).flat(),
+                  jobs: items.map((it) => it.record.id),
+                },
+              }
+            : {}),
+        }),
+      ),
+    );
+    const multi = this.redis.multi();
+    for (const a of args) (multi as unknown as ScriptClient).vbAccept(...a);
+    const replies = (await multi.exec()) ?? [];
+    const failed = replies.find(([err]) => err);
+    if (failed) throw failed[0];
+    return replies.map(([, reply]) => acceptResult(reply as AcceptReply));
+  }
+
+  private async acceptArgs(
+    record: JobRecord,
+    opts: {
+      cap: number;
+      fair: boolean;
+      idempotency?: { key: string; value: string; ttlSeconds: number };
+      keyterms?: KeytermsParam | undefined;
+      batch?: { id: string; fields: string[]; jobs: string[] };
+    },
+  ): Promise<Parameters<Script>> {
     const stage = record.stage;
     if (!stage) throw new Error('a job is accepted at a stage');
     const add = await this.stageAdd(record.id, stage, opts.fair ? 1 : null);
-    const res = (await this.cmd.vbAccept(
+    return [
       this.key(record.id),
       this.params({
         id: record.id,
@@ -152,13 +219,10 @@ export class Lifecycle {
           : undefined,
         event: JSON.stringify({ job_id: record.id, status: 'queued' }),
         keyterms: opts.keyterms,
+        batch: opts.batch,
       }),
       ...flat(add),
-    )) as [string, number | string, string | null];
-    if (res[0] === 'ok')
-      return { outcome: 'accepted', rank: Number(res[1]), transcriptOptions: res[2] || null };
-    if (res[0] === 'full') return { outcome: 'full', active: Number(res[1]) };
-    return { outcome: 'replay', stored: String(res[1]) };
+    ];
   }
 
   /**

@@ -44,8 +44,9 @@ ${BULLMQ_ADD_LUA}
  * accept: admission (in-flight cap, idempotency) → record, client indexes, job.queued, first stage enqueued.
  * With p.keyterms, the client's default keyterms (its hash's `keyterms`, a JSON array) are merged in front of the
  * job's own (deduplicated, at most p.keyterms.max) into the `transcript_options` template, whose
- * "__KEYTERMS__" placeholder they replace. Returns {'ok', rank, transcript_options or false} |
- * {'full', active} | {'replay', stored idempotency value}.
+ * "__KEYTERMS__" placeholder they replace. With p.batch (the first job of a batch, see Lifecycle.acceptBatch),
+ * an admitted job also records its batch: the hash and the list of its job ids, with the record's TTL.
+ * Returns {'ok', rank, transcript_options or false} | {'full', active} | {'replay', stored idempotency value}.
  */
 export const ACCEPT = `${HELPERS}
 local activeKey = P .. ':client:' .. p.client .. ':active'
@@ -94,6 +95,16 @@ rcall('ZADD', P .. ':client:' .. p.client .. ':jobs', p.created, p.id)
 rcall('SADD', activeKey, p.id)
 rcall('XADD', streamKey(p.id), 'MAXLEN', '~', 200, '*', 'type', 'job.queued', 'data', p.event)
 rcall('EXPIRE', streamKey(p.id), p.ttl)
+if p.batch then
+  local batchKey = P .. ':batch:' .. p.batch.id
+  rcall('HSET', batchKey, unpack(p.batch.fields))
+  local ids = p.batch.jobs
+  for i = 1, #ids, 1000 do
+    rcall('RPUSH', batchKey .. ':jobs', unpack(ids, i, math.min(i + 999, #ids)))
+  end
+  rcall('EXPIRE', batchKey, p.ttl)
+  rcall('EXPIRE', batchKey .. ':jobs', p.ttl)
+end
 local add = readAdd(2)
 bullmq_add(add, priority)
 return { 'ok', rank, options }
