@@ -329,12 +329,14 @@ describe.skipIf(!hasChromium)(
         // Escape closes the voicemail; focus goes back to the row it was opened from.
         await page.keyboard.press('Escape');
         await expect.poll(() => page.getByRole('dialog').count()).toBe(0);
-        const focused = await page.evaluate(
-          () =>
-            (globalThis as unknown as { document: { activeElement: { textContent: string } | null } })
-              .document.activeElement?.textContent,
-        );
-        expect(focused).toBe('Maria Lopez');
+        // (The dialog's close event, which moves the focus, comes a task after the dialog has closed.)
+        const focused = () =>
+          page.evaluate(
+            () =>
+              (globalThis as unknown as { document: { activeElement: { textContent: string } | null } })
+                .document.activeElement?.textContent,
+          );
+        await expect.poll(focused).toBe('Maria Lopez');
         expect(new URL(page.url()).hash).toBe('');
         await expect
           .poll(() => page.locator('tr', { hasText: 'Maria Lopez' }).locator('.handled').count())
