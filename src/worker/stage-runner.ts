@@ -63,10 +63,21 @@ export function stageProcessor(
     const abort = signal ?? new AbortController().signal;
     const started = Date.now();
     try {
-      const input = await ensureInput(record, stage, deps, abort);
+      const input = await ensureInput(record, stage, deps, abort, job.attemptsStarted <= 1);
       // The provider calls made inside are attributed to this job's client and stage (usage metrics).
       const output = await providerContext.run({ clientId: record.client_id, stage, signal: abort }, () =>
-        run({ record: input, storage, providers, conversations, config, signal: abort, log, job, token }),
+        run({
+          record: input,
+          storage,
+          providers,
+          conversations,
+          config,
+          signal: abort,
+          log,
+          job,
+          token,
+          fresh: job.attemptsStarted <= 1,
+        }),
       );
       if (stage === 'transcribe' && output.duration_seconds) {
         recordUsage(
@@ -217,10 +228,11 @@ async function ensureInput(
   stage: Stage,
   deps: RunnerDeps,
   signal: AbortSignal,
+  fresh: boolean,
 ): Promise<JobRecord> {
   const { storage, lifecycle, config } = deps;
-  if (stage !== 'transcribe' || !record.source_url || (await storage.exists(keys.input(record.id), signal)))
-    return record;
+  if (stage !== 'transcribe' || !record.source_url) return record;
+  if (!fresh && (await storage.exists(keys.input(record.id), signal))) return record;
   const { mime, bytes } = await fetchAudioInto(storage, keys.input(record.id), record.source_url, {
     maxBytes: config.limits.uploadBytes,
     timeoutMs: config.limits.audioFetchTimeoutMs,

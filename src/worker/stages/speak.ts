@@ -9,10 +9,10 @@ import type { StageFn } from './stage.ts';
  * Reply text (from the record) → speech audio (`reply.<format>`), streamed from the provider into storage;
  * the stored audio is the checkpoint a retried stage finds.
  */
-export const speak: StageFn = async ({ record, storage, providers, config, signal }) => {
+export const speak: StageFn = async ({ record, storage, providers, config, signal, fresh }) => {
   const format = config.tts.format;
   const audioKey = keys.speech(record.id, format);
-  if (await storage.exists(audioKey, signal)) return { audio_key: audioKey };
+  if (!fresh && (await storage.exists(audioKey, signal))) return { audio_key: audioKey };
   const text = record.reply_text;
   if (!text) throw new PermanentError('missing_input', 'The reply text to speak is missing.');
   const { client, model } = providers.speak;

@@ -14,6 +14,11 @@ export interface StageContext {
   config: Config;
   signal: AbortSignal;
   log: Logger;
+  /**
+   * The first start of this stage's BullMQ job (BullMQ's attemptsStarted is 1): no earlier run can have left
+   * a checkpoint, so the stage does not look for one (a read, or an S3 request, saved per stage and job).
+   */
+  fresh?: boolean;
   /** the stage's BullMQ job and lock token: a stage that fans out (chunked transcription) waits on children */
   job?: Job;
   token?: string;

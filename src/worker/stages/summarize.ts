@@ -44,10 +44,10 @@ export function parseSummary(content: string | null | undefined, refusal?: strin
  * Transcript → structured voicemail summary (`summary.json`) through the chat API's strict JSON-schema
  * response format; the answer is validated with the same zod schema the JSON Schema was made from.
  */
-export const summarize: StageFn = async ({ record, storage, providers, signal }) => {
+export const summarize: StageFn = async ({ record, storage, providers, signal, fresh }) => {
   const transcript = record.transcript;
   if (!transcript) throw new PermanentError('missing_input', 'The transcript to summarize is missing.');
-  const stored = await storage.getText(keys.summary(record.id), signal);
+  const stored = fresh ? undefined : await storage.getText(keys.summary(record.id), signal);
   let summary = stored === undefined ? undefined : voicemailSummarySchema.safeParse(JSON.parse(stored)).data;
   /** The transcript's language when transcription did not say (gpt-4o models): asked in the same call. */
   let language: string | null = null;

@@ -14,7 +14,7 @@ import { COMPACT } from './media.ts';
 import { transcribeFile } from './provider.ts';
 import { chunkRequest } from './request-plan.ts';
 import { traceChunk } from './trace-chunk.ts';
-import { download, sweepStaleWorkDirs, withWorkDir } from './workdir.ts';
+import { localFile, sweepStaleWorkDirs, withWorkDir } from './workdir.ts';
 
 export type { ChunkPayload } from '../../shared/queue-registry.ts';
 
@@ -92,8 +92,13 @@ async function processChunk(
   const started = Date.now();
   try {
     const part = await withWorkDir(async (dir) => {
-      const path = `${dir}/chunk.${COMPACT.ext}`;
-      await download(storage, keys.chunkAudio(jobId, index, COMPACT.ext), path, signal);
+      const path = await localFile(
+        storage,
+        keys.chunkAudio(jobId, index, COMPACT.ext),
+        dir,
+        `chunk.${COMPACT.ext}`,
+        signal,
+      );
       return transcribeFile(
         providers.transcribe,
         { path, name: `chunk-${index}.${COMPACT.ext}`, mime: COMPACT.mime },

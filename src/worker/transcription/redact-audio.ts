@@ -9,7 +9,7 @@ import { keys } from '../../shared/stages.ts';
 import type { Redaction } from '../../shared/transcript-options.ts';
 import type { StageContext } from '../stages/stage.ts';
 import { type MediaTools, run } from './media.ts';
-import { download, withWorkDir } from './workdir.ts';
+import { localFile, withWorkDir } from './workdir.ts';
 
 /** Silence reaches this far beyond each span (word times are approximate; MP3 adds a little delay). */
 const PAD_SECONDS = 0.08;
@@ -53,9 +53,8 @@ export async function ensureRedactedAudio(ctx: StageContext, redactions: Redacti
       r.start !== null && r.end !== null ? [{ start: r.start, end: r.end }] : [],
     );
     await withWorkDir(async (dir) => {
-      const input = join(dir, 'input');
-      const output = join(dir, 'redacted.mp3');
-      await download(storage, keys.input(record.id), input, signal);
+      const input = await localFile(storage, keys.input(record.id), dir, 'input', signal);
+      const output = join(await dir(), 'redacted.mp3');
       await silenceSpans(config.transcription.tools, input, output, spans, signal);
       await storage.put(key, createReadStream(output), { contentType: 'audio/mpeg', signal });
     });

@@ -38,7 +38,7 @@ import { stitch } from './stitch.ts';
 import { toSrt, toVtt } from './subtitles.ts';
 import { type PartialTranscript, type TranscriptDoc, toDoc, transcriptDocSchema } from './transcript.ts';
 import { finishDoc, NO_SPEECH_SUMMARY, optionFields } from './transcript-features.ts';
-import { download, withWorkDir } from './workdir.ts';
+import { localFile, type WorkDir, withWorkDir } from './workdir.ts';
 
 /** Audio repeated on each side of a cut between chunks. */
 const OVERLAP_SECONDS = 1;
@@ -73,13 +73,14 @@ export async function transcribeAudio(
 ): Promise<StageOutput> {
   const { record, storage, signal } = ctx;
   const options = record.transcript_options;
-  const stored = await storage.getText(keys.transcriptJson(record.id), signal);
+  // A first run has no checkpoint to find: transcript.json (done) or the chunk plan (waiting on chunks).
+  const stored = ctx.fresh ? undefined : await storage.getText(keys.transcriptJson(record.id), signal);
   if (stored !== undefined) {
     const doc = transcriptDocSchema.parse(JSON.parse(stored));
     if (options?.redact_audio && !doc.no_speech) await ensureRedactedAudio(ctx, doc.redactions ?? []);
     return publish(ctx, doc);
   }
-  const planText = await storage.getText(keys.chunkPlan(record.id), signal);
+  const planText = ctx.fresh ? undefined : await storage.getText(keys.chunkPlan(record.id), signal);
   const transcribed = planText
     ? await transcribeChunks(ctx, chunkQueue, JSON.parse(planText) as ChunkPlanDoc)
     : await withWorkDir((dir) => prepare(ctx, chunkQueue, dir));
@@ -100,28 +101,31 @@ export async function transcribeAudio(
   return output;
 }
 
-/** Writes the files derived from transcript.json (idempotent) and returns the record fields. */
+/**
+ * Writes the files derived from transcript.json (idempotent; all at once: on S3 each is a request) and returns
+ * the record fields.
+ */
 async function publish(ctx: StageContext, doc: TranscriptDoc): Promise<StageOutput> {
   const { record, storage, signal } = ctx;
   const text = { contentType: 'text/plain; charset=utf-8', signal };
-  await storage.put(keys.transcriptSrt(record.id), toSrt(doc.segments), {
-    ...text,
-    contentType: 'application/x-subrip',
-  });
-  await storage.put(keys.transcriptVtt(record.id), toVtt(doc.segments), { ...text, contentType: 'text/vtt' });
   const artifacts: ArtifactName[] = [...(record.artifacts ?? []), ...TRANSCRIPT_ARTIFACTS];
   if (record.transcript_options?.redact_audio && !doc.no_speech) artifacts.push('redacted_audio');
   // A blank voicemail still gets its summary (saying so); the pipeline ends here (see stage-runner).
   const blankSummary = doc.no_speech && record.pipeline === 'voicemail' ? NO_SPEECH_SUMMARY : undefined;
-  if (blankSummary) {
-    await storage.put(keys.summary(record.id), JSON.stringify(blankSummary, null, 2), {
-      contentType: 'application/json',
-      signal,
-    });
-    artifacts.push('summary_json');
-  }
-  // transcript.txt last: the next stage reads it.
-  await storage.put(keys.transcript(record.id), doc.text, text);
+  if (blankSummary) artifacts.push('summary_json');
+  await Promise.all([
+    storage.put(keys.transcript(record.id), doc.text, text),
+    storage.put(keys.transcriptSrt(record.id), toSrt(doc.segments), {
+      ...text,
+      contentType: 'application/x-subrip',
+    }),
+    storage.put(keys.transcriptVtt(record.id), toVtt(doc.segments), { ...text, contentType: 'text/vtt' }),
+    blankSummary &&
+      storage.put(keys.summary(record.id), JSON.stringify(blankSummary, null, 2), {
+        contentType: 'application/json',
+        signal,
+      }),
+  ]);
   const plan = requestPlanFor(ctx);
   return {
     transcript: doc.text,
@@ -149,12 +153,11 @@ function mediaFailure(err: unknown, what: string): never {
 async function prepare(
   ctx: StageContext,
   chunkQueue: Queue<ChunkPayload>,
-  dir: string,
+  dir: WorkDir,
 ): Promise<TranscriptDoc> {
   const { record, storage, config, signal, log } = ctx;
   const limits = config.transcription;
   const tools: MediaTools = limits.tools;
-  const input = join(dir, 'input');
   const { request } = requestPlanFor(ctx);
   const options = record.transcript_options;
   /** The input itself, to the provider (a format it takes, within its upload limit). */
@@ -190,8 +193,8 @@ async function prepare(
     segments: [],
     no_speech: true,
   });
-  await download(storage, keys.input(record.id), input, signal);
-  const bytes = (await stat(input)).size;
+  const input = await localFile(storage, keys.input(record.id), dir, 'input', signal);
+  const bytes = record.input_bytes ?? (await stat(input)).size;
   const ext = providerExtension(record.input_type);
   const quick =
     ext && bytes <= limits.maxUploadBytes ? await quickProbe(input, record.input_type, bytes) : undefined;
@@ -223,7 +226,7 @@ async function prepare(
     );
   }
   if (await isBlank(duration)) return blank(duration);
-  if (options?.channels === 'split') return splitChannels(ctx, chunkQueue, dir, input, duration);
+  if (options?.channels === 'split') return splitChannels(ctx, chunkQueue, await dir(), input, duration);
   if (ext && bytes <= limits.maxUploadBytes && duration <= limits.chunkSeconds) {
     const part = await transcribeFile(
       ctx.providers.transcribe,
@@ -233,7 +236,8 @@ async function prepare(
     return toDoc(part, duration);
   }
   // Transcode: a format the provider does not take, too many bytes, or too long for one request.
-  const compact = join(dir, `compact.${COMPACT.ext}`);
+  const work = await dir();
+  const compact = join(work, `compact.${COMPACT.ext}`);
   const long = duration > limits.chunkSeconds;
   const started = Date.now();
   const silences = await transcodeCompact(tools, input, compact, {
@@ -268,7 +272,7 @@ async function prepare(
   );
   const chunks = planChunks(duration, silences, { maxSeconds, overlapSeconds: OVERLAP_SECONDS });
   for (const c of chunks) {
-    const file = join(dir, `chunk-${c.index}.${COMPACT.ext}`);
+    const file = join(work, `chunk-${c.index}.${COMPACT.ext}`);
     await cut(tools, compact, file, c.audioStart, c.audioEnd, signal).catch((err) =>
       mediaFailure(err, 'cut chunks'),
     );
@@ -280,7 +284,7 @@ async function prepare(
   const plan: ChunkPlanDoc = { duration, chunks };
   if (request.diarize && chunks.length > 1) {
     // The first chunk here, now: its speakers' clips go with every other chunk (one label per speaker).
-    const first = join(dir, `chunk-0.${COMPACT.ext}`);
+    const first = join(work, `chunk-0.${COMPACT.ext}`);
     const part = await transcribeFile(
       ctx.providers.transcribe,
       { path: first, name: `chunk-0.${COMPACT.ext}`, mime: COMPACT.mime },
@@ -290,7 +294,7 @@ async function prepare(
       contentType: 'application/json',
       signal,
     });
-    plan.speakers = await speakerReferences(tools, first, part.segments, dir, signal).catch((err) =>
+    plan.speakers = await speakerReferences(tools, first, part.segments, work, signal).catch((err) =>
       mediaFailure(err, 'cut speaker references'),
     );
   }

@@ -1,6 +1,6 @@
-/** A private temp directory per stage run, removed afterwards whatever happens. */
+/** A private temp directory per stage run, made when first asked for and removed afterwards whatever happens. */
 import { createWriteStream } from 'node:fs';
-import { copyFile, link, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -8,12 +8,18 @@ import { LocalStorage, type Storage } from '../../shared/storage/index.ts';
 
 const PREFIX = 'voicebot-work-';
 
-export async function withWorkDir<T>(fn: (dir: string) => Promise<T>): Promise<T> {
-  const dir = await mkdtemp(join(tmpdir(), PREFIX));
+export type WorkDir = () => Promise<string>;
+
+export async function withWorkDir<T>(fn: (dir: WorkDir) => Promise<T>): Promise<T> {
+  let made: Promise<string> | undefined;
   try {
-    return await fn(dir);
+    return await fn(() => {
+      made ??= mkdtemp(join(tmpdir(), PREFIX));
+      return made;
+    });
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    const dir = await made?.catch(() => undefined);
+    if (dir) await rm(dir, { recursive: true, force: true });
   }
 }
 
@@ -35,13 +41,20 @@ export async function sweepStaleWorkDirs(maxAgeMs = 6 * 3600_000): Promise<numbe
 }
 
 /**
- * Streams an object from storage into a file (constant memory, whatever its size). From the local directory
- * the file is hard-linked (nothing is copied; the work dir only reads it), or copied by the kernel when the two
- * directories are on different filesystems.
+ * An object as a file to read: in the local directory, the object's own file (nothing is copied or linked; it
+ * is only read); else streamed from storage into `name` in the work dir (constant memory, whatever its size).
  */
-export async function download(storage: Storage, key: string, path: string, signal: AbortSignal) {
+export async function localFile(
+  storage: Storage,
+  key: string,
+  dir: WorkDir,
+  name: string,
+  signal: AbortSignal,
+): Promise<string> {
   const local = storage instanceof LocalStorage ? await storage.localPath(key) : undefined;
-  if (local) return link(local, path).catch(() => copyFile(local, path));
+  if (local) return local;
+  const path = join(await dir(), name);
   const body = await storage.get(key, signal);
   await pipeline(body, createWriteStream(path), { signal });
+  return path;
 }
