@@ -95,9 +95,10 @@ export async function transcribeAudio(
   if (options?.redact_audio && !doc.no_speech) await ensureRedactedAudio(ctx, doc.redactions ?? []);
   const output = await publish(ctx, doc);
   // The chunks' audio and transcripts are in transcript.json now; a failed delete is only clutter.
-  await storage
-    .deletePrefix(keys.chunks(record.id))
-    .catch((err) => ctx.log.warn({ err }, 'chunk cleanup failed'));
+  if (planText)
+    await storage
+      .deletePrefix(keys.chunks(record.id))
+      .catch((err) => ctx.log.warn({ err }, 'chunk cleanup failed'));
   return output;
 }
 
