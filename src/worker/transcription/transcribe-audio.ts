@@ -167,7 +167,12 @@ async function prepare(
     return toDoc(
       await transcribeFile(
         ctx.providers.transcribe,
-        { path: input, name: `input.${ext}`, mime: record.input_type ?? 'application/octet-stream' },
+        {
+          path: input,
+          name: `input.${ext}`,
+          mime: record.input_type ?? 'application/octet-stream',
+          bytes,
+        },
         { language: record.language_hint, signal, request },
       ),
       null,
@@ -231,7 +236,12 @@ async function prepare(
   if (ext && bytes <= limits.maxUploadBytes && duration <= limits.chunkSeconds) {
     const part = await transcribeFile(
       ctx.providers.transcribe,
-      { path: input, name: `input.${ext}`, mime: record.input_type ?? 'application/octet-stream' },
+      {
+        path: input,
+        name: `input.${ext}`,
+        mime: record.input_type ?? 'application/octet-stream',
+        bytes,
+      },
       { language: record.language_hint, signal, request },
     );
     return toDoc(part, duration);
