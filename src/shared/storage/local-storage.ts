@@ -1,15 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { type PutOptions, type Storage, StorageNotFoundError } from './storage.ts';
 import { isSafeKey, signUrl } from './url-signing.ts';
-
-/** Texts and JSON up to this size are written synchronously (see put). */
-const SYNC_WRITE_BYTES = 256 * 1024;
 
 /**
  * The embedded default: objects are files under `<dataDir>/objects`. Writes go to a temp file and are renamed
@@ -44,20 +41,8 @@ export class LocalStorage implements Storage {
     const target = this.path(key);
     const tmp = join(this.root, 'tmp', randomUUID());
     if (Buffer.isBuffer(body) || typeof body === 'string') {
+      // Small outputs (texts, JSON): one write, no stream machinery.
       const data = Buffer.isBuffer(body) ? body : Buffer.from(body);
-      opts.signal?.throwIfAborted();
-      if (data.length <= SYNC_WRITE_BYTES) {
-        // Small outputs (texts, JSON, subtitles): written in place of a trip through the thread pool, which
-        // costs the process more CPU than the write itself; tens of microseconds on a local disk.
-        try {
-          writeFileSync(tmp, data);
-          this.moveIntoPlaceSync(tmp, target);
-          return { bytes: data.length };
-        } catch (err) {
-          rmSync(tmp, { force: true });
-          throw err;
-        }
-      }
       try {
         await writeFile(tmp, data, { signal: opts.signal });
         await this.moveIntoPlace(tmp, target);
@@ -95,16 +80,6 @@ export class LocalStorage implements Storage {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       await mkdir(dirname(target), { recursive: true });
       await rename(tmp, target);
-    }
-  }
-
-  private moveIntoPlaceSync(tmp: string, target: string): void {
-    try {
-      renameSync(tmp, target);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      mkdirSync(dirname(target), { recursive: true });
-      renameSync(tmp, target);
     }
   }
 
