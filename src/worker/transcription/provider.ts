@@ -1,6 +1,5 @@
 /** One transcription request for one file on disk, streamed to the provider (never read into memory). */
 import { createReadStream } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import type OpenAI from 'openai';
 import { toFile, toStreamingFile } from 'openai';
 import type { TranscriptionDiarized } from 'openai/resources/audio/transcriptions';
@@ -38,22 +37,18 @@ export const providerExtension = (mime: string | null | undefined): string | und
  * Transcribes one file as `request` says (see request-plan.ts); without a request, with the provider's
  * model and its default granularity (segments from whisper-1, text only from the gpt-4o models).
  */
-/** Uploads up to this size are read into memory (most voicemail); larger ones are streamed, in constant memory. */
-const IN_MEMORY_UPLOAD_BYTES = 1024 * 1024;
-
 export async function transcribeFile(
   provider: { client: OpenAI; model: string },
-  /** `bytes`, when known: a small file is sent from memory (one read, a sized body), a large one streamed */
-  file: { path: string; name: string; mime: string; bytes?: number },
+  /** `data`: the file's bytes when they are in memory (a small input), sent as they are; else it is streamed */
+  file: { path: string; name: string; mime: string; data?: Buffer | undefined },
   opts: { language: string | null; signal: AbortSignal; request?: TranscribeRequest },
 ): Promise<PartialTranscript> {
   const { client } = provider;
   const request = opts.request;
   const model = request?.model ?? provider.model;
-  const upload =
-    file.bytes !== undefined && file.bytes <= IN_MEMORY_UPLOAD_BYTES
-      ? await toFile(await readFile(file.path, { signal: opts.signal }), file.name, { type: file.mime })
-      : toStreamingFile(createReadStream(file.path), file.name, { type: file.mime });
+  const upload = file.data
+    ? await toFile(file.data, file.name, { type: file.mime })
+    : toStreamingFile(createReadStream(file.path), file.name, { type: file.mime });
   const language = opts.language ?? undefined;
   const prompt = request?.prompt ? { prompt: request.prompt } : {};
   if (request?.diarize) {

@@ -30,9 +30,11 @@ export async function measureSpeech(
   path: string,
   duration: number | undefined,
   signal?: AbortSignal,
+  /** the file's bytes when they are already in memory (nothing is read again) */
+  data?: Buffer,
 ): Promise<SpeechPresence> {
   // Short 16-bit PCM WAV (most voicemail): measured here, without a process spawn per job.
-  const pcm = await measurePcmWav(path, signal);
+  const pcm = data ? measurePcm(data) : await measurePcmWav(path, signal);
   if (pcm) return pcm;
   const parser = new SilenceParser();
   let maxVolumeDb = Number.NEGATIVE_INFINITY;
@@ -75,6 +77,15 @@ const FRAME_SECONDS = 0.02;
 const JS_MAX_SECONDS = 120;
 const SILENCE_DB = -45;
 
+/** A 16-bit PCM WAV in memory. */
+function measurePcm(data: Buffer): SpeechPresence | undefined {
+  const format = pcmFormat(data.subarray(0, 4096), data.length);
+  if (!format || format.dataBytes / (format.rate * format.channels * 2) > JS_MAX_SECONDS) return undefined;
+  const meter = new LoudnessMeter(format);
+  meter.add(data.subarray(format.dataAt, format.dataAt + format.dataBytes));
+  return meter.result();
+}
+
 async function measurePcmWav(path: string, signal?: AbortSignal): Promise<SpeechPresence | undefined> {
   const fh = await open(path, 'r');
   let format: { channels: number; rate: number; dataAt: number; dataBytes: number } | undefined;
@@ -89,37 +100,52 @@ async function measurePcmWav(path: string, signal?: AbortSignal): Promise<Speech
   const { channels, rate, dataAt, dataBytes } = format;
   // Longer audio: ffmpeg's C loop beats this one, and its spawn no longer matters.
   if (dataBytes / (rate * channels * 2) > JS_MAX_SECONDS) return undefined;
-  const frameSamples = Math.max(1, Math.round(rate * FRAME_SECONDS)) * channels;
-  const threshold = 10 ** (SILENCE_DB / 20) * 32768;
-  let peak = 0;
-  let sumSquares = 0;
-  let inFrame = 0;
-  let loudFrames = 0;
-  let carry: Buffer | undefined;
+  const meter = new LoudnessMeter(format);
   const stream = createReadStream(path, { start: dataAt, end: dataAt + dataBytes - 1, signal });
-  for await (const chunk of stream as AsyncIterable<Buffer>) {
-    const buf = carry ? Buffer.concat([carry, chunk]) : chunk;
+  for await (const chunk of stream as AsyncIterable<Buffer>) meter.add(chunk);
+  return meter.result();
+}
+
+/** Peak and 20 ms RMS frames of 16-bit PCM, fed in chunks of any length. */
+class LoudnessMeter {
+  readonly #frameSamples: number;
+  readonly #threshold = 10 ** (SILENCE_DB / 20) * 32768;
+  #peak = 0;
+  #sumSquares = 0;
+  #inFrame = 0;
+  #loudFrames = 0;
+  #carry: Buffer | undefined;
+
+  constructor(format: { rate: number; channels: number }) {
+    this.#frameSamples = Math.max(1, Math.round(format.rate * FRAME_SECONDS)) * format.channels;
+  }
+
+  add(chunk: Buffer): void {
+    const buf = this.#carry ? Buffer.concat([this.#carry, chunk]) : chunk;
     const usable = buf.length - (buf.length % 2);
     for (let i = 0; i < usable; i += 2) {
       const v = buf.readInt16LE(i);
       const a = Math.abs(v);
-      if (a > peak) peak = a;
-      sumSquares += v * v;
-      if (++inFrame === frameSamples) {
-        if (Math.sqrt(sumSquares / inFrame) > threshold) loudFrames++;
-        sumSquares = 0;
-        inFrame = 0;
+      if (a > this.#peak) this.#peak = a;
+      this.#sumSquares += v * v;
+      if (++this.#inFrame === this.#frameSamples) {
+        if (Math.sqrt(this.#sumSquares / this.#inFrame) > this.#threshold) this.#loudFrames++;
+        this.#sumSquares = 0;
+        this.#inFrame = 0;
       }
     }
-    carry = usable < buf.length ? buf.subarray(usable) : undefined;
+    this.#carry = usable < buf.length ? buf.subarray(usable) : undefined;
   }
-  const soundSeconds = loudFrames * FRAME_SECONDS;
-  const maxVolumeDb = peak === 0 ? Number.NEGATIVE_INFINITY : 20 * Math.log10(peak / 32768);
-  return {
-    speech: maxVolumeDb > MAX_VOLUME_SILENT_DB && soundSeconds >= MIN_SPEECH_SECONDS,
-    soundSeconds,
-    maxVolumeDb,
-  };
+
+  result(): SpeechPresence {
+    const soundSeconds = this.#loudFrames * FRAME_SECONDS;
+    const maxVolumeDb = this.#peak === 0 ? Number.NEGATIVE_INFINITY : 20 * Math.log10(this.#peak / 32768);
+    return {
+      speech: maxVolumeDb > MAX_VOLUME_SILENT_DB && soundSeconds >= MIN_SPEECH_SECONDS,
+      soundSeconds,
+      maxVolumeDb,
+    };
+  }
 }
 
 /** A 16-bit PCM WAV's layout from its header (a streamed WAV's bogus data size is capped by the file). */

@@ -8,7 +8,7 @@
  * The result is `transcript.json` (the checkpoint) and, derived from it, `transcript.txt`, `.srt` and `.vtt`.
  */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type Queue, WaitingChildrenError } from 'bullmq';
 import { extensionFor } from '../../shared/audio-types.ts';
@@ -26,6 +26,7 @@ import {
   type MediaTools,
   measureDuration,
   probe,
+  QUICK_INPUT_BYTES,
   quickProbe,
   transcodeCompact,
 } from './media.ts';
@@ -171,7 +172,7 @@ async function prepare(
           path: input,
           name: `input.${ext}`,
           mime: record.input_type ?? 'application/octet-stream',
-          bytes,
+          data,
         },
         { language: record.language_hint, signal, request },
       ),
@@ -183,7 +184,7 @@ async function prepare(
    * what the provider may still take): sent as before, the provider decides.
    */
   const isBlank = async (duration: number | undefined) => {
-    const presence = await measureSpeech(tools, input, duration, signal).catch((err: unknown) => {
+    const presence = await measureSpeech(tools, input, duration, signal, data).catch((err: unknown) => {
       if (signal.aborted) throw err;
       if (!(err instanceof MediaError && err.missing))
         log.warn({ err }, 'speech not measured: sent as it is');
@@ -201,9 +202,13 @@ async function prepare(
   });
   const input = await localFile(storage, keys.input(record.id), dir, 'input', signal);
   const bytes = record.input_bytes ?? (await stat(input)).size;
+  // A small input (most voicemail) is read once: probed, measured and sent from memory. Larger ones stream.
+  const data = bytes <= QUICK_INPUT_BYTES ? await readFile(input, { signal }) : undefined;
   const ext = providerExtension(record.input_type);
   const quick =
-    ext && bytes <= limits.maxUploadBytes ? await quickProbe(input, record.input_type, bytes) : undefined;
+    ext && bytes <= limits.maxUploadBytes
+      ? await quickProbe(input, record.input_type, bytes, data)
+      : undefined;
   const info =
     quick ??
     (await probe(tools, input, signal).catch((err: unknown) => {
@@ -240,7 +245,7 @@ async function prepare(
         path: input,
         name: `input.${ext}`,
         mime: record.input_type ?? 'application/octet-stream',
-        bytes,
+        data,
       },
       { language: record.language_hint, signal, request },
     );
