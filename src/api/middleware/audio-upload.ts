@@ -12,7 +12,7 @@ declare global {
   namespace Express {
     namespace Multer {
       interface File {
-        /** SHA-256 of the stored bytes (hex): part of an idempotent request's fingerprint */
+        /** SHA-256 of the stored bytes (hex), for a request with an Idempotency-Key: part of its fingerprint */
         sha256?: string;
       }
     }
@@ -138,10 +138,11 @@ export class AudioStorageEngine implements StorageEngine {
             `The uploaded file is not audio we can process (detected: ${mime ?? 'unknown'}). Send wav, mp3, m4a, ogg/opus, webm, flac or amr.`,
           );
         }
-        const sha = createHash('sha256');
+        // The bytes' hash is part of an idempotent request's fingerprint: made only for such a request.
+        const sha = req.get('idempotency-key') ? createHash('sha256') : undefined;
         const body = new Transform({
           transform(chunk: Buffer, _enc, cb) {
-            sha.update(chunk);
+            sha?.update(chunk);
             cb(null, chunk);
           },
         });
@@ -151,7 +152,7 @@ export class AudioStorageEngine implements StorageEngine {
         rest.once('error', (err) => body.destroy(err));
         abort.signal.throwIfAborted();
         const { bytes } = await this.storage.put(key, body, { contentType: mime, signal: abort.signal });
-        return { key, mime: canonicalAudioType(mime), bytes, sha256: sha.digest('hex') };
+        return { key, mime: canonicalAudioType(mime), bytes, sha256: sha?.digest('hex') };
       })
       .finally(settled)
       .then(

@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -60,14 +60,20 @@ export class LocalStorage implements Storage {
       },
     });
     const file = createWriteStream(tmp);
+    // A stream is most often a new job's upload, whose folder does not exist yet: made while the bytes arrive
+    // (a rename into a missing folder would fail first, and cost as much again).
+    const folder = mkdir(dirname(target), { recursive: true }).catch(() => undefined);
     try {
       await pipeline(body, count, file, { signal: opts.signal });
+      await folder;
       await this.moveIntoPlace(tmp, target);
       return { bytes };
     } catch (err) {
       // A stream destroyed before its file opened still opens (then closes) it: remove after that.
       if (!file.closed) await once(file, 'close').catch(() => {});
       await rm(tmp, { force: true });
+      // A folder made for this write alone goes too (rmdir leaves one that holds anything).
+      if (await folder) await rmdir(dirname(target)).catch(() => {});
       throw err;
     }
   }
