@@ -7,6 +7,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
+import { endianness } from 'node:os';
 import { SilenceParser } from './chunk-plan.ts';
 import { type MediaTools, progressSeconds, run } from './media.ts';
 
@@ -106,6 +107,17 @@ async function measurePcmWav(path: string, signal?: AbortSignal): Promise<Speech
   return meter.result();
 }
 
+/**
+ * The first `count` little-endian 16-bit samples of `buf` as an Int16Array over the same memory (copied once when
+ * the bytes sit at an odd offset); undefined on a big-endian host, which reads them one by one instead.
+ */
+function samplesOf(buf: Buffer, count: number): Int16Array | undefined {
+  if (!LITTLE_ENDIAN) return undefined;
+  if (buf.byteOffset % 2 === 0) return new Int16Array(buf.buffer, buf.byteOffset, count);
+  return new Int16Array(Uint8Array.prototype.slice.call(buf, 0, count * 2).buffer);
+}
+const LITTLE_ENDIAN = endianness() === 'LE';
+
 /** Peak and 20 ms RMS frames of 16-bit PCM, fed in chunks of any length. */
 class LoudnessMeter {
   readonly #frameSamples: number;
@@ -122,19 +134,30 @@ class LoudnessMeter {
 
   add(chunk: Buffer): void {
     const buf = this.#carry ? Buffer.concat([this.#carry, chunk]) : chunk;
-    const usable = buf.length - (buf.length % 2);
-    for (let i = 0; i < usable; i += 2) {
-      const v = buf.readInt16LE(i);
-      const a = Math.abs(v);
-      if (a > this.#peak) this.#peak = a;
-      this.#sumSquares += v * v;
-      if (++this.#inFrame === this.#frameSamples) {
-        if (Math.sqrt(this.#sumSquares / this.#inFrame) > this.#threshold) this.#loudFrames++;
-        this.#sumSquares = 0;
-        this.#inFrame = 0;
+    const count = buf.length >> 1;
+    this.#carry = buf.length % 2 ? buf.subarray(count * 2) : undefined;
+    const samples = samplesOf(buf, count);
+    const frame = this.#frameSamples;
+    const threshold = this.#threshold;
+    let peak = this.#peak;
+    let sumSquares = this.#sumSquares;
+    let inFrame = this.#inFrame;
+    let loudFrames = this.#loudFrames;
+    for (let i = 0; i < count; i++) {
+      const v = samples ? (samples[i] as number) : buf.readInt16LE(i * 2);
+      const a = v < 0 ? -v : v;
+      if (a > peak) peak = a;
+      sumSquares += v * v;
+      if (++inFrame === frame) {
+        if (Math.sqrt(sumSquares / inFrame) > threshold) loudFrames++;
+        sumSquares = 0;
+        inFrame = 0;
       }
     }
-    this.#carry = usable < buf.length ? buf.subarray(usable) : undefined;
+    this.#peak = peak;
+    this.#sumSquares = sumSquares;
+    this.#inFrame = inFrame;
+    this.#loudFrames = loudFrames;
   }
 
   result(): SpeechPresence {
