@@ -62,6 +62,14 @@ export interface KeytermsParam {
   max: number;
 }
 
+interface AcceptOptions {
+  /** admitted only while the client has fewer jobs in flight */
+  cap: number;
+  fair: boolean;
+  idempotency?: { key: string; value: string; ttlSeconds: number };
+  keyterms?: KeytermsParam | undefined;
+}
+
 type AcceptReply = [string, number | string, string | null];
 
 function acceptResult(res: AcceptReply): AcceptResult {
@@ -141,15 +149,7 @@ export class Lifecycle {
    * `cap` jobs in flight already; with an idempotency claim, a stored claim is returned for the caller to replay.
    * `fair`: the job's BullMQ priority is its rank among the client's jobs in flight (fair queuing).
    */
-  async accept(
-    record: JobRecord,
-    opts: {
-      cap: number;
-      fair: boolean;
-      idempotency?: { key: string; value: string; ttlSeconds: number };
-      keyterms?: KeytermsParam | undefined;
-    },
-  ): Promise<AcceptResult> {
+  async accept(record: JobRecord, opts: AcceptOptions): Promise<AcceptResult> {
     return acceptResult((await this.cmd.vbAccept(...(await this.acceptArgs(record, opts)))) as AcceptReply);
   }
 
@@ -193,13 +193,7 @@ export class Lifecycle {
 
   private async acceptArgs(
     record: JobRecord,
-    opts: {
-      cap: number;
-      fair: boolean;
-      idempotency?: { key: string; value: string; ttlSeconds: number };
-      keyterms?: KeytermsParam | undefined;
-      batch?: { id: string; fields: string[]; jobs: string[] };
-    },
+    opts: AcceptOptions & { batch?: { id: string; fields: string[]; jobs: string[] } },
   ): Promise<Parameters<Script>> {
     const stage = record.stage;
     if (!stage) throw new Error('a job is accepted at a stage');
