@@ -181,17 +181,27 @@ export function classifyStageError(err: unknown, stage: string): PermanentError 
     });
   }
   if (isProviderError(err)) return classifyProviderError(err, stage);
-  const name = (err as Error)?.name ?? '';
-  const message = (err as Error)?.message ?? '';
-  if (
-    name === 'MaxRetriesPerRequestError' ||
-    /Connection is closed|ECONNREFUSED.*6379|READONLY|CLUSTERDOWN/.test(message)
-  ) {
+  if (isRedisUnavailable(err)) {
     return new RetryableError('redis_unavailable', `Redis could not be reached during ${stage}.`, {
       cause: err,
     });
   }
   return new PermanentError('internal', `An internal error stopped the ${stage} stage.`, { cause: err });
+}
+
+/**
+ * Redis is away, not a bug: ioredis failing fast (no offline queue) or timing out, a connection refused or
+ * reset, a replica answering READONLY after a failover, or a Redis Cluster mid-failover. The API answers it
+ * with 503 and a stage retries it (`redis_unavailable`). Storage and provider faults are told apart before this.
+ */
+export function isRedisUnavailable(err: unknown): boolean {
+  const e = err as { name?: string; message?: string };
+  return (
+    e?.name === 'MaxRetriesPerRequestError' ||
+    /enableOfflineQueue|Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|connect ETIMEDOUT|Redis not reachable|Command aborted due to connection close|READONLY|CLUSTERDOWN|Too many Cluster redirections|Cluster isn't ready|Failed to refresh slots cache/i.test(
+      e?.message ?? '',
+    )
+  );
 }
 
 /** The label a metric or log line uses for an error. */

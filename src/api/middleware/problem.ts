@@ -1,6 +1,6 @@
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import multer from 'multer';
-import { HttpError, StorageError } from '../../shared/errors.ts';
+import { HttpError, isRedisUnavailable, StorageError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
 
 /**
@@ -80,17 +80,6 @@ export function toHttpError(err: unknown, limits: { uploadBytes: number }): Http
   return new HttpError(500, 'internal', 'Something went wrong on our side; it has been logged.', {
     cause: err,
   });
-}
-
-/** ioredis failing fast (no offline queue) or timing out, or a Redis Cluster mid-failover: the queue store is away, not a bug. */
-export function isRedisUnavailable(err: unknown): boolean {
-  const e = err as { name?: string; message?: string };
-  return (
-    e?.name === 'MaxRetriesPerRequestError' ||
-    /enableOfflineQueue|Connection is closed|Command timed out|ECONNREFUSED|ECONNRESET|connect ETIMEDOUT|Redis not reachable|Command aborted due to connection close|CLUSTERDOWN|Too many Cluster redirections|Cluster isn't ready|Failed to refresh slots cache/i.test(
-      e?.message ?? '',
-    )
-  );
 }
 
 export function problemHandler(log: Logger, limits: { uploadBytes: number }): ErrorRequestHandler {
