@@ -16,6 +16,7 @@ import type { Stage } from '../src/shared/stages.ts';
 import { startSimulator } from '../src/simulator/server.ts';
 import { fixture } from '../test/support/http.ts';
 import { freePort, startRedis } from '../test/support/index.ts';
+import { serviceEnv } from '../test/support/service-env.ts';
 import { type ServiceProcess, spawnService } from '../test/support/service-process.ts';
 
 export interface ChaosOptions {
@@ -55,24 +56,20 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     disableTools: ['pocketsphinx', 'festival', 'espeak-ng'],
   });
   const port = await freePort();
-  const env: Record<string, string> = {
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    ...redis.env(),
-    QUEUE_PREFIX: `{${redis.prefix}}`,
-    DATA_DIR: `/tmp/voicebot-chaos-${redis.prefix}`,
-    OPENAI_API_KEY: 'sk-chaos',
-    OPENAI_BASE_URL: `${sim.url}/v1`,
-    STAGE_CONCURRENCY: '1',
-    STAGE_ATTEMPTS: '10',
-    STAGE_BACKOFF_MS: '50',
-    LOCK_DURATION_MS: '2000',
-    STALLED_INTERVAL_MS: '1000',
-    MAX_STALLED_COUNT: '100',
-  };
+  const env = serviceEnv({
+    port,
+    redis,
+    simUrl: sim.url,
+    dataDir: `/tmp/voicebot-chaos-${redis.prefix}`,
+    extra: {
+      STAGE_CONCURRENCY: '1',
+      STAGE_ATTEMPTS: '10',
+      STAGE_BACKOFF_MS: '50',
+      LOCK_DURATION_MS: '2000',
+      STALLED_INTERVAL_MS: '1000',
+      MAX_STALLED_COUNT: '100',
+    },
+  });
   const config = loadConfig(env);
   const api = await startApi(config, createLogger({ level: 'warn', env: 'test' }));
   const workers = new Map<Stage, ServiceProcess>();

@@ -19,6 +19,7 @@ import { startSimulator } from '../src/simulator/server.ts';
 import { fixture } from '../test/support/http.ts';
 import { freePort } from '../test/support/index.ts';
 import { type FailoverReport, startRedisCluster } from '../test/support/redis-cluster.ts';
+import { serviceEnv } from '../test/support/service-env.ts';
 import { type ServiceProcess, spawnService } from '../test/support/service-process.ts';
 
 export interface FailoverOptions {
@@ -78,26 +79,22 @@ export async function runFailovers(o: FailoverOptions): Promise<FailoverResult> 
   });
   const dataDir = await mkdtemp(join(tmpdir(), 'vb-failover-'));
   const port = await freePort();
-  const env: Record<string, string> = {
-    NODE_ENV: 'test',
-    LOG_LEVEL: 'warn',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    ...cluster.env(),
-    QUEUE_PREFIX: `{${cluster.prefix}}`,
-    DATA_DIR: dataDir,
-    OPENAI_API_KEY: 'sk-failover',
-    OPENAI_BASE_URL: `${sim.url}/v1`,
-    REDIS_WAIT_REPLICAS: '1',
-    RATE_LIMIT_RPM: '0',
-    STAGE_ATTEMPTS: '10',
-    STAGE_BACKOFF_MS: '200',
-    LOCK_DURATION_MS: '4000',
-    STALLED_INTERVAL_MS: '2000',
-    MAX_STALLED_COUNT: '100',
-    METRICS_PORT: '0',
-  };
+  const env = serviceEnv({
+    port,
+    redis: cluster,
+    simUrl: sim.url,
+    dataDir,
+    extra: {
+      REDIS_WAIT_REPLICAS: '1',
+      RATE_LIMIT_RPM: '0',
+      STAGE_ATTEMPTS: '10',
+      STAGE_BACKOFF_MS: '200',
+      LOCK_DURATION_MS: '4000',
+      STALLED_INTERVAL_MS: '2000',
+      MAX_STALLED_COUNT: '100',
+      METRICS_PORT: '0',
+    },
+  });
   const config = loadConfig(env);
   // The API's own log (every 503 of a failover is logged as an error) would drown the figures: --verbose shows it.
   const api = await startApi(config, createLogger({ level: o.verbose ? 'warn' : 'silent', env: 'test' }));

@@ -7,6 +7,7 @@ import { createLogger } from '../../src/shared/logger.ts';
 import { type Simulator as SimulatorHandle, startSimulator } from '../../src/simulator/server.ts';
 import { audioForm, fixture } from '../support/http.ts';
 import { freePort, type RedisHandle, startRedis } from '../support/index.ts';
+import { serviceEnv } from '../support/service-env.ts';
 import { type ServiceProcess, spawnService } from '../support/service-process.ts';
 import { newSecret, startReceiver } from '../support/webhook-receiver.ts';
 
@@ -43,28 +44,25 @@ describe('job lifecycle under SIGKILL at any instant', () => {
     const secret = newSecret();
     receiver = await startReceiver(secret);
     const port = await freePort();
-    env = {
-      NODE_ENV: 'test',
-      LOG_LEVEL: 'error',
-      PORT: String(port),
-      HOST: '127.0.0.1',
-      PUBLIC_URL: `http://127.0.0.1:${port}`,
-      ...redis.env(),
-      QUEUE_PREFIX: `{${redis.prefix}}`,
-      DATA_DIR: `/tmp/voicebot-crash-${redis.prefix}`,
-      OPENAI_API_KEY: 'sk-crash',
-      OPENAI_BASE_URL: `${sim.url}/v1`,
-      WEBHOOK_SECRET: secret,
-      WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-      WEBHOOK_RETRY_SCHEDULE: '0,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms',
-      STAGE_CONCURRENCY: '4',
-      STAGE_ATTEMPTS: '20',
-      STAGE_BACKOFF_MS: '20',
-      LOCK_DURATION_MS: '1500',
-      STALLED_INTERVAL_MS: '700',
-      MAX_STALLED_COUNT: '1000',
-      METRICS_PORT: '0',
-    };
+    env = serviceEnv({
+      port,
+      redis,
+      simUrl: sim.url,
+      dataDir: `/tmp/voicebot-crash-${redis.prefix}`,
+      logLevel: 'error',
+      extra: {
+        WEBHOOK_SECRET: secret,
+        WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
+        WEBHOOK_RETRY_SCHEDULE: '0,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms',
+        STAGE_CONCURRENCY: '4',
+        STAGE_ATTEMPTS: '20',
+        STAGE_BACKOFF_MS: '20',
+        LOCK_DURATION_MS: '1500',
+        STALLED_INTERVAL_MS: '700',
+        MAX_STALLED_COUNT: '1000',
+        METRICS_PORT: '0',
+      },
+    });
     config = loadConfig(env);
     api = await startApi(config, createLogger({ level: 'error', env: 'test' }));
   }, 60_000);
