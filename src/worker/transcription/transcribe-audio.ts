@@ -163,9 +163,8 @@ async function prepare(
   const { request } = requestPlanFor(ctx);
   const options = record.transcript_options;
   /** The input itself, to the provider (a format it takes, within its upload limit). */
-  const sendAsIs = async () => {
-    if (await isBlank(undefined)) return blank(undefined);
-    return toDoc(
+  const transcribeInput = async (duration: number | null) =>
+    toDoc(
       await transcribeFile(
         ctx.providers.transcribe,
         {
@@ -176,8 +175,12 @@ async function prepare(
         },
         { language: record.language_hint, signal, request },
       ),
-      null,
+      duration,
     );
+  /** Unprobed (its duration comes from the provider), after the blank-recording check. */
+  const sendAsIs = async () => {
+    if (await isBlank(undefined)) return blank(undefined);
+    return transcribeInput(null);
   };
   /**
    * Blank recordings end here, before any provider call. Not measurable (no ffmpeg, or it cannot decode
@@ -238,19 +241,8 @@ async function prepare(
   }
   if (await isBlank(duration)) return blank(duration);
   if (options?.channels === 'split') return splitChannels(ctx, chunkQueue, await dir(), input, duration);
-  if (ext && bytes <= limits.maxUploadBytes && duration <= limits.chunkSeconds) {
-    const part = await transcribeFile(
-      ctx.providers.transcribe,
-      {
-        path: input,
-        name: `input.${ext}`,
-        mime: record.input_type ?? 'application/octet-stream',
-        data,
-      },
-      { language: record.language_hint, signal, request },
-    );
-    return toDoc(part, duration);
-  }
+  if (ext && bytes <= limits.maxUploadBytes && duration <= limits.chunkSeconds)
+    return transcribeInput(duration);
   // Transcode: a format the provider does not take, too many bytes, or too long for one request.
   const work = await dir();
   const compact = join(work, `compact.${COMPACT.ext}`);
