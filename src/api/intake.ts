@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
+import { batchFields } from '../shared/batches.ts';
 import { HttpError } from '../shared/errors.ts';
 import type { JobRecord } from '../shared/job-record.ts';
 import type { AcceptResult } from '../shared/lifecycle/lifecycle.ts';
@@ -178,42 +179,38 @@ export async function acceptBatch(
   },
 ): Promise<JobRecord[]> {
   const { config, lifecycle } = deps;
-  const records = specs.map(({ id, spec }) =>
-    newRecord(
+  const { batch } = ctx;
+  const items = specs.map(({ id, spec }) => ({
+    spec,
+    record: newRecord(
       deps,
       // The batch's jobs have no webhook of their own: the batch.completed event reports them.
       { ...spec, body: { ...spec.body, webhook_url: undefined } },
-      { id, clientId: ctx.clientId, batchId: ctx.batch.id, reqId: ctx.reqId },
+      { id, clientId: ctx.clientId, batchId: batch.id, reqId: ctx.reqId },
     ),
-  );
-  const { batch } = ctx;
-  const results = await lifecycle.acceptBatch(
-    records.map((record, i) => {
-      const spec = specs[i]?.spec as JobSpec;
-      return { record, keyterms: keytermMerge(spec.body, spec.kind) };
-    }),
-    {
-      cap: config.limits.jobsInFlight,
-      fair: config.fairQueuing,
-      batch: {
+    keyterms: keytermMerge(spec.body, spec.kind),
+  }));
+  const records = items.map((it) => it.record);
+  const results = await lifecycle.acceptBatch(items, {
+    cap: config.limits.jobsInFlight,
+    fair: config.fairQueuing,
+    batch: {
+      id: batch.id,
+      fields: batchFields({
         id: batch.id,
-        fields: {
-          id: batch.id,
-          client_id: ctx.clientId,
-          total: String(records.length),
-          ended: '0',
-          created_at: records[0]?.created_at ?? new Date().toISOString(),
-          ...(batch.webhook_url ? { webhook_url: batch.webhook_url } : {}),
-          ...(batch.metadata ? { metadata: JSON.stringify(batch.metadata) } : {}),
-        },
-      },
+        client_id: ctx.clientId,
+        total: items.length,
+        webhook_url: batch.webhook_url,
+        metadata: batch.metadata,
+        created_at: records[0]?.created_at ?? new Date().toISOString(),
+      }),
     },
-  );
+  });
   const first = results[0];
   if (first?.outcome === 'full') throw tooManyInFlight(first.active, config.limits.jobsInFlight);
   for (const [i, result] of results.entries()) admitted(deps, records[i] as JobRecord, result);
   await awaitReplicas(deps, records[0]?.id ?? '', ctx.log);
-  for (const [i, record] of records.entries()) logAccepted(record, specs[i]?.spec as JobSpec, ctx.log);
+  for (const { record, spec } of items) logAccepted(record, spec, ctx.log);
   return records;
 }
 

@@ -11,6 +11,20 @@ export interface BatchRecord {
   completed_at: string | null;
 }
 
+/** A new batch's hash, as the accept transition writes it (read back by BatchStore.get). */
+export function batchFields(b: Omit<BatchRecord, 'ended' | 'completed_at'>): Record<string, string> {
+  const fields: Record<string, string> = {
+    id: b.id,
+    client_id: b.client_id,
+    total: String(b.total),
+    ended: '0',
+    created_at: b.created_at,
+  };
+  if (b.webhook_url) fields.webhook_url = b.webhook_url;
+  if (b.metadata) fields.metadata = JSON.stringify(b.metadata);
+  return fields;
+}
+
 /**
  * Batches: a hash per batch (counts, webhook) and the list of its job ids in item order, both written with the
  * batch's jobs in one atomic step (Lifecycle.acceptBatch). Each job that ends
