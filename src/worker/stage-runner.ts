@@ -63,7 +63,9 @@ export function stageProcessor(
     const abort = signal ?? new AbortController().signal;
     const started = Date.now();
     try {
-      const input = await ensureInput(record, stage, deps, abort, job.attemptsStarted <= 1);
+      // A first start (BullMQ counts every start) cannot find anything an earlier run stored.
+      const fresh = job.attemptsStarted <= 1;
+      const input = await ensureInput(record, stage, deps, abort, fresh);
       // The provider calls made inside are attributed to this job's client and stage (usage metrics).
       const output = await providerContext.run({ clientId: record.client_id, stage, signal: abort }, () =>
         run({
@@ -76,7 +78,7 @@ export function stageProcessor(
           log,
           job,
           token,
-          fresh: job.attemptsStarted <= 1,
+          fresh,
         }),
       );
       if (stage === 'transcribe' && output.duration_seconds) {
