@@ -13,6 +13,7 @@ import { startSimulator } from '../../src/simulator/server.ts';
 import type { SimulatorOptions } from '../../src/simulator/types.ts';
 import { startWorker, type WorkerRuntime } from '../../src/worker/runner.ts';
 import { freePort, type RedisHandle, type S3Handle, startRedis, startS3 } from './index.ts';
+import { serviceEnv } from './service-env.ts';
 
 export interface StackOptions {
   storage?: 'local' | 's3';
@@ -46,24 +47,21 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
   const sim = await startSimulator(opts.simulator ?? {});
   const dataDir = await mkdtemp(join(tmpdir(), 'vb-test-'));
   const port = await freePort();
-  const env: Record<string, string> = {
-    NODE_ENV: 'test',
-    PORT: String(port),
-    HOST: '127.0.0.1',
-    PUBLIC_URL: `http://127.0.0.1:${port}`,
-    LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
-    ...redis.env(),
-    ...(s3?.env() ?? {}),
-    QUEUE_PREFIX: `{${redis.prefix}}`,
-    DATA_DIR: dataDir,
-    OPENAI_API_KEY: 'sk-test',
-    OPENAI_BASE_URL: `${sim.url}/v1`,
-    STAGE_BACKOFF_MS: '50',
-    SYNC_WAIT_SECONDS: '30',
-    // Worker processes spawned from this env serve no /metrics unless a test asks (no port clashes).
-    METRICS_PORT: '0',
-    ...opts.env,
-  };
+  const env = serviceEnv({
+    port,
+    redis,
+    simUrl: sim.url,
+    dataDir,
+    logLevel: process.env.TEST_LOG_LEVEL ?? 'silent',
+    extra: {
+      ...(s3?.env() ?? {}),
+      STAGE_BACKOFF_MS: '50',
+      SYNC_WAIT_SECONDS: '30',
+      // Worker processes spawned from this env serve no /metrics unless a test asks (no port clashes).
+      METRICS_PORT: '0',
+      ...opts.env,
+    },
+  });
   // The AWS SDK reads credentials from the process environment.
   if (s3)
     Object.assign(process.env, {
