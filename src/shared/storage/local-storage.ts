@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { createWriteStream } from 'node:fs';
+import { type FileHandle, mkdir, open, readFile, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { type Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -95,14 +95,27 @@ export class LocalStorage implements Storage {
     return (await stat(file).catch(() => undefined))?.isFile() ? file : undefined;
   }
 
+  /**
+   * Opens the file, then streams from the open handle: a delete (a DELETE, the retention sweep) before the
+   * open is a StorageNotFoundError, one after it no longer matters (the open file stays readable). Checking
+   * first and opening later would leave a gap in which the stream fails after the answer has begun.
+   */
   async get(key: string): Promise<Readable> {
-    const file = this.path(key);
+    let handle: FileHandle;
     try {
-      await stat(file);
-    } catch {
-      throw new StorageNotFoundError(key);
+      handle = await open(this.path(key), 'r');
+    } catch (err) {
+      if (isMissing(err)) throw new StorageNotFoundError(key);
+      throw err;
     }
-    return createReadStream(file);
+    try {
+      // A key naming a folder (the prefix of other keys) is no object.
+      if (!(await handle.stat()).isFile()) throw new StorageNotFoundError(key);
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    return handle.createReadStream();
   }
 
   async getText(key: string): Promise<string | undefined> {
@@ -137,6 +150,12 @@ export class LocalStorage implements Storage {
     await stat(join(this.root, 'objects'));
   }
 }
+
+/** The file (or a folder on its path) does not exist, or a path component is a file. */
+const isMissing = (err: unknown) => {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+};
 
 async function loadOrCreateSecret(root: string): Promise<string> {
   const file = join(root, '.url-signing-key');
