@@ -251,6 +251,7 @@ function newRecord(
     artifacts: null,
     summary: null,
     transcript_options: null,
+    transcription_model: null,
     warnings: null,
     speakers: null,
     redactions: null,

@@ -143,6 +143,11 @@ const envSchema = z.object({
   TRANSCRIBE_CHUNK_SECONDS: int(30).default(600),
   /** the model jobs with `diarize: true` are transcribed with (same server and key as TRANSCRIBE_MODEL) */
   TRANSCRIBE_DIARIZE_MODEL: z.string().min(1).default('gpt-4o-transcribe-diarize'),
+  /**
+   * the model jobs that need word times (`word_timestamps`, `redact_audio`) are transcribed with when
+   * TRANSCRIBE_MODEL gives none (same server and key as TRANSCRIBE_MODEL)
+   */
+  TRANSCRIBE_TIMESTAMPS_MODEL: z.string().min(1).default('whisper-1'),
   MAX_AUDIO_SECONDS: int(1).default(4 * 3600),
   FFMPEG_PATH: z.string().min(1).default('ffmpeg'),
   FFPROBE_PATH: z.string().min(1).default('ffprobe'),
@@ -348,6 +353,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       /** longer inputs are cut at silences into chunks of at most this many seconds */
       chunkSeconds: e.TRANSCRIBE_CHUNK_SECONDS,
       diarizeModel: e.TRANSCRIBE_DIARIZE_MODEL,
+      timestampsModel: e.TRANSCRIBE_TIMESTAMPS_MODEL,
       /** longer inputs fail with audio_too_long */
       maxAudioSeconds: e.MAX_AUDIO_SECONDS,
       tools: { ffmpeg: e.FFMPEG_PATH, ffprobe: e.FFPROBE_PATH },

@@ -5,7 +5,12 @@
 import { z } from 'zod';
 import { ARTIFACT_NAMES, JOB_STATUSES, PIPELINE_NAMES, STAGES } from './stages.ts';
 import { voicemailSummarySchema } from './summary.ts';
-import { redactionSchema, speakerSchema, transcriptOptionsSchema } from './transcript-options.ts';
+import {
+  redactionSchema,
+  speakerSchema,
+  transcriptionModelSchema,
+  transcriptOptionsSchema,
+} from './transcript-options.ts';
 
 export const jobErrorSchema = z.object({
   code: z.string(),
@@ -73,6 +78,8 @@ export const jobRecordSchema = z.object({
   summary: voicemailSummarySchema.nullable(),
   /** word times, speakers, channels, redaction, keyterms asked for (null: none) */
   transcript_options: transcriptOptionsSchema.nullable(),
+  /** the model the audio was transcribed with, and why that one (null: not transcribed, or text input) */
+  transcription_model: transcriptionModelSchema.nullable(),
   /** what the job could not do as asked (e.g. a model without word times), one sentence each */
   warnings: z.array(z.string()).nullable(),
   /** diarized or split-channel transcripts: each speaker and their talk time */
@@ -99,6 +106,7 @@ const JSON_FIELDS = new Set([
   'artifacts',
   'summary',
   'transcript_options',
+  'transcription_model',
   'warnings',
   'speakers',
   'redactions',

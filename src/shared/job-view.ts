@@ -37,6 +37,7 @@ export async function jobView(record: JobRecord, storage: Storage, config: Confi
     duration_seconds: record.duration_seconds,
     summary: record.summary,
     transcript_options: record.transcript_options,
+    transcription_model: record.transcription_model,
     warnings: record.warnings ?? [],
     speakers: record.speakers,
     redactions: record.redactions,

@@ -20,6 +20,7 @@ export const DEFAULT_PRICES: PriceTable = {
   'gpt-4o-mini-transcribe': { usd_per_audio_minute: 0.003 },
   'gpt-4o-transcribe': { usd_per_audio_minute: 0.006 },
   'whisper-1': { usd_per_audio_minute: 0.006 },
+  'gpt-4o-transcribe-diarize': { usd_per_audio_minute: 0.006 },
   // chat and the voicemail summary: billed by tokens
   'gpt-5.4-mini': { usd_per_1m_input_tokens: 0.75, usd_per_1m_output_tokens: 4.5 },
   'gpt-5-mini': { usd_per_1m_input_tokens: 0.25, usd_per_1m_output_tokens: 2 },

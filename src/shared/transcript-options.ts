@@ -55,6 +55,17 @@ export const redactionSchema = z.object({
 });
 export type Redaction = z.infer<typeof redactionSchema>;
 
+/**
+ * Why a job was transcribed with the model it was: the configured `TRANSCRIBE_MODEL`, the diarization model
+ * (`diarize`), or the word-times model because the job asked for word times or needs them (`redact_audio`).
+ */
+export const MODEL_REASONS = ['configured', 'diarize', 'word_timestamps', 'redact_audio'] as const;
+export const transcriptionModelSchema = z.object({
+  model: z.string(),
+  reason: z.enum(MODEL_REASONS),
+});
+export type TranscriptionModel = z.infer<typeof transcriptionModelSchema>;
+
 /** `[PHONE_NUMBER]`: what stands in every stored text where a value was redacted. */
 export const placeholder = (type: RedactType) => `[${type.toUpperCase()}]`;
 
@@ -89,7 +100,7 @@ export const transcriptOptionsShape = {
   word_timestamps: boolField
     .optional()
     .describe(
-      'transcript.json gains words [{start, end, word, speaker?, channel?}] (whisper-1; else a warning)',
+      'transcript.json gains words [{start, end, word, speaker?, channel?}] (transcribed with TRANSCRIBE_TIMESTAMPS_MODEL when TRANSCRIBE_MODEL gives none)',
     ),
   /** speaker labels on segments (and words) */
   diarize: boolField

@@ -10,7 +10,12 @@ import { jobErrorSchema, webhookStateSchema } from './job-record.ts';
 import type { JobView } from './job-view.ts';
 import { ARTIFACT_NAMES, JOB_STATUSES, PIPELINE_NAMES, STAGES } from './stages.ts';
 import { voicemailSummarySchema } from './summary.ts';
-import { redactionSchema, speakerSchema, transcriptOptionsSchema } from './transcript-options.ts';
+import {
+  redactionSchema,
+  speakerSchema,
+  transcriptionModelSchema,
+  transcriptOptionsSchema,
+} from './transcript-options.ts';
 
 const timestamp = z.iso.datetime();
 const metadata = z
@@ -47,6 +52,11 @@ export const jobViewSchema = z
     transcript_options: transcriptOptionsSchema
       .nullable()
       .describe('Word times, speakers, channels, redaction and keyterms as resolved for this job'),
+    transcription_model: transcriptionModelSchema
+      .nullable()
+      .describe(
+        'The model the audio was transcribed with and why: configured (TRANSCRIBE_MODEL), diarize, or word_timestamps / redact_audio (TRANSCRIBE_TIMESTAMPS_MODEL, when TRANSCRIBE_MODEL gives no word times)',
+      ),
     warnings: z.array(z.string()).describe('What the job could not do as asked, one sentence each'),
     speakers: z
       .array(speakerSchema)

@@ -84,7 +84,12 @@ export function stageProcessor(
       if (stage === 'transcribe' && output.duration_seconds) {
         recordUsage(
           config.metrics.prices,
-          { client: record.client_id, stage, model: providers.transcribe.model },
+          {
+            client: record.client_id,
+            stage,
+            // the model the job was sent to (diarize and word times may route past TRANSCRIBE_MODEL)
+            model: output.transcription_model?.model ?? providers.transcribe.model,
+          },
           { audioSeconds: output.duration_seconds },
         );
         annotate({ 'voicebot.audio_seconds': output.duration_seconds });

@@ -80,9 +80,10 @@ describe.skipIf(!hasChromium)(
       await writeFile(join(dir, 'notes.txt'), `Meeting notes\n${'Not a recording at all. '.repeat(80)}`);
       [built, stack] = await Promise.all([
         buildWeb(),
-        // whisper-1 answers with segment times (the gpt-4o transcribe models give none): the transcript follows the audio.
+        // No model settings: the inbox asks for word times, so its uploads go to TRANSCRIBE_TIMESTAMPS_MODEL
+        // (whisper-1) and the transcript follows the audio word by word.
         // An upload limit of 1 MB, so one more recording is refused as too large.
-        startStack({ env: { TRANSCRIBE_MODEL: 'whisper-1', MAX_UPLOAD_BYTES: '1000000' } }),
+        startStack({ env: { MAX_UPLOAD_BYTES: '1000000' } }),
         run('text2wave', [
           '-eval',
           '(voice_cmu_us_slt_arctic_hts)',
@@ -252,6 +253,9 @@ describe.skipIf(!hasChromium)(
         await dialog.waitFor();
         const cues = dialog.locator('#transcript button.cue');
         await expect.poll(() => cues.count()).toBeGreaterThan(1);
+        // the cues are words (the upload asked for word times), one per word of the transcript
+        expect(await dialog.locator('#transcript').getAttribute('data-unit')).toBe('word');
+        expect(await cues.count()).toBeGreaterThan(20);
         expect(await dialog.locator('#transcript').textContent()).toMatch(/maria lopez/i);
         expect(await dialog.locator('#detail-intent').textContent()).toBe('book appointment');
         expect(await dialog.locator('#detail-actions li').allTextContents()).toContain(

@@ -409,30 +409,87 @@ describe('transcript options (whisper-1)', () => {
   });
 });
 
-describe('transcript options on a model without word times', () => {
+describe('transcript options on the default setup (no model settings: TRANSCRIBE_MODEL gpt-4o-mini-transcribe)', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ env: { TRANSCRIBE_MODEL: 'gpt-4o-mini-transcribe' } });
+    // No model settings; chunks of at most 30 s, so call-mono.wav (34.8 s) is sent as two chunks.
+    stack = await startStack({ env: { TRANSCRIBE_CHUNK_SECONDS: '30' } });
   });
   afterAll(async () => stack?.close());
 
-  it('word_timestamps: false on the job with a warning, the transcript still made; the language from the summary call', async () => {
+  it('word_timestamps: true on call-mono.wav goes to whisper-1 and gives words inside their segments, increasing, on one timeline across chunks', async () => {
+    stack.sim.reset();
     const { body } = await postJob(
       stack.url,
-      await fileForm(sample('question.wav'), { pipeline: 'voicemail', word_timestamps: 'true' }),
+      await fileForm(sample('call-mono.wav'), { pipeline: 'transcribe', word_timestamps: 'true' }),
     );
-    expect(body.transcript_options.word_timestamps).toBe(true);
+    const job = await waitForJob(stack.url, body.id, 180_000);
+    expect(job.error).toBeNull();
+    expect(job.status).toBe('succeeded');
+    expect(job.warnings).toEqual([]);
+    expect(job.transcript_options.word_timestamps).toBe(true);
+    expect(job.transcription_model).toEqual({ model: 'whisper-1', reason: 'word_timestamps' });
+    const requests = stack.sim.stats().requests.filter((r) => r.endpoint === 'transcriptions');
+    expect(requests.length).toBe(2);
+    for (const r of requests) {
+      expect(r.model).toBe('whisper-1');
+      expect(r.params).toMatchObject({ response_format: 'verbose_json' });
+    }
+    const { doc, srt } = await artifactsOf(job);
+    checkWordTimes(doc);
+    // whisper-1 answers segments: many subtitle cues, not one per chunk
+    expect(doc.segments.length).toBeGreaterThan(4);
+    expect(parseSrt(srt)).toHaveLength(doc.segments.length);
+    // one timeline: the second chunk's words are after the cut, the call's last words near its end
+    const cut = Math.min(...doc.words.filter((w: Job) => w.start > 20).map((w: Job) => w.start));
+    expect(cut).toBeGreaterThan(20);
+    expect(doc.words.at(-1).end).toBeGreaterThan(doc.duration - 4);
+    expect(doc.words.map((w: Job) => w.word).join(' ')).toMatch(/maria/);
+  }, 240_000);
+
+  it('without word times asked, the configured model is used: one segment per request, the job says which and why', async () => {
+    stack.sim.reset();
+    const { body } = await postJob(
+      stack.url,
+      await fileForm(sample('question.wav'), { pipeline: 'voicemail', keyterms: 'Riverside' }),
+    );
     const job = await waitForJob(stack.url, body.id, 60_000);
     expect(job.status).toBe('succeeded');
-    expect(job.transcript_options.word_timestamps).toBe(false);
-    expect(job.warnings).toEqual([expect.stringContaining('gives no word times')]);
+    expect(job.transcription_model).toEqual({ model: 'gpt-4o-mini-transcribe', reason: 'configured' });
     const { doc } = await artifactsOf(job);
     expect(doc.words).toBeUndefined();
+    expect(doc.segments).toHaveLength(1);
     expect(job.transcript.length).toBeGreaterThan(10);
     // the gpt-4o models do not say the language: the summarize stage's structured call does
     expect(doc.language).toBeNull();
     expect(job.language).toBe('en');
     expect(job.summary).not.toHaveProperty('language');
+    const request = stack.sim.stats().requests.find((r) => r.endpoint === 'transcriptions');
+    expect(request?.model).toBe('gpt-4o-mini-transcribe');
+  });
+});
+
+describe('transcript options when no model gives word times', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    stack = await startStack({ env: { TRANSCRIBE_TIMESTAMPS_MODEL: 'gpt-4o-transcribe' } });
+  });
+  afterAll(async () => stack?.close());
+
+  it('word_timestamps: false on the job with a warning, the transcript still made', async () => {
+    const { body } = await postJob(
+      stack.url,
+      await fileForm(sample('question.wav'), { pipeline: 'transcribe', word_timestamps: 'true' }),
+    );
+    expect(body.transcript_options.word_timestamps).toBe(true);
+    const job = await waitForJob(stack.url, body.id, 60_000);
+    expect(job.status).toBe('succeeded');
+    expect(job.transcript_options.word_timestamps).toBe(false);
+    expect(job.warnings).toEqual([expect.stringContaining('gives word times')]);
+    expect(job.transcription_model).toEqual({ model: 'gpt-4o-mini-transcribe', reason: 'configured' });
+    const { doc } = await artifactsOf(job);
+    expect(doc.words).toBeUndefined();
+    expect(job.transcript.length).toBeGreaterThan(10);
   });
 });
 

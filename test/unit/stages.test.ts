@@ -70,6 +70,7 @@ describe('job record hash', () => {
         redact_audio: false,
         keyterms: ['Riverside'],
       },
+      transcription_model: { model: 'whisper-1', reason: 'word_timestamps' },
       warnings: ['keyterms were ignored'],
       speakers: [{ label: 'agent', talk_seconds: 12.5 }],
       redactions: [{ type: 'phone_number', start: 1.5, end: 3 }],

@@ -99,22 +99,55 @@ describe('words and speakers on one timeline', () => {
 
 describe('request plans', () => {
   const options = { ...DEFAULT_TRANSCRIPT_OPTIONS, word_timestamps: true, keyterms: ['Riverside', 'Patel'] };
-  it('whisper-1: words and the keyterms as prompt', () => {
-    expect(planRequest(options, 'whisper-1', 'gpt-4o-transcribe-diarize')).toMatchObject({
+  const models = (model: string, timestampsModel = 'whisper-1') => ({
+    model,
+    diarizeModel: 'gpt-4o-transcribe-diarize',
+    timestampsModel,
+  });
+  it('whisper-1: words and the keyterms as prompt, on the configured model', () => {
+    expect(planRequest(options, models('whisper-1'))).toMatchObject({
       request: { model: 'whisper-1', words: true, diarize: false, prompt: 'Riverside, Patel' },
+      model: { model: 'whisper-1', reason: 'configured' },
       warnings: [],
     });
   });
-  it('a model without word times says so; diarize drops the prompt and says so', () => {
-    const plain = planRequest(options, 'gpt-4o-mini-transcribe', 'gpt-4o-transcribe-diarize');
+  it('a model without word times: word times (or redact_audio) go to the timestamps model, and the job says why', () => {
+    const words = planRequest(options, models('gpt-4o-mini-transcribe'));
+    expect(words).toMatchObject({
+      request: { model: 'whisper-1', words: true, prompt: 'Riverside, Patel' },
+      model: { model: 'whisper-1', reason: 'word_timestamps' },
+      warnings: [],
+    });
+    expect(words.options?.word_timestamps).toBe(true);
+    const audio = planRequest(
+      { ...DEFAULT_TRANSCRIPT_OPTIONS, redact: ['phone_number'], redact_audio: true },
+      models('gpt-4o-mini-transcribe'),
+    );
+    expect(audio).toMatchObject({
+      request: { model: 'whisper-1', words: true },
+      model: { reason: 'redact_audio' },
+      warnings: [],
+    });
+    // nothing that needs words: the configured model
+    const plain = planRequest(
+      { ...DEFAULT_TRANSCRIPT_OPTIONS, keyterms: ['x'] },
+      models('gpt-4o-mini-transcribe'),
+    );
+    expect(plain.model).toEqual({ model: 'gpt-4o-mini-transcribe', reason: 'configured' });
+    expect(planRequest(null, models('gpt-4o-mini-transcribe')).model.reason).toBe('configured');
+  });
+  it('no model with word times says so; diarize drops the prompt and says so', () => {
+    const plain = planRequest(options, models('gpt-4o-mini-transcribe', 'gpt-4o-transcribe'));
     expect(plain.options?.word_timestamps).toBe(false);
-    expect(plain.warnings).toEqual([expect.stringContaining('gives no word times')]);
-    const diarized = planRequest({ ...options, diarize: true }, 'whisper-1', 'gpt-4o-transcribe-diarize');
+    expect(plain.request.model).toBe('gpt-4o-mini-transcribe');
+    expect(plain.warnings).toEqual([expect.stringContaining('gives word times')]);
+    const diarized = planRequest({ ...options, diarize: true }, models('whisper-1'));
     expect(diarized.request).toMatchObject({
       model: 'gpt-4o-transcribe-diarize',
       diarize: true,
       prompt: undefined,
     });
+    expect(diarized.model.reason).toBe('diarize');
     expect(diarized.warnings.join(' ')).toMatch(/keyterms were ignored.*2 keyterm/);
   });
 });

@@ -36,6 +36,7 @@ export type StageOutput = Partial<
     | 'artifacts'
     | 'summary'
     | 'transcript_options'
+    | 'transcription_model'
     | 'warnings'
     | 'speakers'
     | 'redactions'

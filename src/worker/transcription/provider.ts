@@ -4,11 +4,20 @@ import type OpenAI from 'openai';
 import { toFile, toStreamingFile } from 'openai';
 import type { TranscriptionDiarized } from 'openai/resources/audio/transcriptions';
 import { toLanguageCode } from '../../shared/languages.ts';
-import type { TranscribeRequest } from './request-plan.ts';
+import { givesTimestamps } from './model-facts.ts';
 import type { PartialTranscript } from './transcript.ts';
 
-/** Models that answer `verbose_json` with segment timestamps (the gpt-4o transcribe models refuse it). */
-export const givesTimestamps = (model: string) => /^whisper/i.test(model);
+/** One transcription request: what request-plan.ts decided for a job (or one of its chunks). */
+export interface TranscribeRequest {
+  model: string;
+  /** `diarized_json` from the diarization model */
+  diarize: boolean;
+  /** word times (`timestamp_granularities` word and segment) */
+  words: boolean;
+  prompt: string | undefined;
+  /** diarize: `known_speaker_names[]` with their `known_speaker_references[]` (see speaker-references.ts) */
+  knownSpeakers?: Array<{ name: string; audio: string }>;
+}
 
 /**
  * Formats OpenAI takes as they are. Anything else (AMR, raw AAC, …) is transcoded first.

@@ -32,7 +32,7 @@ import {
 } from './media.ts';
 import { providerExtension, transcribeFile } from './provider.ts';
 import { ensureRedactedAudio } from './redact-audio.ts';
-import { planRequest, type RequestPlan } from './request-plan.ts';
+import { modelsOf, planRequest, type RequestPlan } from './request-plan.ts';
 import { referenceName, type SpeakerReference, speakerReferences } from './speaker-references.ts';
 import { measureSpeech } from './speech-presence.ts';
 import { stitch } from './stitch.ts';
@@ -55,11 +55,7 @@ interface ChunkPlanDoc {
 
 /** The job's transcription request (model, words, diarize, prompt) and what it cannot honour. */
 export const requestPlanFor = (ctx: Pick<StageContext, 'record' | 'providers' | 'config'>): RequestPlan =>
-  planRequest(
-    ctx.record.transcript_options,
-    ctx.providers.transcribe.model,
-    ctx.config.transcription.diarizeModel,
-  );
+  planRequest(ctx.record.transcript_options, modelsOf(ctx.providers.transcribe.model, ctx.config));
 
 export const TRANSCRIPT_ARTIFACTS: ArtifactName[] = [
   'transcript_txt',
@@ -136,6 +132,8 @@ async function publish(ctx: StageContext, doc: TranscriptDoc): Promise<StageOutp
     artifacts: [...new Set(artifacts)],
     ...(blankSummary ? { summary: blankSummary } : {}),
     ...optionFields(record, doc, plan.options, plan.warnings),
+    // nothing was sent for a recording without speech
+    transcription_model: doc.no_speech ? null : plan.model,
   };
 }
 
