@@ -11,6 +11,7 @@ import { Redis } from 'ioredis';
 import { startApi } from '../src/api/server.ts';
 import { loadConfig } from '../src/shared/config.ts';
 import { jobStreamKey } from '../src/shared/events.ts';
+import { redisKeys } from '../src/shared/lifecycle/keys.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import type { Stage } from '../src/shared/stages.ts';
 import { startSimulator } from '../src/simulator/server.ts';
@@ -105,7 +106,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const reader = new Redis(config.redisUrl);
     const statusOf = async () => {
       const pipe = reader.pipeline();
-      for (const id of ids) pipe.hget(`${config.prefix}:job:${id}`, 'status');
+      for (const id of ids) pipe.hget(redisKeys(config.prefix).job(id), 'status');
       return ((await pipe.exec()) ?? []).map(([, v]) => v as string | null);
     };
     let statuses = await statusOf();

@@ -5,6 +5,7 @@
 import { Agent, request } from 'node:http';
 import { QueueEvents } from 'bullmq';
 import { Redis } from 'ioredis';
+import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
 import { wavHeader } from './wav-stream.ts';
 
 /** A complete PCM WAV of `totalBytes` (16 kHz mono 16-bit, a quiet sine). */
@@ -148,7 +149,7 @@ export async function serviceWatcher(redisUrl: string, prefix: string, stage?: s
       const [job = '', , type = ''] = message.split('\n');
       if (TERMINAL.has(type)) waits.settle(job, { ok: type === 'job.succeeded', at, type });
     });
-    await redis.subscribe(`${prefix}:ended`);
+    await redis.subscribe(redisKeys(prefix).endedChannel);
     return { wait: (id) => waits.wait(id), close: async () => redis.disconnect() };
   }
   // One stage's completion: follow the job as a client would (its stream, read until the stage completed).
@@ -157,7 +158,7 @@ export async function serviceWatcher(redisUrl: string, prefix: string, stage?: s
     async wait(id) {
       let last = '0-0';
       for (;;) {
-        const res = (await reader.xread('BLOCK', 1000, 'STREAMS', `${prefix}:job:${id}:events`, last)) as
+        const res = (await reader.xread('BLOCK', 1000, 'STREAMS', redisKeys(prefix).jobEvents(id), last)) as
           | [string, [string, string[]][]][]
           | null;
         const at = performance.now();

@@ -9,6 +9,7 @@
  */
 import { Job, Queue } from 'bullmq';
 import { Redis } from 'ioredis';
+import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
 import { type Child, spawnNode, stopAll, tail } from './children.ts';
 import {
   bullmqWatcher,
@@ -226,7 +227,7 @@ export async function throughput(
 
 /** The service's job record in words: status, stage and error. */
 export async function inspectServiceJob(redis: BenchRedis, id: string): Promise<string> {
-  const h = await redis.client.hgetall(`${redis.prefix}:job:${id}`);
+  const h = await redis.client.hgetall(redisKeys(redis.prefix).job(id));
   if (Object.keys(h).length === 0) return 'no job record';
   return `status ${h.status}, stage ${h.stage ?? '-'}${h.error ? `, error ${h.error}` : ''}`;
 }
@@ -243,7 +244,7 @@ export function jobs(rig: Rig, n: number, window: number) {
 export async function serviceBreakdown(redis: BenchRedis, ids: string[]): Promise<string> {
   const steps = new Map<string, number[]>();
   for (const id of ids) {
-    const rows = await redis.client.xrange(`${redis.prefix}:job:${id}:events`, '-', '+');
+    const rows = await redis.client.xrange(redisKeys(redis.prefix).jobEvents(id), '-', '+');
     let prev: { label: string; ms: number } | undefined;
     for (const [streamId, fields] of rows) {
       const ms = Number(streamId.split('-')[0]);
@@ -316,7 +317,7 @@ export async function roundTrips(
 
 /** One job's events in order with ms since the first, e.g. "job.queued +0, stage.started transcribe +3, …". */
 export async function serviceTimeline(redis: BenchRedis, id: string): Promise<string> {
-  const rows = await redis.client.xrange(`${redis.prefix}:job:${id}:events`, '-', '+');
+  const rows = await redis.client.xrange(redisKeys(redis.prefix).jobEvents(id), '-', '+');
   const t0 = Number(rows[0]?.[0].split('-')[0] ?? 0);
   return rows
     .map(([streamId, fields]) => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { HttpError } from '../shared/errors.ts';
+import { redisKeys } from '../shared/lifecycle/keys.ts';
 import type { ApiDeps } from './deps.ts';
 
 const TTL_SECONDS = 24 * 3600;
@@ -20,7 +21,7 @@ function idempotencyKey(req: Request): string | undefined {
 }
 
 const redisKey = (deps: ApiDeps, req: Request, key: string) =>
-  `${deps.config.prefix}:idem:${req.clientId}:${createHash('sha256').update(key).digest('hex')}`;
+  redisKeys(deps.config.prefix).idempotency(req.clientId, createHash('sha256').update(key).digest('hex'));
 
 /** What makes two requests "the same": every parsed field plus the uploaded bytes' SHA-256. */
 export function fingerprintOf(body: unknown, file?: { sha256?: string }): string {

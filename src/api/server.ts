@@ -40,6 +40,8 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
     retentionSeconds: config.retentionSeconds,
     queues,
   });
+  // An installed BullMQ that does not add jobs the way the lifecycle embeds it stops the API here.
+  await lifecycle.checkBullmq();
   const hub = new EventHub(subRedis, redis, config.prefix, (id, delta) => lifecycle.watch(id, delta));
   await hub.start();
   const deps: ApiDeps = {

@@ -1,4 +1,5 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { redisKeys } from './lifecycle/keys.ts';
 import type { RedisClient } from './redis.ts';
 
 export interface ApiKeyRecord {
@@ -41,11 +42,11 @@ export class ApiKeys {
     this.prefix = prefix;
   }
 
-  private keyKey = (hash: string) => `${this.prefix}:apikey:${hash}`;
+  private keyKey = (hash: string) => redisKeys(this.prefix).apiKey(hash);
   private get indexKey() {
-    return `${this.prefix}:apikeys`;
+    return redisKeys(this.prefix).apiKeys;
   }
-  clientKey = (clientId: string) => `${this.prefix}:client:${clientId}`;
+  clientKey = (clientId: string) => redisKeys(this.prefix).client(clientId);
 
   static hash(key: string): string {
     return createHash('sha256').update(key).digest('hex');

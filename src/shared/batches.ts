@@ -1,3 +1,4 @@
+import { redisKeys } from './lifecycle/keys.ts';
 import type { RedisClient } from './redis.ts';
 
 export interface BatchRecord {
@@ -42,8 +43,8 @@ export class BatchStore {
     this.ttlSeconds = ttlSeconds;
   }
 
-  key = (id: string) => `${this.prefix}:batch:${id}`;
-  jobsKey = (id: string) => `${this.prefix}:batch:${id}:jobs`;
+  key = (id: string) => redisKeys(this.prefix).batch(id);
+  jobsKey = (id: string) => redisKeys(this.prefix).batchJobs(id);
 
   async get(id: string): Promise<BatchRecord | undefined> {
     const h = await this.redis.hgetall(this.key(id));

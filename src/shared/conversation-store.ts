@@ -1,3 +1,4 @@
+import { redisKeys } from './lifecycle/keys.ts';
 import type { RedisClient } from './redis.ts';
 
 export interface Turn {
@@ -25,7 +26,7 @@ export class ConversationStore {
   }
 
   key(conversationId: string): string {
-    return `${this.prefix}:conversation:${conversationId}`;
+    return redisKeys(this.prefix).conversation(conversationId);
   }
 
   /** The turns recorded before `beforeMs` (a job's creation time), oldest first. */

@@ -10,6 +10,7 @@
  * - A cancel is also published on `<prefix>:cancel`, which workers subscribe to (and nothing else).
  * Pub/sub is fire-and-forget: after a reconnect the hub re-reads the streams of the jobs it listens to.
  */
+import { redisKeys } from './lifecycle/keys.ts';
 import type { RedisClient } from './redis.ts';
 
 export const EVENT_TYPES = [
@@ -36,11 +37,11 @@ export interface JobEvent {
   data: Record<string, unknown>;
 }
 
-export const jobStreamKey = (prefix: string, jobId: string) => `${prefix}:job:${jobId}:events`;
-const jobChannelPrefix = (prefix: string) => `${prefix}:jobev:`;
-const jobChannel = (prefix: string, jobId: string) => `${jobChannelPrefix(prefix)}${jobId}`;
-const cancelChannel = (prefix: string) => `${prefix}:cancel`;
-const endedChannel = (prefix: string) => `${prefix}:ended`;
+export const jobStreamKey = (prefix: string, jobId: string) => redisKeys(prefix).jobEvents(jobId);
+const jobChannelPrefix = (prefix: string) => redisKeys(prefix).jobChannelPrefix;
+const jobChannel = (prefix: string, jobId: string) => redisKeys(prefix).jobChannel(jobId);
+const cancelChannel = (prefix: string) => redisKeys(prefix).cancelChannel;
+const endedChannel = (prefix: string) => redisKeys(prefix).endedChannel;
 
 /** A job's events after `afterId` (exclusive), oldest first. */
 export async function readJobEvents(

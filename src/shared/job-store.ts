@@ -1,4 +1,5 @@
 import { fromHash, type JobRecord } from './job-record.ts';
+import { type RedisKeys, redisKeys } from './lifecycle/keys.ts';
 import type { RedisClient } from './redis.ts';
 
 /**
@@ -15,20 +16,22 @@ export class JobStore {
   readonly redis: RedisClient;
   readonly prefix: string;
   readonly retentionSeconds: number;
+  readonly keys: RedisKeys;
 
   constructor(redis: RedisClient, prefix: string, retentionSeconds: number) {
     this.redis = redis;
     this.prefix = prefix;
     this.retentionSeconds = retentionSeconds;
+    this.keys = redisKeys(prefix);
   }
 
   key(id: string): string {
-    return `${this.prefix}:job:${id}`;
+    return this.keys.job(id);
   }
 
   /** Sorted set of ended jobs by end time: the retention sweep finds what to delete here. */
   get finishedKey(): string {
-    return `${this.prefix}:jobs:finished`;
+    return this.keys.finished;
   }
 
   /** Ids of jobs that ended before `before` (ms), oldest first. */
@@ -41,8 +44,8 @@ export class JobStore {
   }
 
   /** A client's jobs, newest first (listing), and the ones not yet ended (in-flight cap, fair queuing). */
-  clientJobsKey = (clientId: string) => `${this.prefix}:client:${clientId}:jobs`;
-  clientActiveKey = (clientId: string) => `${this.prefix}:client:${clientId}:active`;
+  clientJobsKey = (clientId: string) => this.keys.clientJobs(clientId);
+  clientActiveKey = (clientId: string) => this.keys.clientActive(clientId);
 
   /** How many of a client's jobs have not ended yet. */
   async activeCount(clientId: string): Promise<number> {

@@ -37,6 +37,8 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
     queues,
     crashAfterTransition: config.worker.crashAfterTransition,
   });
+  // An installed BullMQ that does not add jobs the way the lifecycle embeds it stops the workers here.
+  await lifecycle.checkBullmq();
   const hub = new EventHub(subRedis, connection, config.prefix, (id, delta) => lifecycle.watch(id, delta));
   await hub.start();
   const stages = await startStageWorkers({

@@ -2,6 +2,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
 import { fixture, type Job } from '../support/http.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
@@ -25,9 +26,9 @@ describe('batch admission', () => {
     await stack?.close();
   });
 
-  const inFlight = () => redis.scard(`${stack.config.prefix}:client:public:active`);
+  const inFlight = () => redis.scard(redisKeys(stack.config.prefix).clientActive('public'));
   const batchKeys = async () =>
-    (await redis.keys(`${stack.config.prefix}:batch:*`)).filter((k) => !k.endsWith(':jobs'));
+    (await redis.keys(redisKeys(stack.config.prefix).batch('*'))).filter((k) => !k.endsWith(':jobs'));
   const storedJobs = async () => readdir(join(stack.dataDir, 'objects', 'jobs')).catch(() => []);
   const audioBatch = async (n: number) => {
     const wav = new Uint8Array(await fixture('question.wav'));
@@ -48,7 +49,7 @@ describe('batch admission', () => {
     expect(res.status).toBe(202);
     const batch = (await res.json()) as Job;
     expect(batch).toMatchObject({ status: 'running', total: 12 });
-    const ids = await redis.lrange(`${stack.config.prefix}:batch:${batch.id}:jobs`, 0, -1);
+    const ids = await redis.lrange(redisKeys(stack.config.prefix).batchJobs(batch.id), 0, -1);
     expect(ids).toHaveLength(12);
     expect(new Set(ids).size).toBe(12);
     expect((await storedJobs()).sort()).toEqual([...ids].sort());

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Cluster } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
 import { audioForm, fixture, getJob, type Job, postJob, readEvents, waitForJob } from '../support/http.ts';
 import { type RedisClusterHandle, startRedisCluster } from '../support/redis-cluster.ts';
 import { loopWav, probeSeconds, speechWav } from '../support/speech.ts';
@@ -62,7 +63,7 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
     const node = new Redis(master.port, '127.0.0.1');
     try {
       const keys = (await node.call('CLUSTER', 'GETKEYSINSLOT', String(slot), '1000')) as string[];
-      expect(keys.some((k) => k === `{${cluster.prefix}}:job:${body.id}`)).toBe(true);
+      expect(keys.some((k) => k === redisKeys(`{${cluster.prefix}}`).job(body.id))).toBe(true);
       expect(keys.some((k) => k.startsWith(`{${cluster.prefix}}:chat:`))).toBe(true);
       // Nothing of ours anywhere else: the other masters hold no key at all.
       const others = (await cluster.nodes()).filter((n) => n.role === 'master' && n.port !== master.port);

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ApiServer, startApi } from '../../src/api/server.ts';
 import { type Config, loadConfig } from '../../src/shared/config.ts';
 import { jobStreamKey } from '../../src/shared/events.ts';
+import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { type Simulator as SimulatorHandle, startSimulator } from '../../src/simulator/server.ts';
 import { audioForm, fixture } from '../support/http.ts';
@@ -122,10 +123,10 @@ describe('job lifecycle under SIGKILL at any instant', () => {
       '/v1/batches',
     );
     const reader = new Redis(redis.url);
-    const batchIds = await reader.lrange(`${config.prefix}:batch:${batch.id}:jobs`, 0, -1);
+    const batchIds = await reader.lrange(redisKeys(config.prefix).batchJobs(batch.id), 0, -1);
     expect(batchIds).toHaveLength(12);
     const all = [...ids, ...batchIds];
-    const key = (id: string) => `${config.prefix}:job:${id}`;
+    const key = redisKeys(config.prefix).job;
     const terminal = new Set(['succeeded', 'failed', 'canceled']);
 
     const deadline = Date.now() + 150_000;
@@ -160,10 +161,10 @@ describe('job lifecycle under SIGKILL at any instant', () => {
     expect(spawned).toBeGreaterThan(10);
 
     // 1. No job that ended is counted in flight: the client's in-flight set is empty.
-    expect(await reader.smembers(`${config.prefix}:client:public:active`)).toEqual([]);
+    expect(await reader.smembers(redisKeys(config.prefix).clientActive('public'))).toEqual([]);
     // 2. Every ended job is in the retention index, with its end time.
     const pipe = reader.pipeline();
-    for (const id of all) pipe.zscore(`${config.prefix}:jobs:finished`, id);
+    for (const id of all) pipe.zscore(redisKeys(config.prefix).finished, id);
     const scores = ((await pipe.exec()) ?? []).map(([, v]) => v);
     expect(scores.filter((s) => s === null)).toEqual([]);
     // 3. One terminal event per job, and at most one stage.completed per stage (a retried transition is a no-op).
@@ -191,7 +192,7 @@ describe('job lifecycle under SIGKILL at any instant', () => {
       expect(states[i]?.status, id).toBe('delivered');
     }
     // The batch completed once: every item counted once, one batch.completed webhook-id.
-    const b = await reader.hgetall(`${config.prefix}:batch:${batch.id}`);
+    const b = await reader.hgetall(redisKeys(config.prefix).batch(batch.id));
     expect(Number(b.ended)).toBe(12);
     expect(b.completed_at).toBeTruthy();
     const batchHooks = receiver.received.filter((r) => r.verified?.type === 'batch.completed');

@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express';
 import { rateLimit } from 'express-rate-limit';
 import { RedisStore } from 'rate-limit-redis';
 import { HttpError } from '../../shared/errors.ts';
+import { redisKeys } from '../../shared/lifecycle/keys.ts';
 import type { RedisClient } from '../../shared/redis.ts';
 
 /**
@@ -18,7 +19,7 @@ export function rateLimitPerClient(redis: RedisClient, prefix: string, perMinute
     legacyHeaders: false,
     keyGenerator: (req) => req.clientId,
     store: new RedisStore({
-      prefix: `${prefix}:ratelimit:`,
+      prefix: redisKeys(prefix).rateLimit,
       // Cluster-safe form: ioredis routes by the key (single Redis and Cluster alike).
       sendCommandCluster: scriptSafeSender(redis),
     }),

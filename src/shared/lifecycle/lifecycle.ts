@@ -1,8 +1,9 @@
 /**
  * The job lifecycle: the one module that writes a job's record. Every transition — accept, start a stage, hand
  * off, finish (succeeded / failed / canceled), patch, webhook attempt — is one Lua script run in one round trip
- * (see scripts.ts): guard, record, event, indexes, TTLs and the next BullMQ job change together or not at all.
- * Reads stay with JobStore.
+ * (commands/*.lua, each with its KEYS, ARGV and returns in its header): guard, record, event, indexes, TTLs and
+ * the next BullMQ job change together or not at all. Every key a script touches is passed in KEYS, built by
+ * keys.ts; each script's parameters have a type in params.ts. Reads stay with JobStore.
  */
 import type { Queue } from 'bullmq';
 import type { EventType } from '../events.ts';
@@ -10,8 +11,12 @@ import { fromHashFields, type JobRecord, toHash } from '../job-record.ts';
 import type { QueueSet } from '../queue-registry.ts';
 import type { RedisClient } from '../redis.ts';
 import { type Stage, stageJobId } from '../stages.ts';
-import { type AddSpec, prepareAdd } from './bullmq-add.ts';
-import { ACCEPT, FINISH, HANDOFF, PATCH, START, WATCH, WEBHOOK } from './scripts.ts';
+import { type AddSpec, checkBullmqContract, fromScriptError, prepareAdd } from './bullmq-add.ts';
+import { COMMAND_NAMES, COMMANDS, type CommandName } from './commands.ts';
+import { type RedisKeys, redisKeys } from './keys.ts';
+import type { AcceptParams, CommandParams, KeytermsParam } from './params.ts';
+
+export type { KeytermsParam } from './params.ts';
 
 /** What the deliver queue's jobs carry: ids only; the payload is built (and the URL signed) at send time. */
 export interface DeliveryPayload {
@@ -25,42 +30,25 @@ export interface DeliveryPayload {
 
 export type EndStatus = 'succeeded' | 'failed' | 'canceled';
 
-type Script = (key: string, params: string, ...adds: Array<string | Buffer>) => Promise<unknown>;
-interface ScriptClient {
-  vbAccept: Script;
-  vbStart: Script;
-  vbHandoff: Script;
-  vbFinish: Script;
-  vbPatch: Script;
-  vbWebhook: Script;
-  vbWatch: Script;
-}
-
-const SCRIPTS = {
-  vbAccept: ACCEPT,
-  vbStart: START,
-  vbHandoff: HANDOFF,
-  vbFinish: FINISH,
-  vbPatch: PATCH,
-  vbWebhook: WEBHOOK,
-  vbWatch: WATCH,
-};
-
-const flat = (spec: AddSpec | undefined): Array<string | Buffer> =>
-  spec ? [spec[0], String(spec[1].length), ...spec[1], ...spec[2]] : [''];
-
-const jobEventId = (id: string, status: string) => `msg_${id.replaceAll('-', '')}_${status}`;
+/** A script as ioredis defines it without a fixed key count: numkeys, keys…, arguments…. */
+type Script = (...args: Array<string | number | Buffer>) => Promise<unknown>;
+type ScriptClient = Record<`vb_${CommandName}`, Script>;
 
 /**
- * Audio jobs: the transcript options as JSON with `"__KEYTERMS__"` where the keyterms go, the job's own
- * keyterms, whether the job asked for any option, and the cap; the client's defaults are merged in.
+ * A script's arguments: our keys, then the keys of its BullMQ adds; ARGV[1] = the parameters as JSON, then each
+ * add slot as name, #keys, three arguments — or '' for "no add" (a slot given as undefined).
  */
-export interface KeytermsParam {
-  template: string;
-  own: string[];
-  asked: boolean;
-  max: number;
+function scriptArgs<C extends CommandName>(
+  keys: string[],
+  params: CommandParams[C],
+  adds: Array<AddSpec | undefined> = [],
+): Array<string | number | Buffer> {
+  const addKeys = adds.flatMap((a) => (a ? a[1] : []));
+  const addArgs = adds.flatMap((a) => (a ? [a[0], String(a[1].length), ...a[2]] : ['']));
+  return [keys.length + addKeys.length, ...keys, ...addKeys, JSON.stringify(params), ...addArgs];
 }
+
+const jobEventId = (id: string, status: string) => `msg_${id.replaceAll('-', '')}_${status}`;
 
 interface AcceptOptions {
   /** admitted only while the client has fewer jobs in flight */
@@ -87,6 +75,7 @@ export type AcceptResult =
 export class Lifecycle {
   readonly redis: RedisClient;
   readonly prefix: string;
+  readonly keys: RedisKeys;
   readonly retentionSeconds: number;
   readonly queues: QueueSet;
   private readonly cmd: ScriptClient;
@@ -103,32 +92,48 @@ export class Lifecycle {
   ) {
     this.redis = redis;
     this.prefix = opts.prefix;
+    this.keys = redisKeys(opts.prefix);
     this.retentionSeconds = opts.retentionSeconds;
     this.queues = opts.queues;
-    for (const [name, lua] of Object.entries(SCRIPTS)) {
-      if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: 1, lua });
+    for (const name of COMMAND_NAMES) {
+      if (!(`vb_${name}` in redis)) redis.defineCommand(`vb_${name}`, { lua: COMMANDS[name] });
     }
     const scripts = redis as unknown as ScriptClient;
     const rate = opts.crashAfterTransition ?? 0;
     this.cmd =
       rate > 0
         ? (Object.fromEntries(
-            Object.keys(SCRIPTS).map((name) => [
-              name,
+            COMMAND_NAMES.map((name) => [
+              `vb_${name}`,
               async (...args: Parameters<Script>) => {
-                const result = await scripts[name as keyof ScriptClient](...args);
+                const result = await scripts[`vb_${name}`](...args);
                 if (Math.random() < rate) process.kill(process.pid, 'SIGKILL');
                 return result;
               },
             ]),
-          ) as unknown as ScriptClient)
+          ) as ScriptClient)
         : scripts;
   }
 
-  key = (id: string) => `${this.prefix}:job:${id}`;
+  /**
+   * Run by the API and the workers at start: the installed BullMQ adds jobs with the scripts and arguments the
+   * lifecycle embeds (see bullmq-add.ts); a BullmqContractError otherwise.
+   */
+  checkBullmq(): Promise<void> {
+    return checkBullmqContract(this.queues.stages.transcribe);
+  }
 
-  private params(extra: Record<string, unknown>): string {
-    return JSON.stringify({ prefix: this.prefix, ...extra });
+  private async run<C extends CommandName>(
+    name: C,
+    keys: string[],
+    params: CommandParams[C],
+    adds?: Array<AddSpec | undefined>,
+  ): Promise<unknown> {
+    try {
+      return await this.cmd[`vb_${name}`](...scriptArgs(keys, params, adds));
+    } catch (err) {
+      throw fromScriptError(err);
+    }
   }
 
   private stageAdd(id: string, stage: Stage, priority: number | null): Promise<AddSpec> {
@@ -150,7 +155,8 @@ export class Lifecycle {
    * `fair`: the job's BullMQ priority is its rank among the client's jobs in flight (fair queuing).
    */
   async accept(record: JobRecord, opts: AcceptOptions): Promise<AcceptResult> {
-    return acceptResult((await this.cmd.vbAccept(...(await this.acceptArgs(record, opts)))) as AcceptReply);
+    const args = await this.acceptArgs(record, opts);
+    return acceptResult((await this.run('accept', ...args)) as AcceptReply);
   }
 
   /**
@@ -183,40 +189,44 @@ export class Lifecycle {
         }),
       ),
     );
-    const multi = this.redis.multi();
-    for (const a of args) (multi as unknown as ScriptClient).vbAccept(...a);
+    const multi = this.redis.multi() as unknown as ScriptClient & { exec(): ReturnType<RedisClient['exec']> };
+    for (const a of args) multi.vb_accept(...scriptArgs(...a));
     const replies = (await multi.exec()) ?? [];
     const failed = replies.find(([err]) => err);
-    if (failed) throw failed[0];
+    if (failed) throw fromScriptError(failed[0]);
     return replies.map(([, reply]) => acceptResult(reply as AcceptReply));
   }
 
   private async acceptArgs(
     record: JobRecord,
     opts: AcceptOptions & { batch?: { id: string; fields: string[]; jobs: string[] } },
-  ): Promise<Parameters<Script>> {
+  ): Promise<[string[], AcceptParams, AddSpec[]]> {
     const stage = record.stage;
     if (!stage) throw new Error('a job is accepted at a stage');
+    const k = this.keys;
     const add = await this.stageAdd(record.id, stage, opts.fair ? 1 : null);
-    return [
-      this.key(record.id),
-      this.params({
-        id: record.id,
-        client: record.client_id,
-        fields: Object.entries(toHash(record)).flat(),
-        ttl: this.retentionSeconds * 2,
-        created: Date.parse(record.created_at),
-        cap: opts.cap,
-        fair: opts.fair,
-        idem: opts.idempotency
-          ? [opts.idempotency.key, opts.idempotency.value, opts.idempotency.ttlSeconds]
-          : undefined,
-        event: JSON.stringify({ job_id: record.id, status: 'queued' }),
-        keyterms: opts.keyterms,
-        batch: opts.batch,
-      }),
-      ...flat(add),
+    const keys = [
+      k.job(record.id),
+      k.jobEvents(record.id),
+      k.client(record.client_id),
+      k.clientActive(record.client_id),
+      k.clientJobs(record.client_id),
+      ...(opts.idempotency ? [opts.idempotency.key] : []),
+      ...(opts.batch ? [k.batch(opts.batch.id), k.batchJobs(opts.batch.id)] : []),
     ];
+    const params: AcceptParams = {
+      id: record.id,
+      fields: Object.entries(toHash(record)).flat(),
+      ttl: this.retentionSeconds * 2,
+      created: Date.parse(record.created_at),
+      cap: opts.cap,
+      fair: opts.fair,
+      idem: opts.idempotency ? [opts.idempotency.value, opts.idempotency.ttlSeconds] : undefined,
+      event: JSON.stringify({ job_id: record.id, status: 'queued' }),
+      keyterms: opts.keyterms,
+      batch: opts.batch ? { fields: opts.batch.fields, jobs: opts.batch.jobs } : undefined,
+    };
+    return [keys, params, [add]];
   }
 
   /**
@@ -225,16 +235,12 @@ export class Lifecycle {
    */
   async start(id: string, stage: Stage, attempt: number): Promise<JobRecord | undefined> {
     const now = new Date().toISOString();
-    const res = (await this.cmd.vbStart(
-      this.key(id),
-      this.params({
-        id,
-        stage,
-        now,
-        event: ['stage.started', JSON.stringify({ job_id: id, stage, attempt })],
-      }),
-      '',
-    )) as [string, string[] | string];
+    const res = (await this.run('start', [this.keys.job(id), this.keys.jobEvents(id)], {
+      stage,
+      now,
+      event: ['stage.started', JSON.stringify({ job_id: id, stage, attempt })],
+      channel: this.keys.jobChannel(id),
+    })) as [string, string[] | string];
     if (res[0] !== 'ok') return undefined;
     const record = fromHashFields(res[1] as string[]);
     return { ...record, status: 'running', updated_at: now };
@@ -248,18 +254,20 @@ export class Lifecycle {
     output: Partial<JobRecord>,
     completed: Record<string, unknown>,
   ): Promise<boolean> {
-    const add = await this.stageAdd(record.id, next, record.priority);
-    const res = await this.cmd.vbHandoff(
-      this.key(record.id),
-      this.params({
-        id: record.id,
+    const { id } = record;
+    const add = await this.stageAdd(id, next, record.priority);
+    const res = await this.run(
+      'handoff',
+      [this.keys.job(id), this.keys.jobEvents(id)],
+      {
         stage,
         fields: Object.entries(
           toHash({ ...output, stage: next, updated_at: new Date().toISOString() }),
         ).flat(),
-        event: ['stage.completed', JSON.stringify({ job_id: record.id, ...completed })],
-      }),
-      ...flat(add),
+        event: ['stage.completed', JSON.stringify({ job_id: id, ...completed })],
+        channel: this.keys.jobChannel(id),
+      },
+      [add],
     );
     return res === 'ok';
   }
@@ -270,12 +278,13 @@ export class Lifecycle {
    * terminal event. Returns false when the job had already ended (or moved on).
    */
   async finish(
-    record: Pick<JobRecord, 'id' | 'batch_id' | 'webhook_url'>,
+    record: Pick<JobRecord, 'id' | 'client_id' | 'batch_id' | 'webhook_url'>,
     status: EndStatus,
     patch: Partial<JobRecord> = {},
     opts: { stage?: Stage; completed?: Record<string, unknown> } = {},
   ): Promise<boolean> {
     const { id } = record;
+    const k = this.keys;
     const now = new Date();
     const eventType = `job.${status}` as const;
     const eventId = jobEventId(id, status);
@@ -294,12 +303,21 @@ export class Lifecycle {
           `batch_${record.batch_id}_deliver`,
         )
       : undefined;
-    const res = await this.cmd.vbFinish(
-      this.key(id),
-      this.params({
+    const res = await this.run(
+      'finish',
+      [
+        k.job(id),
+        k.jobEvents(id),
+        k.finished,
+        k.clientActive(record.client_id),
+        ...(record.batch_id ? [k.batch(record.batch_id)] : []),
+      ],
+      {
         id,
         status,
         stage: opts.stage,
+        client: record.client_id,
+        batch: record.batch_id ?? undefined,
         fields: Object.entries(
           toHash({
             ...patch,
@@ -324,9 +342,11 @@ export class Lifecycle {
           eventType,
           JSON.stringify({ job_id: id, status, ...(patch.error ? { error: patch.error } : {}) }),
         ],
-      }),
-      ...flat(jobAdd),
-      ...flat(batchAdd),
+        channel: k.jobChannel(id),
+        ended: k.endedChannel,
+        cancel: k.cancelChannel,
+      },
+      [jobAdd, batchAdd],
     );
     return res === 'ok';
   }
@@ -344,22 +364,19 @@ export class Lifecycle {
       event?: { type: EventType; data: Record<string, unknown> };
     } = {},
   ): Promise<boolean> {
-    const res = await this.cmd.vbPatch(
-      this.key(id),
-      this.params({
-        id,
-        event: opts.event ? [opts.event.type, JSON.stringify({ job_id: id, ...opts.event.data })] : undefined,
-        fields: Object.entries(toHash({ ...fields, updated_at: new Date().toISOString() })).flat(),
-        remove: opts.remove ?? [],
-        any: opts.anyStatus === true,
-      }),
-      '',
-    );
+    const res = await this.run('patch', [this.keys.job(id), this.keys.jobEvents(id)], {
+      event: opts.event ? [opts.event.type, JSON.stringify({ job_id: id, ...opts.event.data })] : undefined,
+      fields: Object.entries(toHash({ ...fields, updated_at: new Date().toISOString() })).flat(),
+      remove: opts.remove ?? [],
+      any: opts.anyStatus === true,
+      channel: this.keys.jobChannel(id),
+    });
     return res === 'ok';
   }
 
   /**
-   * Records a webhook delivery attempt on `key` (a job's or a batch's hash), keeping the last `max` attempts.
+   * Records a webhook delivery attempt on `key` (a job's or a batch's hash, see keys.ts), keeping the last `max`
+   * attempts.
    */
   async webhookAttempt(
     key: string,
@@ -367,25 +384,26 @@ export class Lifecycle {
     attempt: Record<string, unknown>,
     max = 50,
   ): Promise<void> {
-    await this.cmd.vbWebhook(
-      key,
-      this.params({
+    await this.run(
+      'webhook',
+      [key],
+      {
         event_id: state.eventId,
         event_type: state.eventType,
         status: state.status,
         attempt: JSON.stringify(attempt),
         max,
-      }),
-      '',
+      },
+      [undefined],
     );
   }
 
   /**
    * Counts a listener of the job's events in (+1) or out (-1): transitions publish a job's events only while
-   * it has listeners (see scripts.ts). Returns the count.
+   * it has listeners (see commands/watch.lua). Returns the count.
    */
   async watch(id: string, delta: 1 | -1): Promise<number> {
-    return Number(await this.cmd.vbWatch(this.key(id), this.params({ delta }), ''));
+    return Number(await this.run('watch', [this.keys.job(id)], { delta }));
   }
 
   /** Sends an ended job's terminal webhook again (same webhook-id), `seq` making the deliver job new. */
@@ -396,10 +414,11 @@ export class Lifecycle {
       { jobId: record.id, eventType, eventId },
       `${record.id}_deliver_${seq}`,
     );
-    await this.cmd.vbWebhook(
-      this.key(record.id),
-      this.params({ event_id: eventId, event_type: eventType, status: 'pending', max: 50 }),
-      ...flat(add),
+    await this.run(
+      'webhook',
+      [this.keys.job(record.id)],
+      { event_id: eventId, event_type: eventType, status: 'pending', max: 50 },
+      [add],
     );
   }
 }
