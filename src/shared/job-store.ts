@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import { fromHash, type JobRecord } from './job-record.ts';
 import { type RedisKeys, redisKeys } from './lifecycle/keys.ts';
 import type { RedisClient } from './redis.ts';
@@ -39,13 +40,41 @@ export class JobStore {
     return this.redis.zrangebyscore(this.finishedKey, '-inf', before, 'LIMIT', 0, limit);
   }
 
-  async forgetFinished(ids: string[]): Promise<void> {
-    if (ids.length > 0) await this.redis.zrem(this.finishedKey, ...ids);
-  }
-
   /** A client's jobs, newest first (listing), and the ones not yet ended (in-flight cap, fair queuing). */
   clientJobsKey = (clientId: string) => this.keys.clientJobs(clientId);
   clientActiveKey = (clientId: string) => this.keys.clientActive(clientId);
+
+  /** Ids of the clients that have an in-flight set (a maintenance scan: SCAN, never KEYS). */
+  async clientsWithActive(): Promise<string[]> {
+    const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];
+    const clients = new Set<string>();
+    for (const node of nodes) {
+      let cursor = '0';
+      do {
+        const [next, found] = await node.scan(cursor, 'MATCH', this.keys.clientActivePattern, 'COUNT', 1000);
+        for (const key of found) clients.add(this.keys.clientOfActive(key));
+        cursor = next;
+      } while (cursor !== '0');
+    }
+    return [...clients];
+  }
+
+  /** Ids in a client's in-flight set whose record does not exist. */
+  async missingActive(clientId: string): Promise<string[]> {
+    const missing: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, ids] = await this.redis.sscan(this.clientActiveKey(clientId), cursor, 'COUNT', 1000);
+      const pipe = this.redis.pipeline();
+      for (const id of ids) pipe.exists(this.key(id));
+      const rows = (await pipe.exec()) ?? [];
+      ids.forEach((id, i) => {
+        if (rows[i]?.[1] === 0) missing.push(id);
+      });
+      cursor = next;
+    } while (cursor !== '0');
+    return missing;
+  }
 
   /** How many of a client's jobs have not ended yet. */
   async activeCount(clientId: string): Promise<number> {

@@ -156,6 +156,13 @@ export const webhookDeliveries = new client.Counter({
   registers: [registry],
 });
 
+/** Ids the maintenance sweep found in a client's in-flight set with no record behind them, and freed. */
+export const orphansFreed = new client.Counter({
+  name: 'voicebot_orphans_freed_total',
+  help: 'Job ids freed from a client in-flight set by the maintenance sweep because their record was gone',
+  registers: [registry],
+});
+
 export const httpDuration = new client.Histogram({
   name: 'voicebot_http_request_duration_seconds',
   help: 'HTTP requests to the API by method, route template and status class',

@@ -73,7 +73,7 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
     log.warn(
       'WEBHOOK_SECRET is not set: webhooks of clients without a secret of their own are sent unsigned',
     );
-  const retention = await startRetention({ config, connection, store, storage, log });
+  const retention = await startRetention({ config, connection, store, lifecycle, storage, log });
   return {
     stages,
     connection,

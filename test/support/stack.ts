@@ -24,6 +24,8 @@ export interface StackOptions {
   workers?: boolean;
   redis?: RedisHandle;
   redisOptions?: Parameters<typeof startRedis>[0];
+  /** Settings the environment cannot express (e.g. a retention shorter than JOB_RETENTION_SECONDS allows). */
+  config?: Partial<Config>;
 }
 
 export type Simulator = Awaited<ReturnType<typeof startSimulator>>;
@@ -68,7 +70,7 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       AWS_ACCESS_KEY_ID: s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
     });
-  const config = loadConfig(env);
+  const config = { ...loadConfig(env), ...opts.config };
   const log = createLogger({ level: config.logLevel, env: 'test', name: 'test' });
   const worker = opts.workers === false ? undefined : await startWorker(config, log);
   const api = await startApi(config, log);

@@ -21,6 +21,13 @@ export class RedisKeys {
   get finished(): string {
     return `${this.prefix}:jobs:finished`;
   }
+  /**
+   * The client and batch of each job in the retention index (hash: id → JSON [client, batch or '']), so the
+   * sweep can trim the lists that name a job after its record has expired.
+   */
+  get finishedOwners(): string {
+    return `${this.prefix}:jobs:finished:owners`;
+  }
 
   /** A client (hash: webhook secret, default keyterms, …). */
   client = (clientId: string) => `${this.prefix}:client:${clientId}`;
@@ -28,6 +35,11 @@ export class RedisKeys {
   clientJobs = (clientId: string) => `${this.prefix}:client:${clientId}:jobs`;
   /** A client's jobs in flight (set): the in-flight cap, fair-queuing ranks. */
   clientActive = (clientId: string) => `${this.prefix}:client:${clientId}:active`;
+  /** SCAN pattern of every client's in-flight set, and the client id of a key it matched. */
+  get clientActivePattern(): string {
+    return `${this.prefix.replace(/[*?[\]\\]/g, '\\$&')}:client:*:active`;
+  }
+  clientOfActive = (key: string) => key.slice(`${this.prefix}:client:`.length, -':active'.length);
 
   /** A batch (hash) and its job ids in order (list). */
   batch = (id: string) => `${this.prefix}:batch:${id}`;

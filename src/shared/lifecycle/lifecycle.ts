@@ -217,7 +217,6 @@ export class Lifecycle {
     const params: AcceptParams = {
       id: record.id,
       fields: Object.entries(toHash(record)).flat(),
-      ttl: this.retentionSeconds * 2,
       created: Date.parse(record.created_at),
       cap: opts.cap,
       fair: opts.fair,
@@ -309,8 +308,9 @@ export class Lifecycle {
         k.job(id),
         k.jobEvents(id),
         k.finished,
+        k.finishedOwners,
         k.clientActive(record.client_id),
-        ...(record.batch_id ? [k.batch(record.batch_id)] : []),
+        ...(record.batch_id ? [k.batch(record.batch_id), k.batchJobs(record.batch_id)] : []),
       ],
       {
         id,
@@ -396,6 +396,43 @@ export class Lifecycle {
       },
       [undefined],
     );
+  }
+
+  /**
+   * Retention: the jobs (ended, their files deleted) leave every index that names them — the client's job list,
+   * their batch's job list, the retention index — and their record and event stream go (expired by now, or about
+   * to). Idempotent: a sweep cut short retires them again.
+   */
+  async retire(ids: string[]): Promise<void> {
+    if (ids.length === 0) return;
+    const k = this.keys;
+    const owners = await this.redis.hmget(k.finishedOwners, ...ids);
+    const multi = this.redis.multi();
+    for (const [i, id] of ids.entries()) {
+      const owner = owners[i];
+      const [client, batch] = owner
+        ? (JSON.parse(owner) as [string, string])
+        : // ended before the owners were kept: the record may still say
+          await this.redis.hmget(k.job(id), 'client_id', 'batch_id');
+      if (client) multi.zrem(k.clientJobs(client), id);
+      if (batch) multi.lrem(k.batchJobs(batch), 0, id);
+      multi.del(k.job(id), k.jobEvents(id));
+    }
+    multi.zrem(k.finished, ...ids);
+    multi.hdel(k.finishedOwners, ...ids);
+    await multi.exec();
+  }
+
+  /**
+   * Takes ids whose record is gone out of the client's in-flight set (a record that vanished while its job was in
+   * flight, e.g. one written by a version that gave in-flight records a TTL). Returns the ids removed. A missing
+   * record never comes back (ids are not reused), so the caller's check and this removal need no atomicity.
+   */
+  async freeOrphans(clientId: string, ids: string[]): Promise<string[]> {
+    const pipe = this.redis.pipeline();
+    for (const id of ids) pipe.srem(this.keys.clientActive(clientId), id);
+    const rows = (await pipe.exec()) ?? [];
+    return ids.filter((_, i) => rows[i]?.[1] === 1);
   }
 
   /**

@@ -18,8 +18,6 @@ export interface AcceptParams {
   id: string;
   /** the record's fields, flattened [field, value, …] */
   fields: string[];
-  /** TTL of the record and its events, seconds */
-  ttl: number;
   /** creation time, ms (the client's job list's score) */
   created: number;
   /** admitted only while the client has fewer jobs in flight than this */

@@ -1,6 +1,8 @@
 --[[
   accept: a new job is admitted (the client's in-flight cap, its Idempotency-Key) and recorded — record, client
-  indexes, job.queued — and its first stage enqueued. Nothing is written when it is refused.
+  indexes, job.queued — and its first stage enqueued. Nothing is written when it is refused. The record, its
+  events and its batch get no TTL here: nothing in flight expires; the retention clock starts when the job ends
+  (finish.lua), the batch's when its last job ends.
 
   Input:
     KEYS[1]  job record (hash)
@@ -85,18 +87,14 @@ if priority then
   table.insert(fields, priority)
 end
 rcall('HSET', jobKey, unpack(fields))
-rcall('EXPIRE', jobKey, p.ttl)
 rcall('ZADD', clientJobsKey, p.created, p.id)
 rcall('SADD', activeKey, p.id)
 rcall('XADD', eventsKey, 'MAXLEN', '~', 200, '*', 'type', 'job.queued', 'data', p.event)
-rcall('EXPIRE', eventsKey, p.ttl)
 if p.batch then
   rcall('HSET', batchKey, unpack(p.batch.fields))
   local ids = p.batch.jobs
   for i = 1, #ids, 1000 do
     rcall('RPUSH', batchJobsKey, unpack(ids, i, math.min(i + 999, #ids)))
   end
-  rcall('EXPIRE', batchKey, p.ttl)
-  rcall('EXPIRE', batchJobsKey, p.ttl)
 end
 return { 'ok', rank, options }

@@ -1,17 +1,22 @@
 --[[
   finish: the job ends (succeeded, failed or canceled) — once. The record gets its terminal fields and the
-  retention TTL, leaves the client's in-flight set, enters the retention index; the terminal event is emitted
+  retention TTL (its first: nothing in flight expires), leaves the client's in-flight set, enters the retention
+  index (with its client and batch, for the sweep to trim their lists once the record is gone); the terminal
+  event is emitted
   (after the last stage's stage.completed, when given) and published on the `ended` channel; a cancel is
   announced to the workers; the job's webhook (when the job has a webhook_url) and its batch's (when this job
-  completes the batch and the batch has a webhook_url) are enqueued. With p.stage, the job must still be at that
+  completes the batch and the batch has a webhook_url) are enqueued; the batch that completes gets the retention
+  TTL. With p.stage, the job must still be at that
   stage (a stage job ending the job it runs).
 
   Input:
     KEYS[1]  job record (hash)
     KEYS[2]  job events (stream)
     KEYS[3]  ended jobs, by end time (sorted set: the retention index)
-    KEYS[4]  the client's jobs in flight (set; p.client must be the record's client_id)
-    KEYS[5]  the job's batch (hash) — only with p.batch (the record's batch_id)
+    KEYS[4]  the retention index's owners (hash: id → JSON [client, batch or ''])
+    KEYS[5]  the client's jobs in flight (set; p.client must be the record's client_id)
+    KEYS[6]  the job's batch (hash) — only with p.batch (the record's batch_id)
+    KEYS[7]  the batch's job ids (list) — only with p.batch
     then the job webhook's BullMQ add keys, then the batch webhook's
     ARGV[1]  FinishParams, JSON (params.ts)
     ARGV[2…] the job webhook's prepared BullMQ add, or ''; then the batch webhook's, or ''
@@ -26,12 +31,12 @@ local p = cjson.decode(ARGV[1])
 --- @include "includes/emit"
 --- @include "includes/bullmq-add"
 
-local jobKey, eventsKey, finishedKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local k = 5
-local batchKey
+local jobKey, eventsKey, finishedKey, ownersKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local k = 6
+local batchKey, batchJobsKey
 if p.batch then
-  batchKey = KEYS[5]
-  k = 6
+  batchKey, batchJobsKey = KEYS[6], KEYS[7]
+  k = 8
 end
 local jobAdd, batchAdd, nextKey, nextArg
 jobAdd, nextKey, nextArg = readAdd(k, 2)
@@ -55,6 +60,7 @@ end
 rcall('HSET', jobKey, unpack(fields))
 rcall('EXPIRE', jobKey, p.retention)
 rcall('ZADD', finishedKey, p.now_ms, p.id)
+rcall('HSET', ownersKey, p.id, cjson.encode({ p.client, p.batch or '' }))
 rcall('SREM', activeKey, p.id)
 if p.completed then emit(eventsKey, p.channel, p.completed, watchers) end
 rcall('PUBLISH', p.ended, p.id .. '\n' .. emit(eventsKey, p.channel, p.event, watchers))
@@ -64,6 +70,8 @@ if batchKey and rcall('EXISTS', batchKey) == 1 then
   local ended = rcall('HINCRBY', batchKey, 'ended', 1)
   if ended == tonumber(rcall('HGET', batchKey, 'total')) then
     rcall('HSET', batchKey, 'completed_at', p.now)
+    rcall('EXPIRE', batchKey, p.retention)
+    rcall('EXPIRE', batchJobsKey, p.retention)
     -- The batch's deliver job has no parent: BullMQ has no negative code for it.
     if batchAdd and rcall('HEXISTS', batchKey, 'webhook_url') == 1 then bullmq_add(batchAdd) end
   end
