@@ -47,11 +47,16 @@ export const DEFAULT_TRANSCRIPT_OPTIONS: TranscriptOptions = {
 export const speakerSchema = z.object({ label: z.string(), talk_seconds: z.number() });
 export type Speaker = z.infer<typeof speakerSchema>;
 
-/** Where something was redacted: its type and, when word times are known, its span (never the value). */
+/**
+ * Where something was redacted: its type and its span on the recording (never the value). `located`: how
+ * the span was found — on the words that hold the value, the segment(s) it is in (no word times, or the
+ * words could not place it), or the whole recording (nothing could place it).
+ */
 export const redactionSchema = z.object({
   type: z.enum(REDACT_TYPES),
   start: z.number().nullable(),
   end: z.number().nullable(),
+  located: z.enum(['words', 'segment', 'recording']).optional(),
 });
 export type Redaction = z.infer<typeof redactionSchema>;
 

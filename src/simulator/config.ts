@@ -23,6 +23,7 @@ export const DEFAULT_CONFIG: SimulatorConfig = {
   requireApiKey: undefined,
   disableTools: [],
   recognizeMaxSeconds: 120,
+  writtenForm: false,
 };
 
 export class ConfigValueError extends Error {
@@ -108,6 +109,10 @@ export function applyOptions(base: SimulatorConfig, o: SimulatorOptions): Simula
   if (o.recognizeMaxSeconds !== undefined) {
     c.recognizeMaxSeconds = number('recognizeMaxSeconds', o.recognizeMaxSeconds, 1);
   }
+  if (o.writtenForm !== undefined) {
+    if (typeof o.writtenForm !== 'boolean') fail('writtenForm must be true or false');
+    c.writtenForm = o.writtenForm;
+  }
   if (o.failNext !== undefined) {
     if (!Array.isArray(o.failNext)) fail('failNext must be an array');
     o.failNext.forEach(checkFault);
@@ -143,5 +148,6 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): SimulatorOptions {
   if (env.SIM_FAULT_ENDPOINTS) o.faultEndpoints = list('SIM_FAULT_ENDPOINTS') as Endpoint[];
   if (env.SIM_DISABLE_TOOLS) o.disableTools = list('SIM_DISABLE_TOOLS') as Tool[];
   if (env.SIM_API_KEY) o.requireApiKey = env.SIM_API_KEY;
+  if (env.SIM_WRITTEN_FORM) o.writtenForm = env.SIM_WRITTEN_FORM === 'true';
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as SimulatorOptions;
 }

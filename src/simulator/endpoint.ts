@@ -117,6 +117,7 @@ async function handle(
       tools,
       transcriber,
       recognizeMaxSeconds,
+      writtenForm: state.config.writtenForm,
       headers,
       setModel,
       setParams,

@@ -7,11 +7,14 @@ import { checkModel } from './models.ts';
 import { field, readMultipart } from './multipart.ts';
 import type { Transcriber, Transcript } from './transcribe.ts';
 import { RESPONSE_FORMATS, type Rendered, type ResponseFormat, render } from './transcript-format.ts';
+import { writtenForm } from './written-form.ts';
 
 export interface TranscriptionContext {
   tools: Toolbox;
   transcriber: Transcriber;
   recognizeMaxSeconds: number;
+  /** numbers in figures and punctuation, in the text and the words (see written-form.ts) */
+  writtenForm: boolean;
   headers: Record<string, string>;
   /** Tells the server which model was asked for (for the request log). */
   setModel(model: string): void;
@@ -78,12 +81,13 @@ export async function handleTranscription(
         'unsupported_value',
       );
     }
-    const transcript = await ctx.transcriber.transcribe(
+    const heard = await ctx.transcriber.transcribe(
       { ...upload.file, dir: upload.dir },
       ctx.tools,
       ctx.recognizeMaxSeconds,
       { diarize: diarize && format === 'diarized_json' },
     );
+    const transcript = ctx.writtenForm ? writtenForm(heard) : heard;
     const knownSpeakers = await Promise.all(
       names.map(async (name, i) => ({
         name,

@@ -47,6 +47,11 @@ export interface SimulatorOptions {
   disableTools?: Tool[];
   /** Only the first N seconds of an upload are recognized (120 unless set); duration is still the whole. */
   recognizeMaxSeconds?: number;
+  /**
+   * Transcripts written as OpenAI's models write them: numbers in figures (`555-213-4478,`), punctuation,
+   * and `verbose_json` words carrying both (see written-form.ts). Off unless set: the recogniser's words.
+   */
+  writtenForm?: boolean;
 }
 
 /** The settings in force: every option resolved, per endpoint where that applies. */
@@ -63,6 +68,7 @@ export interface SimulatorConfig {
   requireApiKey: string | undefined;
   disableTools: Tool[];
   recognizeMaxSeconds: number;
+  writtenForm: boolean;
 }
 
 export type FaultKind = '429' | '500' | '400' | '401' | 'timeout' | 'other';

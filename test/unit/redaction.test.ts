@@ -74,9 +74,9 @@ describe('redaction detectors', () => {
       'hi this is [PERSON_NAME] [PERSON_NAME] call me at [PHONE_NUMBER]',
     );
     expect(redactions).toEqual([
-      { type: 'person_name', start: 1.5, end: 1.9 },
-      { type: 'person_name', start: 2, end: 2.4 },
-      { type: 'phone_number', start: 4, end: 8.9 },
+      { type: 'person_name', start: 1.5, end: 1.9, located: 'words' },
+      { type: 'person_name', start: 2, end: 2.4, located: 'words' },
+      { type: 'phone_number', start: 4, end: 8.9, located: 'words' },
     ]);
     expect(JSON.stringify({ out, redactions })).not.toMatch(/maria|lopez|five|four|seven/i);
     expect(redactText('call 555 013 2447', new Set(['email']))).toBe('call 555 013 2447');

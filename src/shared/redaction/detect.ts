@@ -77,7 +77,7 @@ export const normToken = (t: string) =>
     .replace(/(?<=\p{L})\(\d+\)$/u, '');
 
 /** The digits a token stands for alone (undefined: not a digit token). */
-function digitsOf(t: string): string | undefined {
+export function digitsOf(t: string): string | undefined {
   if (UNITS[t] !== undefined) return UNITS[t];
   if (TEENS[t] !== undefined) return TEENS[t];
   if (TENS[t] !== undefined) return `${TENS[t]}0`;

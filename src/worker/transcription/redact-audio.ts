@@ -41,17 +41,22 @@ export async function silenceSpans(
   );
 }
 
+/** Longer than any input (MAX_AUDIO_SECONDS is hours): "to the end of the recording". */
+const TO_THE_END = 1e7;
+
+/** The spans silenced for `redactions`: a redaction without times (nothing placed it) silences everything. */
+export const silencedSpans = (redactions: Redaction[]) =>
+  redactions.map((r) => ({ start: r.start ?? 0, end: r.end ?? TO_THE_END }));
+
 /**
  * Makes the redacted copy unless it exists, then deletes the input. Idempotent: a retried stage finds the
- * copy and only finishes the delete. Spans without times (no segments) cannot be placed: the job warns.
+ * copy and only finishes the delete.
  */
 export async function ensureRedactedAudio(ctx: StageContext, redactions: Redaction[]): Promise<void> {
   const { record, storage, config, signal } = ctx;
   const key = keys.redactedAudio(record.id);
   if (!(await storage.exists(key, signal))) {
-    const spans = redactions.flatMap((r) =>
-      r.start !== null && r.end !== null ? [{ start: r.start, end: r.end }] : [],
-    );
+    const spans = silencedSpans(redactions);
     await withWorkDir(async (dir) => {
       const input = await localFile(storage, keys.input(record.id), dir, 'input', signal);
       const output = join(await dir(), 'redacted.mp3');

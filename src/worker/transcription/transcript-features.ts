@@ -7,7 +7,7 @@ import type { JobRecord } from '../../shared/job-record.ts';
 import type { VoicemailSummary } from '../../shared/summary.ts';
 import type { Speaker, TranscriptOptions } from '../../shared/transcript-options.ts';
 import type { StageContext } from '../stages/stage.ts';
-import { type Entities, findEntities, redactDoc } from './redact.ts';
+import { type Entities, findEntities, redactDoc, redactText } from './redact.ts';
 import type { TranscriptDoc } from './transcript.ts';
 
 /** Names for diarized speakers (in order of first appearance), then redaction. */
@@ -25,8 +25,7 @@ export async function finishDoc(
     if ((types.has('person_name') || types.has('address')) && out.text.trim() !== '') {
       // The model sees the text with the patterned data already taken out.
       const patterned = new Set([...types].filter((t) => t !== 'person_name' && t !== 'address'));
-      const { doc: partly } = redactDoc(out, patterned, undefined);
-      entities = await findEntities(ctx.providers.chat, partly.text, ctx.signal);
+      entities = await findEntities(ctx.providers.chat, redactText(out.text, patterned), ctx.signal);
     }
     const { doc: redacted, redactions } = redactDoc(out, types, entities);
     out = { ...redacted, redactions };
@@ -68,6 +67,26 @@ export const NO_SPEECH_SUMMARY: VoicemailSummary = {
   action_items: [],
 };
 
+/**
+ * What redaction could not do as precisely as asked: with `redact_audio`, a value the words could not place
+ * was silenced with its whole segment (or the whole recording). One sentence per kind.
+ */
+export function redactionWarnings(doc: TranscriptDoc, options: TranscriptOptions | null): string[] {
+  if (!options?.redact_audio || !doc.redactions) return [];
+  const warnings: string[] = [];
+  const bySegment = doc.redactions.filter((r) => r.located === 'segment');
+  if (doc.words && bySegment.length > 0)
+    warnings.push(
+      `redact_audio: ${bySegment.length} redacted value(s) (${[...new Set(bySegment.map((r) => r.type))].join(', ')}) could not be placed on the word times; the whole segment holding each was silenced.`,
+    );
+  const whole = doc.redactions.filter((r) => r.located === 'recording');
+  if (whole.length > 0)
+    warnings.push(
+      `redact_audio: ${whole.length} redacted value(s) could not be placed on the recording's timeline; the whole recording was silenced.`,
+    );
+  return warnings;
+}
+
 /** The record fields the options produce (null when the job asked for none). */
 export function optionFields(
   record: JobRecord,
@@ -75,9 +94,10 @@ export function optionFields(
   honoured: TranscriptOptions | null,
   warnings: string[],
 ): Pick<JobRecord, 'transcript_options' | 'warnings' | 'speakers' | 'redactions' | 'no_speech'> {
+  const all = [...warnings, ...redactionWarnings(doc, honoured)];
   return {
     transcript_options: honoured ?? record.transcript_options,
-    warnings: warnings.length > 0 ? warnings : null,
+    warnings: all.length > 0 ? all : null,
     speakers: speakersOf(doc),
     redactions: doc.redactions ?? null,
     no_speech: doc.no_speech === true ? true : null,
