@@ -44,6 +44,11 @@ export class JobStore {
   clientJobsKey = (clientId: string) => this.keys.clientJobs(clientId);
   clientActiveKey = (clientId: string) => this.keys.clientActive(clientId);
 
+  /** Ids of deleted jobs whose files are still to delete (at most `limit`; see Lifecycle.tombstone). */
+  async deleting(limit = 500): Promise<string[]> {
+    return this.redis.srandmember(this.keys.deleting, limit);
+  }
+
   /** Ids of the clients that have an in-flight set (a maintenance scan: SCAN, never KEYS). */
   async clientsWithActive(): Promise<string[]> {
     const nodes = this.redis instanceof Cluster ? this.redis.nodes('master') : [this.redis];

@@ -22,18 +22,21 @@ export interface SweepDeps {
 export interface SweepResult {
   /** ended jobs past retention: files deleted, every index that named them trimmed */
   expired: number;
+  /** deleted jobs (tombstones) whose files were still to delete (a DELETE cut short) */
+  deletes: number;
   /** ids freed from in-flight sets because their record was gone */
   orphans: number;
 }
 
 /**
- * One maintenance pass: retires jobs past retention, frees orphaned in-flight ids. Every step is idempotent,
- * so a pass that dies half-way is finished by the next.
+ * One maintenance pass: finishes deletes cut short, retires jobs past retention, frees orphaned in-flight ids.
+ * Every step is idempotent, so a pass that dies half-way is finished by the next.
  */
 export async function sweep(deps: SweepDeps, now = Date.now()): Promise<SweepResult> {
+  const deletes = await finishDeletes(deps);
   const expired = await sweepExpired(deps, now);
   const orphans = await freeOrphans(deps);
-  return { expired, orphans };
+  return { expired, deletes, orphans };
 }
 
 /**
@@ -51,6 +54,14 @@ export async function sweepExpired(deps: SweepDeps, now = Date.now()): Promise<n
     total += ids.length;
     if (ids.length < SWEEP_BATCH) return total;
   }
+}
+
+/** Deletes the files of tombstoned jobs whose DELETE did not get to it (see Lifecycle.tombstone). */
+async function finishDeletes({ store, storage, lifecycle }: SweepDeps): Promise<number> {
+  const ids = await store.deleting();
+  for (const id of ids) await storage.deletePrefix(keys.prefix(id));
+  await lifecycle.filesDeleted(ids);
+  return ids.length;
 }
 
 /**
@@ -76,8 +87,8 @@ async function freeOrphans({ store, lifecycle, log }: SweepDeps): Promise<number
 
 /**
  * Retention and repair, run by a BullMQ job scheduler (one run per interval across all worker processes): job
- * records expire by TTL once they end; this sweep deletes their stored files and trims their indexes, and frees
- * orphaned in-flight ids (see `sweep`).
+ * records expire by TTL once they end; this sweep deletes their stored files and trims their indexes, finishes
+ * deletes cut short, and frees orphaned in-flight ids (see `sweep`).
  */
 export async function startRetention(deps: {
   config: Config;
@@ -102,7 +113,7 @@ export async function startRetention(deps: {
     MAINTENANCE_QUEUE,
     async () => {
       const result = await sweep({ ...deps, retentionSeconds: config.retentionSeconds });
-      if (result.expired + result.orphans > 0) log.info(result, 'maintenance sweep');
+      if (result.expired + result.deletes + result.orphans > 0) log.info(result, 'maintenance sweep');
       return result;
     },
     { connection, prefix: config.prefix, concurrency: 1 },

@@ -11,7 +11,16 @@ import { BULLMQ_ADDERS, type BullmqAdder } from './bullmq-add.ts';
 const DIR = new URL('./commands/', import.meta.url);
 
 /** The scripts, by the name their file has. */
-export const COMMAND_NAMES = ['accept', 'start', 'handoff', 'finish', 'patch', 'webhook', 'watch'] as const;
+export const COMMAND_NAMES = [
+  'accept',
+  'start',
+  'handoff',
+  'finish',
+  'patch',
+  'webhook',
+  'watch',
+  'tombstone',
+] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 
 /** BullMQ's add scripts as Lua functions of (KEYS, ARGV), a table of them, and their key counts. */

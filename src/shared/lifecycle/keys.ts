@@ -29,6 +29,11 @@ export class RedisKeys {
     return `${this.prefix}:jobs:finished:owners`;
   }
 
+  /** Deleted jobs whose stored files may still exist (set): a DELETE cut short leaves its id here. */
+  get deleting(): string {
+    return `${this.prefix}:jobs:deleting`;
+  }
+
   /** A client (hash: webhook secret, default keyterms, …). */
   client = (clientId: string) => `${this.prefix}:client:${clientId}`;
   /** A client's jobs by creation time in ms (sorted set): listing. */

@@ -48,6 +48,16 @@ function scriptArgs<C extends CommandName>(
   return [keys.length + addKeys.length, ...keys, ...addKeys, JSON.stringify(params), ...addArgs];
 }
 
+/** What a deleted job's record no longer holds: its outputs and what the client sent with it. */
+const TOMBSTONE_DROPS: Array<keyof JobRecord> = [
+  'transcript',
+  'reply_text',
+  'audio_key',
+  'metadata',
+  'summary',
+  'artifacts',
+];
+
 const jobEventId = (id: string, status: string) => `msg_${id.replaceAll('-', '')}_${status}`;
 
 interface AcceptOptions {
@@ -396,6 +406,25 @@ export class Lifecycle {
       },
       [undefined],
     );
+  }
+
+  /**
+   * The first step of deleting an ended job, before its files: the record becomes a tombstone (`deleted_at`,
+   * outputs dropped) and the job is listed as a delete in progress. The caller deletes the files, then calls
+   * `filesDeleted`; a delete cut short in between is finished by the maintenance sweep (or the next DELETE).
+   */
+  async tombstone(id: string): Promise<'ok' | 'already' | 'running' | 'missing'> {
+    const now = new Date().toISOString();
+    return (await this.run('tombstone', [this.keys.job(id), this.keys.deleting], {
+      id,
+      fields: Object.entries(toHash({ deleted_at: now, updated_at: now })).flat(),
+      remove: TOMBSTONE_DROPS,
+    })) as 'ok' | 'already' | 'running' | 'missing';
+  }
+
+  /** The files of these tombstoned jobs are gone: their deletes are complete. */
+  async filesDeleted(ids: string[]): Promise<void> {
+    if (ids.length > 0) await this.redis.srem(this.keys.deleting, ...ids);
   }
 
   /**

@@ -90,6 +90,14 @@ export interface WebhookParams {
   max: number;
 }
 
+export interface TombstoneParams {
+  id: string;
+  /** deleted_at and updated_at, flattened */
+  fields: string[];
+  /** the outputs a deleted job no longer holds */
+  remove: string[];
+}
+
 export interface WatchParams {
   delta: 1 | -1;
 }
@@ -103,4 +111,5 @@ export interface CommandParams {
   patch: PatchParams;
   webhook: WebhookParams;
   watch: WatchParams;
+  tombstone: TombstoneParams;
 }
