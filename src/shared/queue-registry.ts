@@ -23,6 +23,7 @@ export const deliveryPayloadSchema = z.object({
   batchId: z.string().optional(),
   eventType: z.string().min(1),
   eventId: z.string().min(1),
+  delivery: z.number().int().nonnegative().optional(),
 });
 
 /** Every queue name of the service. */

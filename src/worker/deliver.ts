@@ -63,11 +63,11 @@ export function startDeliverWorker(deps: DeliverDeps): Worker<DeliveryPayload> {
   // so the job does not say "pending" forever (a redelivery can still send it).
   worker.on('failed', (job, err) => {
     if (!job || !/stalled more than/i.test(err.message)) return;
-    const { jobId, batchId, eventType, eventId } = job.data;
+    const { jobId, batchId, eventType, eventId, delivery } = job.data;
     deps.lifecycle
       .webhookAttempt(
         batchId ? deps.batches.key(batchId) : deps.store.key(jobId),
-        { eventId, eventType, status: 'failed' },
+        { eventId, eventType, status: 'failed', delivery },
         {
           at: new Date().toISOString(),
           status_code: null,
@@ -111,7 +111,7 @@ async function deliver(job: Job<DeliveryPayload>, deps: DeliverDeps): Promise<st
   const { config, keys, lifecycle } = deps;
   const parsed = deliveryPayloadSchema.safeParse(job.data);
   if (!parsed.success) throw new UnrecoverableError('invalid deliver job data');
-  const { jobId, eventType, eventId } = parsed.data;
+  const { jobId, eventType, eventId, delivery } = parsed.data;
   const log = deps.log.child({ job_id: jobId, event: eventType, attempt: job.attemptsMade + 1 });
   const event = await eventOf(job, deps);
   if (!event) return 'no-webhook';
@@ -134,9 +134,9 @@ async function deliver(job: Job<DeliveryPayload>, deps: DeliverDeps): Promise<st
         : isRetryable(result) && !final
           ? 'pending'
           : 'failed';
-  await lifecycle.webhookAttempt(
+  const recorded = await lifecycle.webhookAttempt(
     event.stateKey,
-    { eventId, eventType, status: outcome },
+    { eventId, eventType, status: outcome, delivery },
     {
       at: new Date().toISOString(),
       status_code: result.statusCode,
@@ -150,6 +150,8 @@ async function deliver(job: Job<DeliveryPayload>, deps: DeliverDeps): Promise<st
     { status_code: code, outcome, latency_ms: result.latencyMs, error: result.error },
     'webhook attempt',
   );
+  // The record expired while the attempt was out: nothing is left to deliver about (or to record on).
+  if (recorded === 'missing') return 'record-gone';
   if (outcome === 'delivered') return 'delivered';
   if (outcome === 'pending') {
     throw new RetryDelivery(

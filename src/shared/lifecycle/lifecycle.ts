@@ -26,9 +26,14 @@ export interface DeliveryPayload {
   eventType: EventType | 'batch.completed';
   /** `webhook-id`: the same for every attempt and redelivery of one event, so receivers can deduplicate. */
   eventId: string;
+  /** which delivery of the event: 0 (or absent) the first, a redelivery's sequence after (newer is larger) */
+  delivery?: number | undefined;
 }
 
 export type EndStatus = 'succeeded' | 'failed' | 'canceled';
+
+/** A webhook transition's outcome: recorded, recorded without touching a newer delivery's status, or refused. */
+export type WebhookReply = 'ok' | 'stale' | 'missing';
 
 /** A script as ioredis defines it without a fixed key count: numkeys, keys…, arguments…. */
 type Script = (...args: Array<string | number | Buffer>) => Promise<unknown>;
@@ -386,26 +391,29 @@ export class Lifecycle {
 
   /**
    * Records a webhook delivery attempt on `key` (a job's or a batch's hash, see keys.ts), keeping the last `max`
-   * attempts.
+   * attempts. `state.delivery` says which delivery made it (0: the first; a redelivery's sequence): an attempt of
+   * a delivery older than the newest started is recorded but leaves the status alone ('stale'). Nothing is
+   * written when the hash is gone ('missing': an expired record is never re-created).
    */
   async webhookAttempt(
     key: string,
-    state: { eventId: string; eventType: string; status: string },
+    state: { eventId: string; eventType: string; status: string; delivery?: number | undefined },
     attempt: Record<string, unknown>,
     max = 50,
-  ): Promise<void> {
-    await this.run(
+  ): Promise<WebhookReply> {
+    return (await this.run(
       'webhook',
       [key],
       {
         event_id: state.eventId,
         event_type: state.eventType,
         status: state.status,
+        delivery: state.delivery ?? 0,
         attempt: JSON.stringify(attempt),
         max,
       },
       [undefined],
-    );
+    )) as WebhookReply;
   }
 
   /**
@@ -472,19 +480,22 @@ export class Lifecycle {
     return Number(await this.run('watch', [this.keys.job(id)], { delta }));
   }
 
-  /** Sends an ended job's terminal webhook again (same webhook-id), `seq` making the deliver job new. */
-  async redeliver(record: JobRecord, seq: number): Promise<void> {
+  /**
+   * Sends an ended job's terminal webhook again (same webhook-id) as delivery `seq` (larger than any before: the
+   * caller passes the time in ms), which also makes the deliver job new. 'missing' when the record is gone.
+   */
+  async redeliver(record: JobRecord, seq: number): Promise<WebhookReply> {
     const eventType = `job.${record.status}` as EventType;
     const eventId = jobEventId(record.id, record.status);
     const add = await this.deliverAdd(
-      { jobId: record.id, eventType, eventId },
+      { jobId: record.id, eventType, eventId, delivery: seq },
       `${record.id}_deliver_${seq}`,
     );
-    await this.run(
+    return (await this.run(
       'webhook',
       [this.keys.job(record.id)],
-      { event_id: eventId, event_type: eventType, status: 'pending', max: 50 },
+      { event_id: eventId, event_type: eventType, status: 'pending', delivery: seq, max: 50 },
       [add],
-    );
+    )) as WebhookReply;
   }
 }

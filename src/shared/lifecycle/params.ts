@@ -84,6 +84,8 @@ export interface WebhookParams {
   event_id: string;
   event_type: string;
   status: string;
+  /** which delivery: 0 the first, a redelivery's sequence after (a newer one is larger) */
+  delivery: number;
   /** the attempt to record, JSON; none for a redelivery going out */
   attempt?: string | undefined;
   /** attempts kept */
