@@ -164,7 +164,9 @@ const envSchema = z.object({
   ...perStage('RPM', int(0)),
   RATE_LIMIT_MAX_WAITS: int(0).default(50),
   LOCK_DURATION_MS: int(1000).default(30_000),
-  STALLED_INTERVAL_MS: int(500).default(15_000),
+  STALLED_INTERVAL_MS: int(500).default(30_000),
+  /** How long an idle worker blocks on Redis before it looks again (a new job wakes it at once). */
+  WORKER_IDLE_BLOCK_SECONDS: int(1, 3600).default(120),
   MAX_STALLED_COUNT: int(0, 1000).default(3),
   /** Tests only: the share of lifecycle transitions after which a worker process SIGKILLs itself. */
   TEST_CRASH_AFTER_TRANSITION: z.coerce.number().min(0).max(1).default(0),
@@ -365,6 +367,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       rateLimitMaxWaits: e.RATE_LIMIT_MAX_WAITS,
       lockDurationMs: e.LOCK_DURATION_MS,
       stalledIntervalMs: e.STALLED_INTERVAL_MS,
+      /** an idle worker's blocking wait (BullMQ drainDelay, and the ceiling of a wait for a delayed job) */
+      idleBlockSeconds: e.WORKER_IDLE_BLOCK_SECONDS,
       maxStalledCount: e.MAX_STALLED_COUNT,
       /** tests only (crash-invariant test): die right after this share of transitions, before BullMQ hears */
       crashAfterTransition: e.TEST_CRASH_AFTER_TRANSITION,

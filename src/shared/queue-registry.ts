@@ -54,7 +54,17 @@ export function jobOptions(name: QueueName, config: Config): JobsOptions {
   };
 }
 
-/** Worker options per queue (concurrency, proactive rate limit, locks and stall handling). */
+/**
+ * The housekeeping queues (webhook deliveries, retention sweeps) look for a stalled job this many times less
+ * often than the stages (every 5 min by default): a delivery or a sweep whose worker died can wait a few
+ * minutes, and every check of every queue costs about 7 Redis commands, idle or not.
+ */
+const HOUSEKEEPING_STALL_FACTOR = 10;
+
+/**
+ * Worker options per queue (concurrency, proactive rate limit, locks, stall handling, idle block). Workers
+ * are `QueueWorker`s (queue-worker.ts), which also use the idle block as the longest wait for a delayed job.
+ */
 export function workerOptions(name: QueueName, config: Config, connection: RedisClient): WorkerOptions {
   const base = {
     connection,
@@ -63,9 +73,16 @@ export function workerOptions(name: QueueName, config: Config, connection: Redis
     lockDuration: config.worker.lockDurationMs,
     stalledInterval: config.worker.stalledIntervalMs,
     maxStalledCount: config.worker.maxStalledCount,
+    // An idle worker blocks this long on Redis before looking again; a new job, or the end of a 429 pause
+    // (queue-pause.ts), wakes it at once.
+    drainDelay: config.worker.idleBlockSeconds,
   };
-  if (name === DELIVER_QUEUE) return { ...base, concurrency: 16 };
-  if (name === MAINTENANCE_QUEUE) return { ...base, concurrency: 1 };
+  const housekeeping = {
+    ...base,
+    stalledInterval: config.worker.stalledIntervalMs * HOUSEKEEPING_STALL_FACTOR,
+  };
+  if (name === DELIVER_QUEUE) return { ...housekeeping, concurrency: 16 };
+  if (name === MAINTENANCE_QUEUE) return { ...housekeeping, concurrency: 1 };
   const stage: Stage = name === CHUNK_QUEUE ? 'transcribe' : name;
   const settings = config.worker.settings[stage];
   return {
@@ -73,35 +90,9 @@ export function workerOptions(name: QueueName, config: Config, connection: Redis
     concurrency: settings.concurrency,
     // The proactive limit (e.g. an OpenAI tier's requests per minute). Without one, BullMQ skips its limiter
     // work on every job (a GET, an INCR and an HEXISTS per hop); a 429 then turns on a queue-wide limit
-    // for the pause only (see pauseQueue).
+    // for the pause only (queue-pause.ts).
     ...(settings.rpm > 0 ? { limiter: { max: settings.rpm, duration: 60_000 } } : {}),
-    // Long-poll at most 1 s: with priorities (fair queuing) BullMQ does not wake a worker when a 429 pause
-    // (queue.rateLimit) ends, so the poll interval bounds how long a paused stage stays idle after it.
-    drainDelay: 1,
   };
-}
-
-/** A limit high enough never to bind: set on a queue only so that a 429 pause (queue.rateLimit) holds. */
-const PAUSE_ONLY_LIMIT = { max: 1_000_000, duration: 1_000 };
-const pauseEnds = new WeakMap<Queue, NodeJS.Timeout>();
-
-/**
- * Pauses a whole queue (every worker, every process) for `ms`: the provider said how long to wait. BullMQ
- * honours queue.rateLimit only on a queue with a limit, so a queue without one (STAGE_RPM=0) gets a limit that
- * never binds for as long as the pause lasts, and loses it after (it costs a few commands per job).
- */
-export async function pauseQueue(queue: Queue, ms: number, hasLimiter: boolean): Promise<void> {
-  if (!hasLimiter) await queue.setGlobalRateLimit(PAUSE_ONLY_LIMIT.max, PAUSE_ONLY_LIMIT.duration);
-  await queue.rateLimit(ms);
-  if (hasLimiter) return;
-  clearTimeout(pauseEnds.get(queue));
-  const end = async (): Promise<void> => {
-    // Another process may have paused the queue again meanwhile: its pause must hold.
-    const left = await queue.getRateLimitTtl().catch(() => 0);
-    if (left > 0) pauseEnds.set(queue, setTimeout(() => void end(), left + 50).unref());
-    else await queue.removeGlobalRateLimit().catch(() => {});
-  };
-  pauseEnds.set(queue, setTimeout(() => void end(), ms + 50).unref());
 }
 
 /** Is this the job's last try? (an unrecoverable error, or its attempts used up) */

@@ -1,4 +1,4 @@
-import { type Job, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, UnrecoverableError, type Worker } from 'bullmq';
 import type { ApiKeys } from '../shared/api-keys.ts';
 import { batchView } from '../shared/batch-view.ts';
 import type { BatchStore } from '../shared/batches.ts';
@@ -11,6 +11,7 @@ import type { DeliveryPayload, Lifecycle } from '../shared/lifecycle/lifecycle.t
 import type { Logger } from '../shared/logger.ts';
 import { webhookDeliveries } from '../shared/metrics.ts';
 import { deliveryPayloadSchema, workerOptions } from '../shared/queue-registry.ts';
+import { QueueWorker } from '../shared/queue-worker.ts';
 import type { RedisClient } from '../shared/redis.ts';
 import { DELIVER_QUEUE } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
@@ -48,16 +49,21 @@ export function startDeliverWorker(deps: DeliverDeps): Worker<DeliveryPayload> {
   const { config, connection, log } = deps;
   const schedule = config.webhooks.retryScheduleMs;
   const traced = traceDelivery(deps, (job: Job<DeliveryPayload>) => deliver(job, deps)); // a span when tracing is on
-  const worker = new Worker<DeliveryPayload>(DELIVER_QUEUE, traced, {
-    ...workerOptions(DELIVER_QUEUE, config, connection),
-    settings: {
-      // The delay before retry n is schedule[n]; a longer Retry-After from the receiver wins.
-      backoffStrategy: (attemptsMade, _type, err) => {
-        const planned = schedule[Math.min(attemptsMade, schedule.length - 1)] ?? 0;
-        return Math.max(planned, err instanceof RetryDelivery ? (err.retryAfterMs ?? 0) : 0);
+  const worker = new QueueWorker<DeliveryPayload>(
+    DELIVER_QUEUE,
+    traced,
+    {
+      ...workerOptions(DELIVER_QUEUE, config, connection),
+      settings: {
+        // The delay before retry n is schedule[n]; a longer Retry-After from the receiver wins.
+        backoffStrategy: (attemptsMade, _type, err) => {
+          const planned = schedule[Math.min(attemptsMade, schedule.length - 1)] ?? 0;
+          return Math.max(planned, err instanceof RetryDelivery ? (err.retryAfterMs ?? 0) : 0);
+        },
       },
     },
-  });
+    connection,
+  );
   worker.on('error', (err) => log.error({ err }, 'deliver worker error'));
   // A delivery whose workers kept dying mid-send stalls out without a word from `deliver`: record it as failed,
   // so the job does not say "pending" forever (a redelivery can still send it).

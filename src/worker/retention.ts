@@ -1,9 +1,11 @@
-import { Queue, Worker } from 'bullmq';
+import { Queue } from 'bullmq';
 import type { Config } from '../shared/config.ts';
 import type { JobStore } from '../shared/job-store.ts';
 import type { Lifecycle } from '../shared/lifecycle/lifecycle.ts';
 import type { Logger } from '../shared/logger.ts';
 import { orphansFreed } from '../shared/metrics.ts';
+import { workerOptions } from '../shared/queue-registry.ts';
+import { QueueWorker } from '../shared/queue-worker.ts';
 import type { RedisClient } from '../shared/redis.ts';
 import { keys, MAINTENANCE_QUEUE } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
@@ -109,14 +111,15 @@ export async function startRetention(deps: {
       opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } },
     },
   );
-  const worker = new Worker(
+  const worker = new QueueWorker(
     MAINTENANCE_QUEUE,
     async () => {
       const result = await sweep({ ...deps, retentionSeconds: config.retentionSeconds });
       if (result.expired + result.deletes + result.orphans > 0) log.info(result, 'maintenance sweep');
       return result;
     },
-    { connection, prefix: config.prefix, concurrency: 1 },
+    workerOptions(MAINTENANCE_QUEUE, config, connection),
+    connection,
   );
   worker.on('error', (err) => log.error({ err }, 'retention worker error'));
   return {

@@ -14,7 +14,8 @@ import type { JobStore } from '../shared/job-store.ts';
 import type { Lifecycle } from '../shared/lifecycle/lifecycle.ts';
 import type { Logger } from '../shared/logger.ts';
 import { providerContext, recordUsage } from '../shared/metrics.ts';
-import { isFinalAttempt, pauseQueue, type QueueSet } from '../shared/queue-registry.ts';
+import { pauseQueue } from '../shared/queue-pause.ts';
+import { isFinalAttempt, type QueueSet } from '../shared/queue-registry.ts';
 import type { RedisClient } from '../shared/redis.ts';
 import { keys, nextStage, type Stage, stagePayloadSchema } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
@@ -158,7 +159,7 @@ export async function handleFailure(
     // provider that never recovers.
     const pauseMs = classified.retryAfterMs ?? 1000;
     await job.updateData({ ...job.data, rateLimitWaits: f.rateLimitWaits + 1 });
-    await pauseQueue(f.queue, pauseMs, config.worker.settings[stage].rpm > 0);
+    await pauseQueue(deps.redis, f.queue, pauseMs, config.worker.settings[stage].rpm > 0);
     log.info({ pause_ms: pauseMs, waits: f.rateLimitWaits + 1 }, 'provider rate limited: stage paused');
     await lifecycle.patch(
       record.id,

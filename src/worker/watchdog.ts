@@ -22,7 +22,8 @@ export function startRedisWatchdog(
   if (limitMs <= 0) return { stop: () => {} };
   const own = !('status' in target);
   const redis = own ? createRedis(target, 'command', 'voicebot-watchdog') : target;
-  const everyMs = Math.max(50, Math.min(1000, Math.floor(limitMs / 10)));
+  // A tenth of the limit, at most every 10 s: a PING a second was most of an idle worker's Redis traffic.
+  const everyMs = Math.max(50, Math.min(10_000, Math.floor(limitMs / 10)));
   let lastOk = Date.now();
   let wasDown = false;
   let stopped = false;

@@ -1,7 +1,8 @@
-import { Worker } from 'bullmq';
+import type { Worker } from 'bullmq';
 import type { EventHub } from '../shared/events.ts';
 import { stalledJobs, timedProcessor } from '../shared/metrics.ts';
 import { workerOptions } from '../shared/queue-registry.ts';
+import { QueueWorker } from '../shared/queue-worker.ts';
 import type { RedisClient } from '../shared/redis.ts';
 import { type Stage, stageJobId } from '../shared/stages.ts';
 import { recordTraceparent, tracedProcessor } from '../shared/tracing.ts';
@@ -41,7 +42,12 @@ export async function startStageWorkers(
       'voicebot.job_id': String((job.data as { jobId?: string } | undefined)?.jobId ?? ''),
       'voicebot.stage': stage,
     }));
-    const worker = new Worker(stage, timedProcessor(stage, traced), workerOptions(stage, config, connection));
+    const worker = new QueueWorker(
+      stage,
+      timedProcessor(stage, traced),
+      workerOptions(stage, config, connection),
+      connection,
+    );
     worker.on('error', (err) => log.error({ err, stage }, 'worker error'));
     worker.on('stalled', (jobId) => log.warn({ bull_job: jobId, stage }, 'stalled job recovered'));
     worker.on('stalled', () => stalledJobs.inc({ queue: stage }));

@@ -4,9 +4,10 @@
  * deterministic key — which is also its checkpoint, so a retried or re-added chunk never pays twice. A
  * chunk that fails for good fails the whole job at once (the parent then finds the job ended).
  */
-import { type Job, type Queue, UnrecoverableError, Worker } from 'bullmq';
+import { type Job, type Queue, UnrecoverableError, type Worker } from 'bullmq';
 import type { EventHub } from '../../shared/events.ts';
 import { type ChunkPayload, chunkPayloadSchema, workerOptions } from '../../shared/queue-registry.ts';
+import { QueueWorker } from '../../shared/queue-worker.ts';
 import type { RedisClient } from '../../shared/redis.ts';
 import { CHUNK_QUEUE, isTerminal, keys } from '../../shared/stages.ts';
 import { CANCELED, handleFailure, type RunnerDeps } from '../stage-runner.ts';
@@ -32,7 +33,7 @@ export async function startChunkWorker(
   const queue = deps.queues.chunk as Queue<ChunkPayload>;
   /** running chunk jobs by job id, so a canceled job aborts its chunks */
   const active = new Map<string, Set<string>>();
-  const worker = new Worker<ChunkPayload>(
+  const worker = new QueueWorker<ChunkPayload>(
     CHUNK_QUEUE,
     traceChunk(deps, async (job, _token, signal) => {
       const jobId = job.data.jobId;
@@ -47,6 +48,7 @@ export async function startChunkWorker(
       }
     }),
     workerOptions(CHUNK_QUEUE, config, connection),
+    connection,
   );
   worker.on('error', (err) => log.error({ err, queue: CHUNK_QUEUE }, 'chunk worker error'));
   sweepStaleWorkDirs()
