@@ -15,6 +15,7 @@ import { redisKeys } from '../src/shared/lifecycle/keys.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import type { Stage } from '../src/shared/stages.ts';
 import { startSimulator } from '../src/simulator/server.ts';
+import { REAL_ENGINES } from '../src/simulator/types.ts';
 import { fixture } from '../test/support/http.ts';
 import { freePort, startRedis } from '../test/support/index.ts';
 import { serviceEnv } from '../test/support/service-env.ts';
@@ -25,6 +26,7 @@ export interface ChaosOptions {
   killEveryMs: number;
   rate429: number;
   rate500: number;
+  /** Give up once no job has changed status for this long (a busy machine is slow, not stuck). */
   timeoutMs: number;
   log?: (line: string) => void;
 }
@@ -54,7 +56,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     rate429: o.rate429,
     rate500: o.rate500,
     retryAfterMs: 200,
-    disableTools: ['pocketsphinx', 'festival', 'espeak-ng'],
+    disableTools: [...REAL_ENGINES],
   });
   const port = await freePort();
   const env = serviceEnv({
@@ -110,8 +112,14 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       return ((await pipe.exec()) ?? []).map(([, v]) => v as string | null);
     };
     let statuses = await statusOf();
-    while (Date.now() - started < o.timeoutMs) {
+    let seen = JSON.stringify(statuses);
+    let movedAt = Date.now();
+    while (Date.now() - movedAt < o.timeoutMs) {
       statuses = await statusOf();
+      if (JSON.stringify(statuses) !== seen) {
+        seen = JSON.stringify(statuses);
+        movedAt = Date.now();
+      }
       const open = statuses.filter((s) => s !== 'succeeded' && s !== 'failed' && s !== 'canceled').length;
       if (open === 0) break;
       say(`${open} jobs still running after ${Math.round((Date.now() - started) / 1000)} s`);

@@ -9,6 +9,13 @@ export type PerEndpoint<T> = Record<Endpoint, T>;
 export const TOOLS = ['ffmpeg', 'ffprobe', 'festival', 'espeak-ng', 'pocketsphinx'] as const;
 export type Tool = (typeof TOOLS)[number];
 
+/**
+ * The programs behind real recognition and speech. `disableTools: REAL_ENGINES` leaves the cheap
+ * deterministic engines (a transcript naming the bytes' hash, a tone): for load-shaped runs — big batches,
+ * chaos, many processes — where recognition and voice are not the subject.
+ */
+export const REAL_ENGINES: readonly Tool[] = ['pocketsphinx', 'festival', 'espeak-ng'];
+
 /** One scripted fault, consumed by the next request to `endpoint` (or to any endpoint when omitted). */
 export interface ScriptedFault {
   endpoint?: Endpoint;

@@ -50,6 +50,7 @@ describe.skipIf(!hasChromium)('operator pages in Chromium', () => {
   it('refuses the dashboard without the admin token, or with a wrong one', async () => {
     for (const httpCredentials of [undefined, { username: 'operator', password: 'wrong' }]) {
       const context = await browser.newContext(httpCredentials ? { httpCredentials } : {});
+      context.setDefaultTimeout(120_000); // page waits follow jobs that run real recognition
       const page = await context.newPage();
       // Headless Chromium answers a Basic challenge it cannot satisfy by abandoning the navigation.
       const outcome = await page.goto(`${stack.url}/admin/queues`).then(
@@ -68,12 +69,13 @@ describe.skipIf(!hasChromium)('operator pages in Chromium', () => {
       httpCredentials: { username: 'operator', password: TOKEN },
       viewport: { width: 1280, height: 900 },
     });
+    context.setDefaultTimeout(120_000); // page waits follow jobs that run real recognition
     const page = await context.newPage();
     const problems = watchProblems(page);
     const res = await page.goto(`${stack.url}/admin/queues`);
     expect(res?.status()).toBe(200);
     for (const name of ['transcribe', 'chat', 'speak', 'summarize', 'deliver', 'maintenance'])
-      await page.getByText(name, { exact: true }).first().waitFor({ timeout: 15_000 });
+      await page.getByText(name, { exact: true }).first().waitFor({ timeout: 120_000 });
     await page.waitForLoadState('networkidle');
     await page.screenshot({ path: join(RESULTS, 'dashboard.png'), fullPage: true });
     // The page's own assets all load under its CSP (an external font stylesheet may be refused offline).
@@ -83,10 +85,11 @@ describe.skipIf(!hasChromium)('operator pages in Chromium', () => {
 
   it('renders the API reference at /docs from the OpenAPI document, under the strict CSP', async () => {
     const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    context.setDefaultTimeout(120_000); // page waits follow jobs that run real recognition
     const page = await context.newPage();
     const problems = watchProblems(page);
     await page.goto(`${stack.url}/docs`);
-    await page.locator('.swagger-ui .info .title').getByText('voicebot API').waitFor({ timeout: 15_000 });
+    await page.locator('.swagger-ui .info .title').getByText('voicebot API').waitFor({ timeout: 120_000 });
     await page.locator('.opblock-summary-path', { hasText: '/v1/jobs/{id}' }).first().waitFor();
     await page.screenshot({ path: join(RESULTS, 'docs.png') });
     expect(problems).toEqual([]);

@@ -127,7 +127,7 @@ describe.skipIf(!hasChromium)(
         headless: true,
         args: [...HEADLESS_ARGS, '--autoplay-policy=no-user-gesture-required'],
       });
-    }, 60_000);
+    });
 
     afterAll(async () => {
       await browser?.close();
@@ -154,6 +154,7 @@ describe.skipIf(!hasChromium)(
         viewport: { width: 1280, height: 900 },
         acceptDownloads: true,
       });
+      context.setDefaultTimeout(120_000); // page waits follow jobs that run real recognition
       const page = await context.newPage();
       watch(page, problems);
       try {
@@ -199,7 +200,7 @@ describe.skipIf(!hasChromium)(
         );
 
         // ── The list: four rows, announced as they arrived, most urgent first ──
-        await expect.poll(() => page.locator('#rows tr').count(), { timeout: 15_000 }).toBe(4);
+        await expect.poll(() => page.locator('#rows tr').count(), { timeout: 120_000 }).toBe(4);
         expect(await page.locator('#announce').textContent()).toMatch(/^New voicemail: /);
         const expected = {
           maria: { urgency: 'High', caller: 'Maria Lopez', number: '555-213-4478', tel: 'tel:5552134478' },
@@ -350,6 +351,7 @@ describe.skipIf(!hasChromium)(
           .poll(() => page.locator('tr', { hasText: 'Maria Lopez' }).locator('.handled').count())
           .toBe(1);
         const other = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+        other.setDefaultTimeout(120_000); // page waits follow jobs that run real recognition
         try {
           const page2 = await other.newPage();
           watch(page2, problems);
@@ -410,7 +412,7 @@ describe.skipIf(!hasChromium)(
         });
         expect(created.status).toBe(202);
         await expect
-          .poll(async () => (await readRows(page))[0]?.caller, { timeout: 30_000, interval: 500 })
+          .poll(async () => (await readRows(page))[0]?.caller, { timeout: 120_000, interval: 500 })
           .toBe('Ann Lee');
         expect(await page.locator('#announce').textContent()).toBe('New voicemail: Ann Lee, high urgency.');
         expect(await page.locator('#rows tr').count()).toBe(5);
@@ -428,7 +430,7 @@ describe.skipIf(!hasChromium)(
       } finally {
         await context.close();
       }
-    }, 240_000);
+    });
   },
 );
 

@@ -62,19 +62,20 @@ describe.skipIf(!hasChromium)('browser page (needs /usr/bin/chromium)', () => {
     const url = stack.url;
     await assertPageServed(url);
     await inPage(browser, 'talk', (page) => talk(page, url, problems));
-  }, 60_000);
+  });
 
   it('shows a failed job, and a Play button when the browser refuses to autoplay', async () => {
     if (!stack || !browser) throw new Error('setup failed');
     const s = stack;
     await assertPageServed(s.url);
     await inPage(browser, 'failure', (page) => failureAndBlockedAutoplay(page, s));
-  }, 40_000);
+  });
 
   /** Runs `steps` in a fresh tab; on failure, saves a screenshot and says what the page showed. */
   async function inPage(b: Browser, name: string, steps: (page: Page) => Promise<void>): Promise<void> {
     problems.length = 0;
     const context = await b.newContext({ viewport: { width: 1280, height: 800 } });
+    context.setDefaultTimeout(120_000); // page waits follow jobs that run real recognition
     const page = await context.newPage();
     watchForProblems(page, problems);
     try {
@@ -132,7 +133,7 @@ async function failureAndBlockedAutoplay(page: Page, stack: Stack): Promise<void
   stack.sim.configure({ failNext: [{ endpoint: 'chat', status: 400, message: 'simulated refusal' }] });
   await page.getByLabel('Or type a message').fill('Hello');
   await page.getByRole('button', { name: 'Send' }).click();
-  await page.waitForSelector('.turn:nth-child(1)[data-status="failed"]', { timeout: 20_000 });
+  await page.waitForSelector('.turn:nth-child(1)[data-status="failed"]', { timeout: 120_000 });
   expect(await page.locator('.turn .msg.bot .text').textContent()).toMatch(/^Failed: /);
   expect(await page.getByRole('alert').textContent()).toMatch(/did not work/);
   expect(await page.locator('[data-stage="chat"]').getAttribute('data-state')).toBe('failed');
@@ -143,7 +144,7 @@ async function failureAndBlockedAutoplay(page: Page, stack: Stack): Promise<void
   await page.keyboard.press('Enter');
   await finishedTurn(page, 2);
   const play = page.getByRole('button', { name: 'Play reply', exact: true }).and(page.locator('#play'));
-  await play.waitFor({ timeout: 15_000 });
+  await play.waitFor({ timeout: 120_000 });
   expect(await page.locator('#status').textContent()).toContain('Play reply');
   await mkdir(RESULTS, { recursive: true });
   await page.screenshot({ path: join(RESULTS, 'talk-autoplay-refused.png') });
@@ -245,7 +246,7 @@ async function talk(page: Page, url: string, problems: string[]): Promise<void> 
 async function finishedTurn(page: Page, n: number): Promise<Locator> {
   const turn = page.locator('.turn').nth(n - 1);
   await page.waitForSelector(`.turn:nth-child(${n}):is([data-status="succeeded"], [data-status="failed"])`, {
-    timeout: 30_000,
+    timeout: 120_000,
   });
   if ((await turn.getAttribute('data-status')) !== 'succeeded')
     throw new Error(`turn ${n} failed: ${await turn.locator('.msg.bot .text').textContent()}`);
@@ -296,7 +297,7 @@ async function playReply(page: Page): Promise<void> {
       return (audio.src.includes('/files/') && !audio.paused) || !button.hidden;
     },
     undefined,
-    { timeout: 15_000 },
+    { timeout: 120_000 },
   );
   if (await page.locator('#play').isVisible()) await page.locator('#play').click();
   await page.waitForFunction(() => {

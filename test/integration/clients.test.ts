@@ -39,7 +39,12 @@ function client(stack: Stack, key: string) {
           job = (await call('GET', `/v1/jobs/${id}`)).body;
           return ['succeeded', 'failed', 'canceled'].includes(job.status);
         },
-        { timeoutMs: 30_000 },
+        {
+          timeoutMs: 120_000,
+          intervalMs: 100,
+          progress: () => [job.status, job.stage, job.updated_at],
+          message: `job ${id} to end`,
+        },
       );
       return job;
     },
@@ -66,7 +71,7 @@ describe('API keys and tenancy', () => {
     alice = client(stack, a.key);
     bob = client(stack, b.key);
     // Keys are noticed within 5 s of being created; wait until the API asks for them.
-    await waitFor(async () => (await fetch(`${stack.url}/v1/jobs`)).status === 401, { timeoutMs: 30_000 });
+    await waitFor(async () => (await fetch(`${stack.url}/v1/jobs`)).status === 401, { timeoutMs: 120_000 });
   });
   afterAll(async () => {
     redis?.disconnect();
@@ -135,7 +140,7 @@ describe('API keys and tenancy', () => {
     const receiver = await startReceiver(aliceSecret);
     const { body: job } = await alice.submit({ text: 'sign for alice', webhook_url: receiver.url });
     await alice.wait(job.id);
-    await waitFor(() => receiver.received.length > 0, { timeoutMs: 30_000 });
+    await waitFor(() => receiver.received.length > 0, { timeoutMs: 120_000 });
     expect(receiver.received[0]?.verified).toBeDefined();
     await receiver.close();
   });

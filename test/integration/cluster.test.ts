@@ -46,7 +46,7 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
         TRANSCRIBE_MODEL: 'whisper-1',
       },
     });
-  }, 90_000);
+  });
   afterAll(async () => {
     await stack?.close();
     await cluster?.stop();
@@ -102,7 +102,7 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
     try {
       const { body } = await postJob(stack.url, { text: 'call me back', webhook_url: receiver.url });
       await waitForJob(stack.url, body.id);
-      await waitFor(() => receiver.received.length === 1, { timeoutMs: 30_000 });
+      await waitFor(() => receiver.received.length === 1, { timeoutMs: 120_000 });
       expect(receiver.received[0]?.verified).toMatchObject({ type: 'job.succeeded', data: { id: body.id } });
 
       const res = await fetch(`${stack.url}/v1/batches`, {
@@ -115,7 +115,7 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
       });
       expect(res.status).toBe(202);
       const batch = (await res.json()) as Job;
-      await waitFor(() => receiver.received.length === 2, { timeoutMs: 30_000 });
+      await waitFor(() => receiver.received.length === 2, { timeoutMs: 120_000 });
       expect(receiver.received[1]?.verified).toMatchObject({
         type: 'batch.completed',
         data: { total: 3, counts: { succeeded: 3 } },
@@ -139,7 +139,7 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
       form.append('audio', await openAsBlob(long), 'long.wav');
       const { res, body } = await postJob(stack.url, form);
       expect(res.status).toBe(202);
-      const job = await waitForJob(stack.url, body.id, 60_000);
+      const job = await waitForJob(stack.url, body.id);
       expect(job).toMatchObject({ status: 'succeeded', error: null });
       expect(job.duration_seconds).toBeCloseTo(65, 0);
       expect(stack.sim.stats().calls.transcriptions).toBeGreaterThanOrEqual(3);
@@ -169,7 +169,7 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
         await new Promise((r) => setTimeout(r, 40));
       }
     })();
-    await waitFor(() => accepted.length >= 15, { timeoutMs: 30_000, message: '15 jobs accepted' });
+    await waitFor(() => accepted.length >= 15, { timeoutMs: 120_000, message: '15 jobs accepted' });
     const failover = await cluster.killPrefixMaster();
     console.log(
       `failover: master :${failover.killedPort} killed, replica :${failover.promotedPort} serving after ${failover.ms} ms${failover.forced ? ' (forced)' : ''}`,
@@ -177,7 +177,7 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
     const acceptedAtKill = accepted.length;
     // Keep submitting until the service accepts again on the promoted master.
     await waitFor(() => accepted.length >= acceptedAtKill + 10, {
-      timeoutMs: 30_000,
+      timeoutMs: 120_000,
       message: 'jobs accepted again after the failover',
     });
     submitting = false;
@@ -187,7 +187,7 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
 
     const failed: Array<{ id: string; job: Job }> = [];
     for (const id of accepted) {
-      const job = await waitForJob(stack.url, id, 60_000);
+      const job = await waitForJob(stack.url, id);
       if (job.status !== 'succeeded') failed.push({ id, job });
     }
     expect(failed).toEqual([]);
@@ -198,5 +198,5 @@ describe('on a Redis Cluster (3 masters + 3 replicas)', () => {
     const after = await postJob(stack.url, { text: 'after the failover' });
     expect((await waitForJob(stack.url, after.body.id)).status).toBe('succeeded');
     expect((await getJob(stack.url, after.body.id)).reply_text).toContain('after the failover');
-  }, 120_000);
+  });
 });

@@ -3,14 +3,22 @@ import { audioForm, fixture, type Job, postJob, readEvents } from '../support/ht
 import { type ServiceProcess, spawnService } from '../support/service-process.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
-/** Reads an SSE response as it arrives: every event with its id, until the server ends the stream. */
+/**
+ * Reads an SSE response as it arrives: every event with its id, until the server ends the stream. Given up
+ * only after 120 s without a byte (the server sends a keep-alive every 15 s): a slow job is followed to its end.
+ */
 async function follow(url: string, headers: Record<string, string> = {}) {
-  const res = await fetch(url, { headers, signal: AbortSignal.timeout(30_000) });
+  const idle = new AbortController();
+  const silence = () => setTimeout(() => idle.abort(new Error(`no byte from ${url} for 120 s`)), 120_000);
+  let timer = silence();
+  const res = await fetch(url, { headers, signal: idle.signal });
   expect(res.headers.get('content-type')).toContain('text/event-stream');
   const events: Array<Job & { _id: string; _at: number }> = [];
   const decoder = new TextDecoder();
   let buffer = '';
   for await (const chunk of res.body as AsyncIterable<Uint8Array>) {
+    clearTimeout(timer);
+    timer = silence();
     buffer += decoder.decode(chunk, { stream: true });
     let cut = buffer.indexOf('\n\n');
     while (cut >= 0) {
@@ -22,6 +30,7 @@ async function follow(url: string, headers: Record<string, string> = {}) {
       cut = buffer.indexOf('\n\n');
     }
   }
+  clearTimeout(timer);
   return events;
 }
 

@@ -75,22 +75,25 @@ describe('stages under provider faults', () => {
 describe('cancellation and deletion', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack({ simulator: { latencyMs: { chat: 3000 } } });
+    // A chat call that would take minutes: only an abort ends it while the test waits.
+    stack = await startStack({ simulator: { latencyMs: { chat: 600_000 } } });
   });
   afterAll(async () => stack?.close());
 
   it('DELETE on a running job aborts its stage; no later stage runs', async () => {
     stack.sim.reset();
     const { body } = await postJob(stack.url, { text: 'cancel me' });
-    await waitFor(async () => (await getJob(stack.url, body.id)).status === 'running', { timeoutMs: 30_000 });
-    await waitFor(() => stack.sim.stats().inFlight.chat === 1, { timeoutMs: 30_000 });
+    await waitFor(async () => (await getJob(stack.url, body.id)).status === 'running', {
+      timeoutMs: 120_000,
+    });
+    await waitFor(() => stack.sim.stats().inFlight.chat === 1, { timeoutMs: 120_000 });
     const res = await fetch(`${stack.url}/v1/jobs/${body.id}`, { method: 'DELETE' });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { status: string }).status).toBe('canceled');
     // The provider call in flight is aborted (the simulator sees the client go away).
     await waitFor(() => stack.sim.stats().inFlight.chat === 0, {
-      timeoutMs: 2500,
-      message: 'chat call not aborted',
+      timeoutMs: 120_000,
+      message: 'the chat call in flight to be aborted',
     });
     await new Promise((r) => setTimeout(r, 500));
     const job = await getJob(stack.url, body.id);
@@ -152,7 +155,7 @@ describe('storage outage', () => {
     stack.sim.configure({ latencyMs: { transcriptions: 600 } });
     const { body } = await postJob(stack.url, audioForm(await fixture('question.wav')));
     expect(body.status).toBe('queued');
-    await waitFor(() => stack.sim.stats().inFlight.transcriptions === 1, { timeoutMs: 30_000 });
+    await waitFor(() => stack.sim.stats().inFlight.transcriptions === 1, { timeoutMs: 120_000 });
     await s3.interrupt();
     // The provider call ends (latency + recognition: slow on a loaded machine) and the stage's write meets
     // the outage: the stage is retried, and the job stays running while the store is away.
@@ -164,16 +167,24 @@ describe('storage outage', () => {
             e.type === 'stage.retrying' &&
             (e.data.error as { code?: string } | undefined)?.code === 'storage_unavailable',
         ).length;
-      await waitFor(async () => (await storageRetries()) >= 2, {
-        timeoutMs: 60_000,
-        message: 'two storage_unavailable retries',
-      });
+      let retries = 0;
+      await waitFor(
+        async () => {
+          retries = await storageRetries();
+          return retries >= 2;
+        },
+        {
+          timeoutMs: 120_000,
+          progress: () => retries,
+          message: 'two storage_unavailable retries',
+        },
+      );
     } finally {
       redis.disconnect();
     }
     expect((await getJob(stack.url, body.id)).status).toBe('running');
     await s3.resume();
-    const job = await waitForJob(stack.url, body.id, 30_000);
+    const job = await waitForJob(stack.url, body.id);
     expect(job.status).toBe('succeeded');
     expect((await fetch(job.audio_url)).status).toBe(200);
     const retries = (await readEvents(stack.url, body.id)).filter((e) => e.type === 'stage.retrying');

@@ -49,21 +49,24 @@ describe('inbox API: handled mark, list filters, cursor paging', () => {
     alice = as(a.key);
     sdk = new VoicebotClient({ baseUrl: stack.url, apiKey: a.key });
     bob = as(b.key);
-    await waitFor(async () => (await fetch(`${stack.url}/v1/jobs`)).status === 401, { timeoutMs: 30_000 });
+    await waitFor(async () => (await fetch(`${stack.url}/v1/jobs`)).status === 401, { timeoutMs: 120_000 });
 
     // 40 text voicemails in one batch (their jobs share created-at milliseconds), 8 of them urgent.
     const items = Array.from({ length: 40 }, (_, i) => ({ text: i % 5 === 0 ? URGENT(i) : ROUTINE(i) }));
     const batch = await alice('POST', '/v1/batches', { pipeline: 'voicemail', items });
     expect(batch.status).toBe(202);
+    let counts: unknown;
     await waitFor(
-      async () => (await alice('GET', `/v1/batches/${batch.body.id}`)).body.status === 'completed',
-      {
-        timeoutMs: 30_000,
+      async () => {
+        const view = (await alice('GET', `/v1/batches/${batch.body.id}`)).body;
+        counts = view.counts;
+        return view.status === 'completed';
       },
+      { timeoutMs: 120_000, intervalMs: 100, progress: () => counts, message: 'the batch of 40 to complete' },
     );
     voicemails = await listAll('/v1/jobs?limit=100');
     batchId = batch.body.id;
-  }, 60_000);
+  });
 
   afterAll(async () => {
     redis?.disconnect();

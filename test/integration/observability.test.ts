@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../src/api/app.ts';
-import { audioForm, fixture, type Job } from '../support/http.ts';
+import { audioForm, fixture, type Job, waitForJob } from '../support/http.ts';
 import { freePort, type RedisHandle, startRedis } from '../support/index.ts';
 import { sampleValue, scrape } from '../support/prometheus.ts';
 import { type ServiceProcess, spawnService } from '../support/service-process.ts';
@@ -89,7 +89,7 @@ describe('one job, followed across the API and every worker process', () => {
         const body = (await res?.json().catch(() => undefined)) as Job | undefined;
         return STAGES.every((s) => (body?.checks?.workers?.[s] ?? 0) >= 1);
       },
-      { timeoutMs: 30_000, message: 'API and workers did not come up' },
+      { timeoutMs: 120_000, message: 'API and workers did not come up' },
     );
 
     const reqId = `trace-${randomUUID()}`;
@@ -101,10 +101,7 @@ describe('one job, followed across the API and every worker process', () => {
     expect(res.status).toBe(202);
     expect(res.headers.get('x-request-id')).toBe(reqId);
     const { id } = (await res.json()) as Job;
-    await waitFor(
-      async () => ((await (await fetch(`${base}/v1/jobs/${id}`)).json()) as Job).status === 'succeeded',
-      { timeoutMs: 30_000, message: `job ${id} did not succeed` },
-    );
+    expect((await waitForJob(base, id)).status).toBe('succeeded');
 
     const apiLines = linesWith(api, id);
     expect(apiLines.length).toBeGreaterThan(0);
@@ -112,7 +109,7 @@ describe('one job, followed across the API and every worker process', () => {
     for (const stage of STAGES) {
       // A worker logs "stage completed" just after recording it: its line may still be in the pipe.
       await waitFor(() => linesWith(workers[stage] as ServiceProcess, id).length > 0, {
-        timeoutMs: 30_000,
+        timeoutMs: 120_000,
         message: `no line of the ${stage} worker names job ${id}`,
       });
       const lines = linesWith(workers[stage] as ServiceProcess, id);
@@ -149,7 +146,7 @@ describe('Redis watchdog', () => {
     // Redis).
     if (killed) {
       await redis.restart();
-      await waitFor(async () => (await fetch(`${stack.url}/readyz`)).status === 200, { timeoutMs: 30_000 });
+      await waitFor(async () => (await fetch(`${stack.url}/readyz`)).status === 200, { timeoutMs: 120_000 });
     }
     await stack?.close();
     await redis?.stop();
@@ -160,7 +157,7 @@ describe('Redis watchdog', () => {
     worker = spawnService('worker', { ...stack.env, LOG_LEVEL: 'info', REDIS_WATCHDOG_MS: String(limitMs) });
     const started = (text: string) => worker?.output.some((l) => l.includes(text)) === true;
     await waitFor(() => started('redis watchdog armed') && started('stage workers started'), {
-      timeoutMs: 30_000,
+      timeoutMs: 120_000,
       message: 'worker did not start',
     });
     const killedAt = Date.now();

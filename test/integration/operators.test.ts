@@ -110,11 +110,19 @@ describe('operators: metrics, OpenAPI, readiness, dashboard auth', () => {
         body: JSON.stringify({ items: [{ text: 'one' }, { text: 'two' }], pipeline: 'speak' }),
       });
       expect(batch.res.status).toBe(202);
+      let counts: unknown;
       await waitFor(
-        async () =>
-          ((await (await fetch(`${stack.url}/v1/batches/${batch.body.id}`)).json()) as Job).status ===
-          'completed',
-        { timeoutMs: 30_000 },
+        async () => {
+          const view = (await (await fetch(`${stack.url}/v1/batches/${batch.body.id}`)).json()) as Job;
+          counts = view.counts;
+          return view.status === 'completed';
+        },
+        {
+          timeoutMs: 120_000,
+          intervalMs: 100,
+          progress: () => counts,
+          message: 'the batch of 2 to complete',
+        },
       );
       await call('GET', `/v1/batches/${batch.body.id}?limit=2`, '/v1/batches/{id}');
       await call('GET', `/v1/jobs?batch_id=${batch.body.id}`, '/v1/jobs');
@@ -123,7 +131,7 @@ describe('operators: metrics, OpenAPI, readiness, dashboard auth', () => {
         body: new URLSearchParams({ text: 'hello there' }),
       });
       expect(legacy.res.status).toBe(200);
-      await waitFor(() => receiver.received.length > 0, { timeoutMs: 30_000 });
+      await waitFor(() => receiver.received.length > 0, { timeoutMs: 120_000 });
       const redeliver = await call(
         'POST',
         `/v1/jobs/${done.id}/webhook/redeliver`,
@@ -179,7 +187,7 @@ describe('operators: metrics, OpenAPI, readiness, dashboard auth', () => {
       const text = await postJob(stack.url, { text: 'What time do you open?' });
       expect((await waitForJob(stack.url, audio.body.id)).status).toBe('succeeded');
       expect((await waitForJob(stack.url, text.body.id)).status).toBe('succeeded');
-      await waitFor(() => receiver.received.length > 0, { timeoutMs: 30_000 });
+      await waitFor(() => receiver.received.length > 0, { timeoutMs: 120_000 });
     } finally {
       await receiver.close();
     }
@@ -195,7 +203,7 @@ describe('operators: metrics, OpenAPI, readiness, dashboard auth', () => {
           delta('voicebot_stage_duration_seconds_count', { stage: 'speak', outcome: 'succeeded' }) >= 2
         );
       },
-      { timeoutMs: 30_000 },
+      { timeoutMs: 120_000 },
     );
 
     for (const stage of ['transcribe', 'speak'])

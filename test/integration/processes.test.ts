@@ -36,13 +36,13 @@ describe('worker processes: crash recovery and graceful shutdown', () => {
     const first = startWorker();
     const { body } = await postJob(stack.url, audioForm(await fixture('question.wav')));
     await waitFor(() => stack.sim.stats().inFlight.chat === 1, {
-      timeoutMs: 30_000,
+      timeoutMs: 120_000,
       message: 'chat never started',
     });
     first.kill('SIGKILL');
     expect(await first.exited).toBe('SIGKILL');
     startWorker();
-    const job = await waitForJob(stack.url, body.id, 30_000);
+    const job = await waitForJob(stack.url, body.id);
     expect(job.status).toBe('succeeded');
     // transcription is not repeated; chat repeats the one call that was in flight; speech runs once.
     expect(stack.sim.stats().calls).toEqual({ transcriptions: 1, chat: 2, speech: 1 });
@@ -55,7 +55,7 @@ describe('worker processes: crash recovery and graceful shutdown', () => {
     stack.sim.reset();
     const worker = startWorker();
     const { body } = await postJob(stack.url, { text: 'finish me before you go' });
-    await waitFor(() => stack.sim.stats().inFlight.chat === 1, { timeoutMs: 30_000 });
+    await waitFor(() => stack.sim.stats().inFlight.chat === 1, { timeoutMs: 120_000 });
     worker.kill('SIGTERM');
     expect(await worker.exited).toBe(0);
     // The chat call was not cut off: it completed and handed the job on to speak.
@@ -65,7 +65,7 @@ describe('worker processes: crash recovery and graceful shutdown', () => {
     expect(worker.output.join('\n')).toContain('"part":"workers"');
     // The next worker picks up where it left off.
     startWorker();
-    expect((await waitForJob(stack.url, body.id, 20_000)).status).toBe('succeeded');
+    expect((await waitForJob(stack.url, body.id)).status).toBe('succeeded');
     expect(stack.sim.stats().calls.chat).toBe(1);
   });
 });
@@ -86,14 +86,14 @@ describe('API process: graceful shutdown', () => {
     });
     const base = `http://127.0.0.1:${port}`;
     await waitFor(async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok === true, {
-      timeoutMs: 30_000,
+      timeoutMs: 120_000,
     });
     // The synchronous endpoint holds its request open until the job is done (~1.5 s of chat latency).
     const inFlight = fetch(`${base}/api/voicebot/`, {
       method: 'POST',
       body: new URLSearchParams({ text: 'still answered' }),
     });
-    await waitFor(() => stack.sim.stats().inFlight.chat === 1, { timeoutMs: 30_000 });
+    await waitFor(() => stack.sim.stats().inFlight.chat === 1, { timeoutMs: 120_000 });
     api.kill('SIGTERM');
     await waitFor(
       async () =>
@@ -102,7 +102,7 @@ describe('API process: graceful shutdown', () => {
           () => true,
         ),
       {
-        timeoutMs: 30_000,
+        timeoutMs: 120_000,
         message: 'still accepting connections after SIGTERM',
       },
     );
@@ -148,15 +148,15 @@ describe('Redis restart mid-run (AOF, appendfsync always)', () => {
     expect(((await get.json()) as { code: string }).code).toBe('unavailable');
 
     await stack.redis.restart();
-    await waitFor(async () => (await fetch(`${stack.url}/readyz`)).status === 200, { timeoutMs: 30_000 });
+    await waitFor(async () => (await fetch(`${stack.url}/readyz`)).status === 200, { timeoutMs: 120_000 });
     for (let i = 20; i < 25; i++) expect(await submit(i)).toBe(202);
 
     // Workers reconnect with a capped backoff; on a loaded machine recovery can take a while — the property
     // under test is that every acknowledged job completes, not how fast.
     for (const id of accepted) {
-      const job = await waitForJob(stack.url, id, 90_000);
+      const job = await waitForJob(stack.url, id);
       expect(job.status, `job ${id}`).toBe('succeeded');
     }
     expect(accepted).toHaveLength(15);
-  }, 180_000);
+  });
 });

@@ -73,7 +73,7 @@ describe('NODE_ENV=production: API processes', () => {
     });
     await waitFor(
       async () => exit !== undefined || (await fetch(`${url}/healthz`).catch(() => undefined))?.ok === true,
-      { timeoutMs: 30_000, message: 'the API neither answered nor exited' },
+      { timeoutMs: 120_000, message: 'the API neither answered nor exited' },
     );
     return { proc, url, metricsUrl: `http://127.0.0.1:${metricsPort}`, exit, log: proc.output };
   }
@@ -190,7 +190,7 @@ describe('NODE_ENV=production: API processes', () => {
     // Keys created after start-up are picked up as before (within the auth check's 5 s).
     await new ApiKeys(client, prefix).create({ name: 'late' });
     await waitFor(async () => (await postJob(api.url, { text: 'still open?' })).res.status === 401, {
-      timeoutMs: 30_000,
+      timeoutMs: 120_000,
       intervalMs: 500,
       message: 'a key created after start-up did not close the API',
     });

@@ -43,7 +43,7 @@ beforeAll(async () => {
     env: npmEnv,
   });
   stack = await startStack();
-}, 180_000);
+});
 afterAll(async () => {
   await stack?.close();
   if (dir) await rm(dir, { recursive: true, force: true });

@@ -110,7 +110,7 @@ describe('headers, slow clients, file routes, signatures', () => {
     expect(answer).toContain('body_timeout');
     // The aborted write removes its temp file (asynchronously, once the file handle closes).
     await waitFor(async () => (await readdir(join(stack.dataDir, 'tmp'))).length === 0, {
-      timeoutMs: 30_000,
+      timeoutMs: 120_000,
     });
     expect(await readdir(jobsDir).catch(() => [])).toEqual(before);
   });
@@ -225,7 +225,7 @@ describe('secrets never reach the logs', () => {
     api = spawnService('api', env);
     worker = spawnService('worker', env);
     await waitFor(async () => (await fetch(`${stack.url}/healthz`).catch(() => undefined))?.ok === true, {
-      timeoutMs: 30_000,
+      timeoutMs: 120_000,
     });
   });
   afterAll(async () => {
@@ -249,9 +249,9 @@ describe('secrets never reach the logs', () => {
         >;
         return job.status === 'succeeded';
       },
-      { timeoutMs: 30_000 },
+      { timeoutMs: 120_000 },
     );
-    await waitFor(() => receiver.received.length > 0, { timeoutMs: 30_000 });
+    await waitFor(() => receiver.received.length > 0, { timeoutMs: 120_000 });
     await fetch(`${stack.url}/v1/jobs/${body.id}/events?access_token=${apiKey}`).then((r) => r.text());
     await receiver.close();
     const logs = [...api.output, ...worker.output].join('\n');

@@ -30,6 +30,31 @@ describe('test/support helpers', () => {
       ),
     ).rejects.toThrow(/the impossible: last check threw boom/);
   });
+
+  it('waitFor waits as long as the watched state keeps changing, and gives up once it stops', async () => {
+    // The budget (1 ms) is far shorter than the wait, but the state moves at every check: waited for.
+    let n = 0;
+    await waitFor(() => n >= 30, { timeoutMs: 1, intervalMs: 5, progress: () => ++n });
+    expect(n).toBe(30);
+    // The same budget without progress is a plain deadline.
+    await expect(waitFor(() => false, { timeoutMs: 1, intervalMs: 5 })).rejects.toThrow(
+      /timed out after 1 ms/,
+    );
+    // A state that stops moving fails after the idle budget, saying what it last saw.
+    await expect(
+      waitFor(() => false, {
+        timeoutMs: 60,
+        intervalMs: 5,
+        progress: () => ({ stage: 'stuck' }),
+        message: 'a stuck job',
+      }),
+    ).rejects.toThrow(/a stuck job \(last progress \{"stage":"stuck"\}, unchanged for \d+ ms/);
+    // maxMs caps the wait however busy the state is.
+    let moves = 0;
+    await expect(
+      waitFor(() => false, { timeoutMs: 60, maxMs: 100, intervalMs: 5, progress: () => moves++ }),
+    ).rejects.toThrow(/timed out/);
+  });
 });
 
 describe('startRedis', () => {

@@ -157,7 +157,7 @@ describe('transcript options (whisper-1)', () => {
       await fileForm(sample('voicemail-short.webm'), { pipeline: 'transcribe', channels: 'split' }),
     );
     expect(res.status).toBe(202);
-    const job = await waitForJob(stack.url, body.id, 30_000);
+    const job = await waitForJob(stack.url, body.id);
     expect(job.status).toBe('failed');
     expect(job.error).toMatchObject({ code: 'mono_input', stage: 'transcribe' });
     expect(job.error.message).toContain('needs a stereo recording');
@@ -177,7 +177,7 @@ describe('transcript options (whisper-1)', () => {
     );
     expect(res.status).toBe(202);
     expect(body.transcript_options).toMatchObject({ channels: 'split', channel_labels: ['agent', 'caller'] });
-    const job = await waitForJob(stack.url, body.id, 120_000);
+    const job = await waitForJob(stack.url, body.id);
     expect(job.error).toBeNull();
     expect(job.status).toBe('succeeded');
     const { doc, srt, vtt } = await artifactsOf(job);
@@ -199,7 +199,7 @@ describe('transcript options (whisper-1)', () => {
     expect(parseVtt(vtt)).toHaveLength(doc.segments.length);
     // the two channels, one request each
     expect(stack.sim.stats().calls.transcriptions).toBe(2);
-  }, 180_000);
+  });
 
   it('call-mono.wav diarized: 2 speakers, at least 80% of the words on the right one, known names applied', async () => {
     stack.sim.reset();
@@ -211,7 +211,7 @@ describe('transcript options (whisper-1)', () => {
         known_speakers: '["James","Maria"]',
       }),
     );
-    const job = await waitForJob(stack.url, body.id, 120_000);
+    const job = await waitForJob(stack.url, body.id);
     expect(job.error).toBeNull();
     expect(job.status).toBe('succeeded');
     expect(job.speakers.map((s: Job) => s.label)).toEqual(['James', 'Maria']);
@@ -230,7 +230,7 @@ describe('transcript options (whisper-1)', () => {
     const request = stack.sim.stats().requests.find((r) => r.endpoint === 'transcriptions');
     expect(request?.model).toBe('gpt-4o-transcribe-diarize');
     expect(request?.params).toMatchObject({ response_format: 'diarized_json', chunking_strategy: 'auto' });
-  }, 180_000);
+  });
 
   it('a long diarized recording keeps one label per speaker across chunks (the first chunk’s clips as references)', async () => {
     const long = await loopWav(sample('call-mono.wav'), join(dir, 'call-long.wav'), 75);
@@ -239,7 +239,7 @@ describe('transcript options (whisper-1)', () => {
       stack.url,
       await fileForm(long, { pipeline: 'transcribe', diarize: 'true' }),
     );
-    const job = await waitForJob(stack.url, body.id, 240_000);
+    const job = await waitForJob(stack.url, body.id);
     expect(job.error).toBeNull();
     expect(job.status).toBe('succeeded');
     expect(job.speakers.map((s: Job) => s.label)).toEqual(['A', 'B']);
@@ -260,14 +260,14 @@ describe('transcript options (whisper-1)', () => {
     expect(requests[0]?.params).not.toHaveProperty('known_speaker_names[]');
     for (const r of requests.slice(1))
       expect(r.params?.['known_speaker_names[]']).toEqual(['speaker_A', 'speaker_B']);
-  }, 300_000);
+  });
 
   it('word times from whisper-1 increase, lie inside the audio and inside their segments', async () => {
     const { body } = await postJob(
       stack.url,
       await fileForm(sample('voicemail-short.wav'), { pipeline: 'transcribe', word_timestamps: 'true' }),
     );
-    const job = await waitForJob(stack.url, body.id, 60_000);
+    const job = await waitForJob(stack.url, body.id);
     expect(job.status).toBe('succeeded');
     expect(job.warnings).toEqual([]);
     const { doc } = (await checkArtifacts(job)) as { doc: Job };
@@ -285,7 +285,7 @@ describe('transcript options (whisper-1)', () => {
       stack.url,
       await fileForm(long, { pipeline: 'transcribe', word_timestamps: 'true' }),
     );
-    const job = await waitForJob(stack.url, body.id, 180_000);
+    const job = await waitForJob(stack.url, body.id);
     expect(job.error).toBeNull();
     expect(job.status).toBe('succeeded');
     expect(stack.sim.stats().calls.transcriptions).toBeGreaterThanOrEqual(2);
@@ -297,7 +297,7 @@ describe('transcript options (whisper-1)', () => {
     for (let i = 1; i < marias.length; i++) expect(marias[i] - marias[i - 1]).toBeCloseTo(19.2, 0);
     expect(doc.words.at(-1).end).toBeLessThanOrEqual(seconds);
     expect(doc.words.at(-1).end).toBeGreaterThan(seconds - 5);
-  }, 240_000);
+  });
 
   it('keyterms (the job’s and the client’s defaults) reach the provider as the prompt', async () => {
     // The API runs open here: every request is the "public" client's.
@@ -314,7 +314,7 @@ describe('transcript options (whisper-1)', () => {
         await fileForm(sample('question.wav'), { pipeline: 'transcribe', keyterms: '["toothache","Lopez"]' }),
       );
       expect(body.transcript_options.keyterms).toEqual(['Riverside Dental', 'Patel', 'toothache', 'Lopez']);
-      const job = await waitForJob(stack.url, body.id, 60_000);
+      const job = await waitForJob(stack.url, body.id);
       expect(job.status).toBe('succeeded');
       expect(job.warnings).toEqual([]);
       const request = stack.sim.stats().requests.find((r) => r.endpoint === 'transcriptions');
@@ -351,7 +351,7 @@ describe('transcript options (whisper-1)', () => {
         keyterms: 'Riverside',
       }),
     );
-    const job = await waitForJob(stack.url, body.id, 60_000);
+    const job = await waitForJob(stack.url, body.id);
     expect(job.status).toBe('succeeded');
     expect(job.warnings.join(' ')).toMatch(/keyterms were ignored/);
     const request = stack.sim.stats().requests.find((r) => r.model === 'gpt-4o-transcribe-diarize');
@@ -395,7 +395,7 @@ describe('transcript options (whisper-1)', () => {
     ] as const) {
       const { res, body } = await postJob(stack.url, await fileForm(file, { pipeline }));
       expect(res.status, JSON.stringify(body)).toBe(202);
-      const job = await waitForJob(stack.url, body.id, 30_000);
+      const job = await waitForJob(stack.url, body.id);
       expect(job.error).toBeNull();
       expect(job.status).toBe('succeeded');
       expect(job.no_speech).toBe(true);
@@ -423,7 +423,7 @@ describe('transcript options on the default setup (no model settings: TRANSCRIBE
       stack.url,
       await fileForm(sample('call-mono.wav'), { pipeline: 'transcribe', word_timestamps: 'true' }),
     );
-    const job = await waitForJob(stack.url, body.id, 180_000);
+    const job = await waitForJob(stack.url, body.id);
     expect(job.error).toBeNull();
     expect(job.status).toBe('succeeded');
     expect(job.warnings).toEqual([]);
@@ -445,7 +445,7 @@ describe('transcript options on the default setup (no model settings: TRANSCRIBE
     expect(cut).toBeGreaterThan(20);
     expect(doc.words.at(-1).end).toBeGreaterThan(doc.duration - 4);
     expect(doc.words.map((w: Job) => w.word).join(' ')).toMatch(/maria/);
-  }, 240_000);
+  });
 
   it('without word times asked, the configured model is used: one segment per request, the job says which and why', async () => {
     stack.sim.reset();
@@ -453,7 +453,7 @@ describe('transcript options on the default setup (no model settings: TRANSCRIBE
       stack.url,
       await fileForm(sample('question.wav'), { pipeline: 'voicemail', keyterms: 'Riverside' }),
     );
-    const job = await waitForJob(stack.url, body.id, 60_000);
+    const job = await waitForJob(stack.url, body.id);
     expect(job.status).toBe('succeeded');
     expect(job.transcription_model).toEqual({ model: 'gpt-4o-mini-transcribe', reason: 'configured' });
     const { doc } = await artifactsOf(job);
@@ -482,7 +482,7 @@ describe('transcript options when no model gives word times', () => {
       await fileForm(sample('question.wav'), { pipeline: 'transcribe', word_timestamps: 'true' }),
     );
     expect(body.transcript_options.word_timestamps).toBe(true);
-    const job = await waitForJob(stack.url, body.id, 60_000);
+    const job = await waitForJob(stack.url, body.id);
     expect(job.status).toBe('succeeded');
     expect(job.transcript_options.word_timestamps).toBe(false);
     expect(job.warnings).toEqual([expect.stringContaining('gives word times')]);

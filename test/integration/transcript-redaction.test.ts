@@ -19,6 +19,7 @@ import { type Job, postJob, readEvents, waitForJob } from '../support/http.ts';
 import { type ServiceProcess, spawnService } from '../support/service-process.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { fileForm } from '../support/voicemail.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { newSecret, startReceiver } from '../support/webhook-receiver.ts';
 
 const run = promisify(execFile);
@@ -157,7 +158,7 @@ describe.each(['local', 's3'] as const)('redaction on %s storage', (storage) => 
         }),
       );
       expect(res.status).toBe(202);
-      const job = await waitForJob(stack.url, body.id, 120_000);
+      const job = await waitForJob(stack.url, body.id);
       expect(job.error).toBeNull();
       expect(job.status).toBe('succeeded');
       expect(job.transcript).toContain('[PHONE_NUMBER]');
@@ -172,7 +173,7 @@ describe.each(['local', 's3'] as const)('redaction on %s storage', (storage) => 
       expect(job.summary.callback_number).toBeNull();
 
       // the webhook was delivered (and verified) before the job view says so
-      await waitUntil(() => receiver.received.length > 0);
+      await waitFor(() => receiver.received.length > 0, { timeoutMs: 120_000, message: 'the webhook' });
       expect(receiver.received[0]?.verified).toBeDefined();
       const events = await readEvents(stack.url, job.id);
       expect(events.length).toBeGreaterThan(3);
@@ -205,7 +206,7 @@ describe.each(['local', 's3'] as const)('redaction on %s storage', (storage) => 
     } finally {
       await receiver.close();
     }
-  }, 180_000);
+  });
 });
 
 /**
@@ -266,7 +267,7 @@ describe('redaction with a provider that writes numbers and punctuation into its
       stack.url,
       await fileForm(SAMPLE, { pipeline: 'transcribe', redact: '["phone_number"]', redact_audio: 'true' }),
     );
-    const job = await waitForJob(stack.url, body.id, 120_000);
+    const job = await waitForJob(stack.url, body.id);
     expect(job.error).toBeNull();
     expect(job.status).toBe('succeeded');
     expect(job.transcript).toContain('[PHONE_NUMBER]');
@@ -286,13 +287,5 @@ describe('redaction with a provider that writes numbers and punctuation into its
     await writeFile(redacted, Buffer.from(await (await fetch(job.artifacts.redacted_audio)).arrayBuffer()));
     expect(await maxVolume(SAMPLE, phone.start + 0.1, phone.end - 0.1)).toBeGreaterThan(-30);
     await checkSilenced(SAMPLE, redacted, job.redactions, job.duration_seconds);
-  }, 180_000);
+  });
 });
-
-async function waitUntil(check: () => boolean, timeoutMs = 20_000) {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

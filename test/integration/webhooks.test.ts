@@ -30,7 +30,7 @@ describe('signed webhooks', () => {
       metadata: { n: 1 },
     });
     await waitForJob(stack.url, body.id);
-    await waitFor(() => receiver.received.length >= 1, { timeoutMs: 30_000 });
+    await waitFor(() => receiver.received.length >= 1, { timeoutMs: 120_000 });
     await new Promise((r) => setTimeout(r, 500)); // would a second one arrive?
     expect(receiver.received).toHaveLength(1);
     const event = receiver.received[0]?.verified as {
@@ -53,12 +53,12 @@ describe('signed webhooks', () => {
     const receiver = await startReceiver(oldSecret, [500, 503, 429]);
     const { body } = await postJob(stack.url, { text: 'retry me', webhook_url: receiver.url });
     await waitForJob(stack.url, body.id);
-    await waitFor(() => receiver.received.some((r) => r.answered === 200), { timeoutMs: 30_000 });
+    await waitFor(() => receiver.received.some((r) => r.answered === 200), { timeoutMs: 120_000 });
     expect(receiver.received.map((r) => r.answered)).toEqual([500, 503, 429, 200]);
     expect(new Set(receiver.received.map((r) => r.headers['webhook-id'])).size).toBe(1);
     expect(receiver.received.every((r) => r.verified)).toBe(true);
     await waitFor(async () => (await getJob(stack.url, body.id)).webhook?.status === 'delivered', {
-      timeoutMs: 30_000,
+      timeoutMs: 120_000,
     });
     const job = await getJob(stack.url, body.id);
     expect(job.webhook.attempts.map((a: { status_code: number }) => a.status_code)).toEqual([
@@ -74,7 +74,7 @@ describe('signed webhooks', () => {
     const { body } = await postJob(stack.url, { text: 'fail me', webhook_url: receiver.url });
     expect((await waitForJob(stack.url, body.id)).status).toBe('failed');
     await waitFor(async () => (await getJob(stack.url, body.id)).webhook?.status === 'gone', {
-      timeoutMs: 30_000,
+      timeoutMs: 120_000,
     });
     await new Promise((r) => setTimeout(r, 400));
     expect(receiver.received).toHaveLength(1);
@@ -86,10 +86,10 @@ describe('signed webhooks', () => {
     const receiver = await startReceiver(secret);
     const { body } = await postJob(stack.url, { text: 'again', webhook_url: receiver.url });
     await waitForJob(stack.url, body.id);
-    await waitFor(() => receiver.received.length === 1, { timeoutMs: 30_000 });
+    await waitFor(() => receiver.received.length === 1, { timeoutMs: 120_000 });
     const res = await fetch(`${stack.url}/v1/jobs/${body.id}/webhook/redeliver`, { method: 'POST' });
     expect(res.status).toBe(202);
-    await waitFor(() => receiver.received.length === 2, { timeoutMs: 30_000 });
+    await waitFor(() => receiver.received.length === 2, { timeoutMs: 120_000 });
     expect(receiver.received[1]?.headers['webhook-id']).toBe(receiver.received[0]?.headers['webhook-id']);
     expect(receiver.received[1]?.verified).toBeDefined();
     await receiver.close();

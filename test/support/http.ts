@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { waitFor } from './wait-for.ts';
 
 /** A response body as tests read it: any JSON object. */
@@ -44,27 +45,68 @@ export async function getJob(url: string, id: string) {
   return (await res.json()) as Job;
 }
 
-/** Polls GET /v1/jobs/:id until the job is terminal; returns it. */
-export async function waitForJob(url: string, id: string, timeoutMs = 30_000) {
+/**
+ * Polls GET /v1/jobs/:id until the job is terminal; returns it. The wait follows the job: every change of
+ * its status, stage or `updated_at` restarts `idleMs`, so a busy machine that keeps moving the job is
+ * waited for and only a job stuck in one state for `idleMs` fails. Polls from every 25 ms up to every
+ * 250 ms (well under the API's default per-client rate limit even for a job that runs minutes) and honours a 429's Retry-After.
+ */
+export async function waitForJob(url: string, id: string, idleMs = 120_000) {
   let job: Job = {};
   await waitFor(
     async () => {
-      job = await getJob(url, id);
+      const res = await fetch(`${url}/v1/jobs/${id}`);
+      if (res.status === 429) {
+        await res.body?.cancel();
+        await sleep(Number(res.headers.get('retry-after') ?? 1) * 1000);
+        return false;
+      }
+      job = (await res.json()) as Job;
       return ['succeeded', 'failed', 'canceled'].includes(job.status);
     },
-    { timeoutMs, intervalMs: 50, message: `job ${id} did not end` },
+    {
+      timeoutMs: idleMs,
+      intervalMs: 25,
+      maxIntervalMs: 250,
+      progress: () => [job.status, job.stage, job.updated_at],
+      message: `job ${id} to end`,
+    },
   );
   return job;
 }
 
-/** Reads a job's Server-Sent Events until the server ends the stream (after the terminal event). */
+/**
+ * Reads a job's Server-Sent Events until the server ends the stream (after the terminal event). The stream
+ * is given up only when it stays silent for `idleMs` (the server sends a keep-alive every 15 s, and an event
+ * at every step of the job), so a slow job is followed to its end however long it takes.
+ */
 export async function readEvents(
   url: string,
   id: string,
   headers: Record<string, string> = {},
+  idleMs = 120_000,
 ): Promise<Job[]> {
-  const res = await fetch(`${url}/v1/jobs/${id}/events`, { headers, signal: AbortSignal.timeout(30_000) });
-  const text = await res.text();
+  const idle = new AbortController();
+  let timer = setTimeout(
+    () => idle.abort(new Error(`no byte of job ${id}'s events for ${idleMs} ms`)),
+    idleMs,
+  );
+  const quiet = () => {
+    clearTimeout(timer);
+    timer = setTimeout(() => idle.abort(new Error(`no byte of job ${id}'s events for ${idleMs} ms`)), idleMs);
+  };
+  let text = '';
+  try {
+    const res = await fetch(`${url}/v1/jobs/${id}/events`, { headers, signal: idle.signal });
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body ?? []) {
+      quiet();
+      text += decoder.decode(chunk, { stream: true });
+    }
+    text += decoder.decode();
+  } finally {
+    clearTimeout(timer);
+  }
   return text
     .split('\n\n')
     .map((block) => block.split('\n').find((l) => l.startsWith('data: ')))
