@@ -63,6 +63,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     port,
     redis,
     simUrl: sim.url,
+    logLevel: 'info', // the killer watches for each worker's 'stage workers started'
     dataDir: `/tmp/voicebot-chaos-${redis.prefix}`,
     extra: {
       STAGE_CONCURRENCY: '1',
@@ -76,14 +77,28 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const config = loadConfig(env);
   const api = await startApi(config, createLogger({ level: 'warn', env: 'test' }));
   const workers = new Map<Stage, ServiceProcess>();
+  /** When each worker said it was working ('stage workers started'): only those are killed. */
+  const workingSince = new Map<ServiceProcess, number>();
   const spawnStage = (stage: Stage) =>
     workers.set(stage, spawnService('worker', { ...env, WORKER_STAGES: stage }));
   for (const stage of STAGES) spawnStage(stage);
 
   const started = Date.now();
   let kills = 0;
+  // A worker is killed only once it has been working for a kill interval: on a loaded machine a new process
+  // needs seconds to start, and killing it before it works would test nothing but the clock.
   const killer = setInterval(() => {
-    const stage = STAGES[Math.floor(Math.random() * STAGES.length)] as Stage;
+    const now = Date.now();
+    for (const w of workers.values()) {
+      if (!workingSince.has(w) && w.output.some((l) => l.includes('stage workers started')))
+        workingSince.set(w, now);
+    }
+    const ripe = STAGES.filter((s) => {
+      const since = workingSince.get(workers.get(s) as ServiceProcess);
+      return since !== undefined && now - since >= o.killEveryMs;
+    });
+    const stage = ripe[Math.floor(Math.random() * ripe.length)];
+    if (!stage) return;
     workers.get(stage)?.kill('SIGKILL');
     kills++;
     spawnStage(stage);

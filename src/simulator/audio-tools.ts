@@ -1,7 +1,8 @@
 /**
- * Runs ffmpeg / ffprobe / Festival / espeak-ng / pocketsphinx: detects them once, always with a time limit.
+ * Runs ffmpeg / ffprobe / Festival / espeak-ng / pocketsphinx: detects them once (asynchronously), always with a
+ * time limit.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import type { Tool } from './types.ts';
 
 const COMMANDS: Record<Tool, { cmd: string; probe: string[] }> = {
@@ -16,35 +17,68 @@ const COMMANDS: Record<Tool, { cmd: string; probe: string[] }> = {
 export const FESTIVAL_VOICE = '(voice_cmu_us_slt_arctic_hts)';
 
 let detected: Record<Tool, boolean> | undefined;
+let detection: Promise<Record<Tool, boolean>> | undefined;
 
-/** Which programs exist on this machine (looked up once per process). */
+/** How long one probe may take: generous, a busy machine starts programs slowly (never a reason to drop one). */
+const PROBE_TIMEOUT_MS = 60_000;
+
+/**
+ * Looks up which programs exist on this machine, once per process, without blocking the event loop
+ * (`startSimulator` awaits it before it listens). The probes used to be `spawnSync`: seconds of a frozen
+ * event loop in whatever process hosts the simulator — the test process, or `npm start` — at its first
+ * request, long enough for the API's idle keep-alive sockets to time out under a client that was about
+ * to reuse them (ECONNRESET), and with a time limit that a loaded machine could exceed (a tool reported
+ * missing).
+ */
+export function detectTools(): Promise<Record<Tool, boolean>> {
+  detection ??= (async () => {
+    const [ffmpeg, ffprobe, festival, espeak, pocketsphinx] = await Promise.all([
+      probe('ffmpeg'),
+      probe('ffprobe'),
+      festivalVoiceWorks(),
+      probe('espeak-ng'),
+      probe('pocketsphinx'),
+    ]);
+    detected = { ffmpeg, ffprobe, festival, 'espeak-ng': espeak, pocketsphinx };
+    return detected;
+  })();
+  return detection;
+}
+
+/** Which programs exist on this machine, as `detectTools()` found them (it must have resolved). */
 export function installedTools(): Record<Tool, boolean> {
-  if (!detected) {
-    const found = (t: Tool) => {
-      const r = spawnSync(COMMANDS[t].cmd, COMMANDS[t].probe, { stdio: 'ignore', timeout: 5000 });
-      return r.error === undefined;
-    };
-    detected = {
-      ffmpeg: found('ffmpeg'),
-      ffprobe: found('ffprobe'),
-      festival: festivalVoiceWorks(),
-      'espeak-ng': found('espeak-ng'),
-      pocketsphinx: found('pocketsphinx'),
-    };
-  }
+  if (!detected) throw new Error('installedTools() before detectTools() resolved (startSimulator awaits it)');
   return detected;
+}
+
+/** Runs a probe command; resolves with its exit code and output, or undefined when it cannot run. */
+function probeRun(tool: Tool, args: string[], input?: string) {
+  return new Promise<{ code: number | null; stdout: Buffer; stderr: string } | undefined>((done) => {
+    const child = spawn(COMMANDS[tool].cmd, args, { timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL' });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on('data', (c: Buffer) => out.push(c));
+    child.stderr?.on('data', (c: Buffer) => err.push(c));
+    child.stdin?.on('error', () => {});
+    child.stdin?.end(input ?? '');
+    child.once('error', () => done(undefined));
+    child.once('close', (code, signal) =>
+      done(signal ? undefined : { code, stdout: Buffer.concat(out), stderr: Buffer.concat(err).toString() }),
+    );
+  });
+}
+
+async function probe(tool: Tool): Promise<boolean> {
+  return (await probeRun(tool, COMMANDS[tool].probe)) !== undefined;
 }
 
 /**
  * text2wave exits 0 even when the voice is missing (it prints a SIOD error and speaks with another voice
  * or not at all), so the probe speaks one word with the HTS voice and checks that audio came out.
  */
-function festivalVoiceWorks(): boolean {
-  const r = spawnSync(COMMANDS.festival.cmd, ['-eval', FESTIVAL_VOICE, '-o', '-'], {
-    input: 'a',
-    timeout: 10_000,
-  });
-  return r.error === undefined && r.status === 0 && r.stdout.length > 44 && !/error/i.test(String(r.stderr));
+async function festivalVoiceWorks(): Promise<boolean> {
+  const r = await probeRun('festival', ['-eval', FESTIVAL_VOICE, '-o', '-'], 'a');
+  return r !== undefined && r.code === 0 && r.stdout.length > 44 && !/error/i.test(r.stderr);
 }
 
 /** The programs the simulator may use: installed and not switched off. */
@@ -136,7 +170,7 @@ export async function probeAudio(path: string, signal?: AbortSignal): Promise<Pr
   ];
   let out: string;
   try {
-    out = (await run('ffprobe', args, 30_000, signal)).stdout;
+    out = (await run('ffprobe', args, 120_000, signal)).stdout;
   } catch (err) {
     if (signal?.aborted) throw err;
     return undefined;

@@ -19,9 +19,12 @@ const SEGMENT_PAUSE = 0.3;
 /** Segments are also cut after this many words, like Whisper's ~30 s windows but shorter. */
 const SEGMENT_MAX_WORDS = 25;
 
-/** Recognizes a 16 kHz mono WAV; `seconds` (its length) sizes the time limit. */
+/**
+ * Recognizes a 16 kHz mono WAV; `seconds` (its length) sizes the time limit — a net for a hung program,
+ * generous because a loaded machine runs pocketsphinx many times slower than real time.
+ */
 export async function recognize(wavPath: string, seconds: number, signal?: AbortSignal): Promise<Word[]> {
-  const timeoutMs = 30_000 + seconds * 2000;
+  const timeoutMs = 120_000 + seconds * 10_000;
   const args = ['-infile', wavPath, '-time', 'yes', '-logfn', '/dev/null'];
   const { stdout } = await run('pocketsphinx', args, timeoutMs, signal);
   return parseTimedOutput(stdout);

@@ -4,6 +4,7 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { detectTools } from './audio-tools.ts';
 import { ConfigValueError } from './config.ts';
 import { checkAuth, serveEndpoint } from './endpoint.ts';
 import { ApiError, readJson, requestId, sendError, sendJson } from './http-util.ts';
@@ -33,6 +34,7 @@ const API_ROUTES: Record<string, Endpoint> = {
 };
 
 export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  await detectTools(); // once per process, before the first request needs to know
   const state = new SimulatorState(options);
   const closing = new AbortController();
 

@@ -5,11 +5,11 @@
  */
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { installedTools } from '../../src/simulator/audio-tools.ts';
+import { detectTools } from '../../src/simulator/audio-tools.ts';
 import { audioForm, fixture, postJob, waitForJob } from '../support/http.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
-const tools = installedTools();
+const tools = await detectTools();
 const offline = tools.pocketsphinx && tools.ffmpeg && tools.ffprobe;
 /** The words of question.wav (test/fixtures/README.md). */
 const QUESTION = 'what are your opening hours on sunday and do i need to book a table in advance';

@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { freePort } from './free-port.ts';
 import { type Tracked, terminate, track } from './process-reaper.ts';
 
-const READY_TIMEOUT_MS = 10_000;
+const READY_TIMEOUT_MS = 60_000; // a net: a loaded machine starts redis-server slowly
 
 class PortInUseError extends Error {}
 

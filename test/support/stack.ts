@@ -59,6 +59,9 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
       ...(s3?.env() ?? {}),
       STAGE_BACKOFF_MS: '50',
       SYNC_WAIT_SECONDS: '30',
+      // The simulator does real CPU work (pocketsphinx, Festival) on a shared machine: a provider call is
+      // not cut short by the clock here (tests of provider timeouts set their own).
+      PROVIDER_TIMEOUT_MS: '600000',
       // Worker processes spawned from this env serve no /metrics unless a test asks (no port clashes).
       METRICS_PORT: '0',
       ...opts.env,
