@@ -7,14 +7,24 @@
 import { exitIfRefused } from './api/security-posture.ts';
 import { startApi } from './api/server.ts';
 import { type Config, loadConfig } from './shared/config.ts';
+import { DEFAULT_REDIS_URL, startEmbeddedRedisIfNeeded } from './shared/embedded-redis.ts';
 import { createLogger } from './shared/logger.ts';
 import { onShutdown } from './shared/shutdown.ts';
 import { startTracing, stopTracing } from './shared/tracing.ts';
 import { startSimulator } from './simulator/server.ts';
 import { startWorker } from './worker/runner.ts';
 
+// No Redis configured and none at the default address: a private redis-server, stopped with the service.
+const redis = await startEmbeddedRedisIfNeeded(process.env, { dataDir: process.env.DATA_DIR || './data' });
+if (redis) process.env.REDIS_URL = redis.url;
 const config = loadConfig();
 const log = createLogger({ level: config.logLevel, env: config.env, name: 'voicebot' });
+if (redis) {
+  log.warn(
+    { redis: redis.url, pid: redis.pid, dir: redis.dir },
+    `no Redis configured${config.redisEmbedded === 'always' ? '' : ` and none at ${DEFAULT_REDIS_URL}`}: started a private redis-server (AOF in ${redis.dir}), stopped with the service`,
+  );
+}
 if (await startTracing('voicebot')) log.info('tracing on: spans go to the OTLP exporter (OTEL_* settings)');
 
 let effective: Config = config;
@@ -44,4 +54,5 @@ onShutdown(log, config.shutdownTimeoutMs, [
   ['workers', () => worker.close()],
   ['simulator', async () => simulator?.close()],
   ['tracing', stopTracing],
+  ['redis', async () => redis?.stop()],
 ]);

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DEFAULT_REDIS_URL } from './embedded-redis.ts';
 import { parsePriceTable } from './prices.ts';
 import { parseClusterNodes, type RedisSettings } from './redis.ts';
 import { STAGES, type Stage } from './stages.ts';
@@ -62,8 +63,10 @@ const envSchema = z.object({
   PUBLIC_URL: optionalUrl,
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 
-  REDIS_URL: z.string().default('redis://127.0.0.1:6379'),
+  REDIS_URL: z.string().default(DEFAULT_REDIS_URL),
   QUEUE_PREFIX: z.string().min(1).default('{voicebot}'),
+  // npm start's private redis-server (src/shared/embedded-redis.ts, read before the config is loaded)
+  REDIS_EMBEDDED: z.enum(['auto', 'always', 'never']).default('auto'),
   // Redis Cluster and managed Redis (TLS, ACL user): see src/shared/redis.ts
   REDIS_CLUSTER_NODES: z
     .string()
@@ -298,6 +301,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     publicUrlFromRequest: e.PUBLIC_URL === undefined,
     logLevel: e.LOG_LEVEL,
     redisUrl: e.REDIS_URL,
+    redisEmbedded: e.REDIS_EMBEDDED,
     /** how to reach Redis: a single node (`url`) or a cluster (`clusterNodes`), TLS and credentials */
     redis: {
       url: e.REDIS_URL,
