@@ -63,5 +63,5 @@ describe('signed file downloads (local storage) racing deletes', () => {
     const gone = `jobs/${randomUUID()}/reply.txt`;
     const res = await fetch((await storage.signedUrl(gone, 60)).replace(storage.baseUrl, stack.url));
     expect(res.status).toBe(404);
-  }, 120_000);
+  });
 });

@@ -50,7 +50,7 @@ describe('records of jobs in flight', () => {
     expect(await redis.ttl(jobKey(body.id))).toBe(-1);
     expect(await redis.ttl(`${jobKey(body.id)}:events`)).toBe(-1);
 
-    const job = await waitForJob(stack.url, body.id, 60_000);
+    const job = await waitForJob(stack.url, body.id);
     expect(job.status).toBe('succeeded');
     expect(Date.parse(job.finished_at) - Date.parse(job.created_at)).toBeGreaterThan(
       RETENTION_SECONDS * 2_000,
@@ -58,7 +58,7 @@ describe('records of jobs in flight', () => {
     const types = (await events).map((e) => e.type);
     expect(types).toContain('job.succeeded');
     await waitFor(() => receiver.received.length >= 1, {
-      timeoutMs: 30_000,
+      timeoutMs: 120_000,
       message: 'the job.succeeded webhook',
     });
     expect(receiver.received[0]?.verified).toMatchObject({
@@ -71,7 +71,7 @@ describe('records of jobs in flight', () => {
     // Ended, the record expires (it has a TTL, or is already gone).
     expect(await redis.ttl(jobKey(body.id))).not.toBe(-1);
     await receiver.close();
-  }, 90_000);
+  });
 
   it('an id in an in-flight set whose record is gone is freed by the sweep, counted and logged', async () => {
     const prefix = stack.config.prefix;
