@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fromHash, type JobRecord, toHash } from '../../src/shared/job-record.ts';
-import { acceptsInput, firstStage, nextStage, stageJobId } from '../../src/shared/stages.ts';
+import { acceptsInput, firstStage, nextStage, STAGES, stageJobId } from '../../src/shared/stages.ts';
 
 describe('pipelines', () => {
   it('voice runs transcribe → chat → speak; text starts at chat', () => {
@@ -19,7 +19,11 @@ describe('pipelines', () => {
 
   it('derives one BullMQ id per job and stage (a repeated hand-off is a no-op)', () => {
     expect(stageJobId('abc', 'chat')).toBe('abc_chat');
-    expect(stageJobId('abc', 'chat')).toBe(stageJobId('abc', 'chat'));
+    // One id per (job, stage): every stage of a job has its own, and no two jobs share one.
+    const ids = ['abc', 'abd'].flatMap((job) => STAGES.map((stage) => stageJobId(job, stage)));
+    expect(new Set(ids).size).toBe(2 * STAGES.length);
+    // BullMQ refuses custom ids with ':' and reads an all-digit id as its own counter.
+    for (const id of ids) expect(id).not.toMatch(/:|^\d+$/);
   });
 });
 
