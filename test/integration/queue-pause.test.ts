@@ -90,11 +90,11 @@ describe('429 pause of a stage queue: ended from Redis', () => {
 
     // The pause is set in Redis, and the job is back in the queue (not held by a worker).
     await waitFor(async () => (await pauseLeft(redis, queue.keys)) > 0, {
-      timeoutMs: 30_000,
+      timeoutMs: 120_000,
       message: 'the 429 to pause the speak queue',
     });
     await waitFor(async () => ['prioritized', 'waiting'].includes(await queue.getJobState(bullId)), {
-      timeoutMs: 30_000,
+      timeoutMs: 120_000,
       message: 'the rate-limited job back in the queue',
     });
     const pauser = [a, b].find((w) => w.output.some((l) => l.includes('stage paused')));
@@ -104,7 +104,7 @@ describe('429 pause of a stage queue: ended from Redis', () => {
       expect(await pauser.exited).toBe('SIGKILL');
     }
 
-    const job = await waitForJob(stack.url, body.id, 30_000);
+    const job = await waitForJob(stack.url, body.id);
     expect(job.status).toBe('succeeded');
     expect(stack.sim.stats().calls.speech).toBe(2);
 

@@ -9,6 +9,12 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  currentTraceparent,
+  tracedFetch,
+  tracedProcessor,
+  tracingRequested,
+} from '../../src/shared/tracing.ts';
 import { FIXTURES, waitForJob } from '../support/http.ts';
 import { freePort } from '../support/index.ts';
 import { type ReceivedSpan, startOtlpReceiver } from '../support/otlp-receiver.ts';
@@ -173,5 +179,32 @@ describe('OpenTelemetry: one trace per job across API and worker processes', () 
     for (const l of lines) expect(l.trace_id).toBe(CALLER_TRACE);
     const apiLines = api.output.filter((l) => l.includes(id) || l.includes('"path":"/v1/jobs"'));
     expect(apiLines.some((l) => l.includes(`"trace_id":"${CALLER_TRACE}"`))).toBe(true);
+  });
+});
+
+describe('tracing switch (standard OTEL_* variables)', () => {
+  it('is off unless an OTLP endpoint or a traces exporter is named', () => {
+    expect(tracingRequested({})).toBe(false);
+    expect(tracingRequested({ OTEL_SERVICE_NAME: 'x', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' })).toBe(
+      false,
+    );
+    expect(tracingRequested({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toBe(true);
+    expect(tracingRequested({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://collector:4318/v1/traces' })).toBe(
+      true,
+    );
+    expect(tracingRequested({ OTEL_TRACES_EXPORTER: 'console' })).toBe(true);
+  });
+
+  it('stays off when told so, whatever else is set', () => {
+    const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+    expect(tracingRequested({ ...endpoint, OTEL_TRACES_EXPORTER: 'none' })).toBe(false);
+    expect(tracingRequested({ ...endpoint, OTEL_SDK_DISABLED: 'true' })).toBe(false);
+  });
+
+  it('while off, hands back the very processor and fetch it was given and stores no trace context', () => {
+    const processor = async () => 'done';
+    expect(tracedProcessor('stage chat', 'chat', async () => null, processor)).toBe(processor);
+    expect(tracedFetch('chat', 'gpt-5.4-mini', fetch)).toBe(fetch);
+    expect(currentTraceparent()).toBeNull();
   });
 });

@@ -6,7 +6,7 @@ import { parseSummary } from '../../src/worker/stages/summarize.ts';
 import { planChunks, SilenceParser } from '../../src/worker/transcription/chunk-plan.ts';
 import { progressSeconds } from '../../src/worker/transcription/media.ts';
 import { providerExtension } from '../../src/worker/transcription/provider.ts';
-import { dropSeamDuplicate, stitch } from '../../src/worker/transcription/stitch.ts';
+import { dropSeamDuplicate, matchSpeakers, stitch } from '../../src/worker/transcription/stitch.ts';
 import { timestamp, toSrt, toVtt, wrap } from '../../src/worker/transcription/subtitles.ts';
 import { toDoc } from '../../src/worker/transcription/transcript.ts';
 import { parseSrt, parseVtt } from '../support/subtitles.ts';
@@ -204,6 +204,64 @@ describe('stitching chunk transcripts', () => {
       segments: [{ start: 0, end: 12.346, text: 'hi' }],
     });
     expect(toDoc({ text: 'hi', language: null, duration: null, segments: [] }, null).segments).toEqual([]);
+  });
+
+  it('stitches word times across chunks: shifted by the chunk offset, overlap heard once, never backwards', () => {
+    const plans = [
+      { index: 0, start: 0, end: 10, audioStart: 0, audioEnd: 11 },
+      { index: 1, start: 10, end: 20, audioStart: 9, audioEnd: 20 },
+    ];
+    const parts = [
+      {
+        text: 'one two three',
+        language: 'en',
+        duration: 11,
+        segments: [{ start: 1, end: 10.6, text: 'one two three' }],
+        words: [
+          { word: 'one', start: 1, end: 1.5 },
+          { word: 'two', start: 5, end: 5.5 },
+          { word: 'three', start: 10.2, end: 10.6 }, // in the overlap: the second chunk owns it
+        ],
+      },
+      {
+        text: 'three four',
+        language: 'en',
+        duration: 11,
+        segments: [{ start: 1.2, end: 6, text: 'three four' }],
+        words: [
+          { word: 'three', start: 1.2, end: 1.6 },
+          { word: 'four', start: 5, end: 6 },
+        ],
+      },
+    ];
+    const doc = stitch(plans, parts, 20);
+    expect(doc.words).toEqual([
+      { word: 'one', start: 1, end: 1.5 },
+      { word: 'two', start: 5, end: 5.5 },
+      { word: 'three', start: 10.2, end: 10.6 },
+      { word: 'four', start: 14, end: 15 },
+    ]);
+  });
+
+  it('matches a chunk’s speaker labels to the previous chunk’s by overlap, else keeps them', () => {
+    const previous = [
+      { start: 0, end: 5, text: 'a', speaker: 'A' },
+      { start: 9, end: 10.5, text: 'b', speaker: 'B' },
+    ];
+    // the next request saw the caller first, so called them A
+    const next = [
+      { start: 9.2, end: 10.4, text: 'b', speaker: 'A' },
+      { start: 11, end: 14, text: 'c', speaker: 'B' },
+    ];
+    expect(matchSpeakers(previous, next)).toEqual(
+      new Map([
+        ['A', 'B'],
+        ['B', 'A'],
+      ]),
+    );
+    expect(matchSpeakers(previous, [{ start: 20, end: 21, text: 'x', speaker: 'A' }])).toEqual(
+      new Map([['A', 'A']]),
+    );
   });
 });
 
