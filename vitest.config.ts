@@ -11,6 +11,8 @@ const HEAVY = [
   // Workers SIGKILLed under provider faults; two APIs and three workers as processes.
   'test/integration/chaos.test.ts',
   'test/integration/many-processes.test.ts',
+  // API and worker processes SIGKILLed mid-run.
+  'test/integration/crash-api-and-workers.test.ts',
   // A 1,000-file batch through the CLI.
   'test/integration/cli.test.ts',
   // Long audio: chunked transcription of minutes of speech with real recognition.
