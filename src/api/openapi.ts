@@ -361,6 +361,8 @@ function operations(config: Config): Operation[] {
       access: 'client',
       tags: ['jobs'],
       summary: 'Cancel a queued or running job; on a finished job, delete its stored files',
+      description:
+        'On a finished job the record is marked deleted first (`deleted_at` set, outputs removed) and its stored input and outputs are deleted after; the record stays until its retention ends. Repeating the request is safe: a delete that was cut short answers as deleted and its files are deleted by the next DELETE or by the maintenance sweep.',
       request: { params: jobId },
       errors: [404],
       responses: {
