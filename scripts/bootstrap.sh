@@ -49,6 +49,8 @@ bootstrap_packages() {
   if [ "$purpose" = test ]; then
     need docker-compose docker-compose
     need chromium chromium
+    # promtool (checks and unit-tests deploy/prometheus/alerts.yml) comes with Debian's prometheus package.
+    need promtool prometheus
     # The original Python client of /api/voicebot/ (requests) is exercised by a test.
     /usr/bin/python3 -c 'import requests' >/dev/null 2>&1 || missing+=(python3-requests)
   fi

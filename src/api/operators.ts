@@ -11,7 +11,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type RequestHandler } from 'express';
 import { HttpError } from '../shared/errors.ts';
-import { metricsAuthorized, metricsText, watchQueues } from '../shared/metrics.ts';
+import { metricsAuthorized, metricsText, watchQueues, watchRetention } from '../shared/metrics.ts';
 import type { ApiDeps } from './deps.ts';
 import { adminAuth } from './middleware/admin-auth.ts';
 import { buildOpenApiDocument } from './openapi.ts';
@@ -90,7 +90,12 @@ function metricsNotPublic(port: number): RequestHandler {
 export function mountOperatorRoutes(app: express.Express, deps: ApiDeps): void {
   const { config } = deps;
   const queues = deps.queues.all;
-  watchQueues(queues);
+  watchQueues(queues, deps.redis);
+  watchRetention(async () => {
+    const oldest = await deps.store.oldestFinishedAt();
+    if (oldest === undefined) return 0;
+    return Math.max(0, (Date.now() - oldest) / 1000 - config.retentionSeconds);
+  });
 
   app.get(
     '/metrics',

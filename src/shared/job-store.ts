@@ -36,6 +36,12 @@ export class JobStore {
   }
 
   /** Ids of jobs that ended before `before` (ms), oldest first. */
+  /** When the job that ended first among those not yet swept ended (ms since the epoch), if any. */
+  async oldestFinishedAt(): Promise<number | undefined> {
+    const [, score] = await this.redis.zrange(this.finishedKey, '0', '0', 'WITHSCORES');
+    return score === undefined ? undefined : Number(score);
+  }
+
   async finishedBefore(before: number, limit: number): Promise<string[]> {
     return this.redis.zrangebyscore(this.finishedKey, '-inf', before, 'LIMIT', 0, limit);
   }

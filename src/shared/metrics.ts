@@ -17,6 +17,8 @@ import {
 import client from 'prom-client';
 import { classifyProviderError, type ErrorClass, errorClass } from './errors.ts';
 import { costOf, type PriceTable, type Usage } from './prices.ts';
+import { oldestWaitingSeconds } from './queue-age.ts';
+import type { RedisClient } from './redis.ts';
 import type { Stage } from './stages.ts';
 import { tracedFetch } from './tracing.ts';
 
@@ -39,10 +41,12 @@ export const QUEUE_STATES = [
 
 /** The queues whose depth is reported at scrape time (set by the process that serves /metrics). */
 let watched: Queue[] = [];
+let watchedRedis: RedisClient | undefined;
 
-/** Reports these queues' depth and workers on every scrape; returns a function that stops it. */
-export function watchQueues(queues: Queue[]): () => void {
+/** Reports these queues' depth, age and workers on every scrape; returns a function that stops it. */
+export function watchQueues(queues: Queue[], redis: RedisClient): () => void {
   watched = queues;
+  watchedRedis = redis;
   lastRead = undefined;
   return () => {
     if (watched === queues) watched = [];
@@ -53,6 +57,7 @@ interface QueueSnapshot {
   ok: boolean;
   counts: Array<[string, Record<string, number>]>;
   workers: Array<[string, number]>;
+  oldest: Array<[string, number]>;
 }
 
 /** One read of every watched queue per scrape, shared by the queue gauges below. */
@@ -60,17 +65,30 @@ let lastRead: { at: number; snapshot: Promise<QueueSnapshot> } | undefined;
 function readQueues(): Promise<QueueSnapshot> {
   if (lastRead && Date.now() - lastRead.at < 1000) return lastRead.snapshot;
   const queues = watched;
+  const redis = watchedRedis;
   const snapshot = (async (): Promise<QueueSnapshot> => {
-    const [counts, workers] = await Promise.all([
+    const [counts, workers, oldest] = await Promise.all([
       Promise.allSettled(queues.map((q) => withTimeout(q.getJobCounts(...QUEUE_STATES), 3000))),
       Promise.allSettled(queues.map((q) => withTimeout(q.getWorkersCount(), 3000))),
+      Promise.allSettled(
+        queues.map((q) =>
+          redis ? withTimeout(oldestWaitingSeconds(redis, q), 3000) : Promise.reject(new Error('no redis')),
+        ),
+      ),
     ]);
-    const out: QueueSnapshot = { ok: counts.every((c) => c.status === 'fulfilled'), counts: [], workers: [] };
+    const out: QueueSnapshot = {
+      ok: counts.every((c) => c.status === 'fulfilled'),
+      counts: [],
+      workers: [],
+      oldest: [],
+    };
     for (const [i, q] of queues.entries()) {
       const c = counts[i];
       const w = workers[i];
+      const o = oldest[i];
       if (c?.status === 'fulfilled') out.counts.push([q.name, c.value]);
       if (w?.status === 'fulfilled') out.workers.push([q.name, w.value]);
+      if (o?.status === 'fulfilled') out.oldest.push([q.name, o.value]);
     }
     return out;
   })();
@@ -98,6 +116,43 @@ new client.Gauge({
     for (const [queue, counts] of (await readQueues()).counts)
       for (const state of QUEUE_STATES) this.set({ queue, state }, counts[state] ?? 0);
   },
+});
+
+new client.Gauge({
+  name: 'voicebot_queue_oldest_waiting_seconds',
+  help: 'How long the oldest job waiting in each BullMQ queue (wait or prioritized, not delayed) has waited, read at scrape time; 0 when none waits',
+  labelNames: ['queue'] as const,
+  registers: [registry],
+  async collect() {
+    this.reset();
+    if (watched.length === 0) return;
+    for (const [queue, seconds] of (await readQueues()).oldest) this.set({ queue }, seconds);
+  },
+});
+
+/** Reads how far the retention sweep is behind (set by the process that serves /metrics). */
+let retentionOverdue: (() => Promise<number>) | undefined;
+
+/** Reports the retention sweep's lag on every scrape: `read` answers the seconds it is behind. */
+export function watchRetention(read: () => Promise<number>): void {
+  retentionOverdue = read;
+}
+
+new client.Gauge({
+  name: 'voicebot_retention_overdue_seconds',
+  help: 'How long ago the oldest ended job still listed for the retention sweep passed its retention period (0: the sweep is up to date; it runs hourly)',
+  registers: [registry],
+  async collect() {
+    if (!retentionOverdue) return;
+    this.set(await withTimeout(retentionOverdue(), 3000).catch(() => 0));
+  },
+});
+
+export const jobsEnded = new client.Counter({
+  name: 'voicebot_jobs_ended_total',
+  help: 'Jobs that ended, by status (succeeded, failed, canceled) and error code (empty unless failed)',
+  labelNames: ['status', 'code'] as const,
+  registers: [registry],
 });
 
 new client.Gauge({

@@ -8,6 +8,7 @@
 import type { Queue } from 'bullmq';
 import type { EventType } from '../events.ts';
 import { fromHashFields, type JobRecord, toHash } from '../job-record.ts';
+import { jobsEnded } from '../metrics.ts';
 import type { QueueSet } from '../queue-registry.ts';
 import type { RedisClient } from '../redis.ts';
 import { type Stage, stageJobId } from '../stages.ts';
@@ -363,7 +364,9 @@ export class Lifecycle {
       },
       [jobAdd, batchAdd],
     );
-    return res === 'ok';
+    if (res !== 'ok') return false;
+    jobsEnded.inc({ status, code: status === 'failed' ? (patch.error?.code ?? 'unknown') : '' });
+    return true;
   }
 
   /**
