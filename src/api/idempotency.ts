@@ -43,38 +43,7 @@ function canonical(v: unknown): unknown {
   return v;
 }
 
-/**
- * Claims the request's Idempotency-Key for `resourceId` (24 h, per client). Returns the id of the resource a
- * previous request with the same key and body created (replay it), or undefined when this request is the
- * first. The same key with a different body → 409.
- */
-export async function claimIdempotency(
-  deps: ApiDeps,
-  req: Request,
-  fingerprint: string,
-  resourceId: string,
-): Promise<string | undefined> {
-  const key = idempotencyKey(req);
-  if (!key) return undefined;
-  const k = redisKey(deps, req, key);
-  const claimed = await deps.redis.set(
-    k,
-    JSON.stringify({ fingerprint, id: resourceId }),
-    'EX',
-    TTL_SECONDS,
-    'NX',
-  );
-  if (claimed === 'OK') return undefined;
-  return replayedId((await deps.redis.get(k)) ?? '{}', fingerprint);
-}
-
-/** Frees the key when the request it was claimed for failed, so a retry can succeed. */
-export async function releaseIdempotency(deps: ApiDeps, req: Request): Promise<void> {
-  const key = idempotencyKey(req);
-  if (key) await deps.redis.del(redisKey(deps, req, key)).catch(() => {});
-}
-
-/** An Idempotency-Key claim, written atomically with the job it is for (see Lifecycle.accept). */
+/** An Idempotency-Key claim, written atomically with the job or batch it is for (Lifecycle.accept, acceptBatch). */
 export interface IdempotencyClaim {
   key: string;
   value: string;

@@ -166,7 +166,8 @@ export async function acceptJob(
 
 /**
  * Records a batch and all its jobs, enqueued, in one atomic step (Lifecycle.acceptBatch): the client's cap of
- * jobs in flight is checked for the whole batch at once, and a crash or a refusal leaves no part of it.
+ * jobs in flight is checked for the whole batch at once, the Idempotency-Key claimed with it, and a crash or a
+ * refusal leaves no part of it. Returns the id of the batch to replay instead when the key was used before.
  */
 export async function acceptBatch(
   deps: ApiDeps,
@@ -176,8 +177,9 @@ export async function acceptBatch(
     log: Request['log'];
     reqId?: string;
     batch: { id: string; webhook_url: string | null; metadata: Record<string, unknown> | null };
+    idempotency?: IdempotencyClaim | undefined;
   },
-): Promise<JobRecord[]> {
+): Promise<{ records: JobRecord[]; replayOf?: string }> {
   const { config, lifecycle } = deps;
   const { batch } = ctx;
   const items = specs.map(({ id, spec }) => ({
@@ -191,9 +193,10 @@ export async function acceptBatch(
     keyterms: keytermMerge(spec.body, spec.kind),
   }));
   const records = items.map((it) => it.record);
-  const results = await lifecycle.acceptBatch(items, {
+  const result = await lifecycle.acceptBatch(items, {
     cap: config.limits.jobsInFlight,
     fair: config.fairQueuing,
+    idempotency: ctx.idempotency,
     batch: {
       id: batch.id,
       fields: batchFields({
@@ -206,16 +209,22 @@ export async function acceptBatch(
       }),
     },
   });
-  const first = results[0];
-  if (first?.outcome === 'full') throw tooManyInFlight(first.active, config.limits.jobsInFlight);
-  for (const [i, result] of results.entries()) admitted(deps, records[i] as JobRecord, result);
+  if (result.outcome === 'full') throw tooManyInFlight(result.active, config.limits.jobsInFlight);
+  if (result.outcome === 'replay')
+    return { records, replayOf: replayedId(result.stored, ctx.idempotency?.fingerprint ?? '') };
+  for (const [i, record] of records.entries())
+    admitted(deps, record, {
+      outcome: 'accepted',
+      rank: result.ranks[i] ?? 0,
+      transcriptOptions: result.transcriptOptions[i] ?? null,
+    });
   await awaitReplicas(deps, records[0]?.id ?? '', ctx.log);
   for (const { record, spec } of items) logAccepted(record, spec, ctx.log);
-  return records;
+  return { records };
 }
 
-/** A new job's record, as accept writes it. */
-function newRecord(
+/** A new job's record, as accept writes it (exported for the admission tests). */
+export function newRecord(
   deps: ApiDeps,
   spec: JobSpec,
   ctx: { id: string; clientId: string; batchId?: string; reqId?: string | undefined },

@@ -87,3 +87,69 @@ describe('batch admission', () => {
     expect(await batchKeys()).toHaveLength(3);
   });
 });
+
+/** The reproductions of issue 21: a refused batch leaves nothing, and a batch's Idempotency-Key replays it. */
+describe('batch admission at the cap, through the API', () => {
+  let stack: Stack;
+  let redis: Redis;
+  beforeAll(async () => {
+    stack = await startStack({ workers: false, env: { MAX_JOBS_IN_FLIGHT: '5' } });
+    redis = new Redis(stack.redis.url);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await stack?.close();
+  });
+
+  const keys = () => redisKeys(stack.config.prefix);
+  const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${stack.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+  const jobRecords = async () =>
+    (await redis.keys(keys().job('*'))).filter((k) => !k.endsWith(':events')).length;
+  const queuedChat = () => stack.api.deps.queues.stages.chat.getJobCounts('wait', 'prioritized');
+
+  it('cap 5 with 3 jobs in flight: a batch of 3 is answered 429 and nothing of it is recorded or queued', async () => {
+    for (let i = 0; i < 3; i++) expect((await post('/v1/jobs', { text: `single ${i}` })).status).toBe(202);
+    const queuedBefore = await queuedChat();
+    const res = await post('/v1/batches', { items: [{ text: 'a' }, { text: 'b' }, { text: 'c' }] });
+    expect(res.status).toBe(429);
+    expect(((await res.json()) as Job).code).toBe('too_many_jobs_in_flight');
+    expect(await redis.scard(keys().clientActive('public'))).toBe(3);
+    expect(await jobRecords()).toBe(3);
+    expect(await redis.zcard(keys().clientJobs('public'))).toBe(3);
+    expect(await redis.keys(keys().batch('*'))).toEqual([]);
+    expect(await queuedChat()).toEqual(queuedBefore);
+  });
+
+  it('a batch sent twice with one Idempotency-Key is recorded once and replayed, the key claimed only inside the accept script; another body with that key is 409', async () => {
+    // Every command that touches an Idempotency-Key, as Redis runs it: a claim made by a command of its own
+    // (then the accept) could be left behind by a crash in between, pointing at a batch that never existed.
+    const monitor = await new Redis(stack.redis.url).monitor();
+    const touching: string[] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      // Commands a script runs show with the source "lua": those are inside the atomic step.
+      if (source !== 'lua' && args.some((a) => a.includes(keys().idempotency('public', ''))))
+        touching.push(String(args[0]).toLowerCase());
+    });
+    const body = { items: [{ text: 'x' }, { text: 'y' }] };
+    const first = await post('/v1/batches', body, { 'idempotency-key': 'batch-once' });
+    monitor.disconnect();
+    expect(touching.length).toBeGreaterThan(0);
+    expect(touching.filter((c) => c !== 'evalsha' && c !== 'eval')).toEqual([]);
+    expect(first.status).toBe(202);
+    const batch = (await first.json()) as Job;
+    const again = await post('/v1/batches', body, { 'idempotency-key': 'batch-once' });
+    expect(again.status).toBe(202);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(((await again.json()) as Job).id).toBe(batch.id);
+    expect(await redis.scard(keys().clientActive('public'))).toBe(5);
+    expect(await redis.keys(keys().batch('*'))).toHaveLength(2); // the batch and its job list
+    const other = await post('/v1/batches', { items: [{ text: 'z' }] }, { 'idempotency-key': 'batch-once' });
+    expect(other.status).toBe(409);
+    expect(((await other.json()) as Job).code).toBe('idempotency_key_reused');
+  });
+});

@@ -5,7 +5,7 @@ import { batchView } from '../../shared/batch-view.ts';
 import { HttpError } from '../../shared/errors.ts';
 import { transcriptOptionsShape } from '../../shared/transcript-options.ts';
 import type { ApiDeps } from '../deps.ts';
-import { claimIdempotency, fingerprintOf, releaseIdempotency } from '../idempotency.ts';
+import { fingerprintOf, idempotencyClaim } from '../idempotency.ts';
 import { acceptBatch, type JobSpec, validateJob } from '../intake.ts';
 import { audioUrlSchema, jobOptionsShape, metadataSchema } from '../job-schemas.ts';
 import { linkBase } from '../link-base.ts';
@@ -75,38 +75,31 @@ export function createBatch(deps: ApiDeps): RequestHandler {
       }
     }
     const batchId = randomUUID();
-    const replay = await claimIdempotency(
+    // The Idempotency-Key is claimed in the same atomic step that records the batch (or not at all).
+    const idempotency = idempotencyClaim(
       deps,
       req,
       fingerprintOf(body, { sha256: files.map((f) => f.sha256).join(',') }),
       batchId,
     );
-    if (replay) {
+    const { replayOf } = await acceptBatch(deps, specs, {
+      clientId: req.clientId,
+      log: req.log,
+      reqId: req.id,
+      batch: { id: batchId, webhook_url: shared.webhook_url ?? null, metadata: metadata ?? null },
+      idempotency,
+    });
+    if (replayOf) {
       await Promise.all(fileIds.map((id) => deps.storage.deletePrefix(`jobs/${id}/`)));
-      const original = await batches.get(replay);
+      const original = await batches.get(replayOf);
       if (!original)
-        throw new HttpError(
-          409,
-          'request_in_progress',
-          'A request with this Idempotency-Key is still being processed.',
-        );
+        throw new HttpError(409, 'request_in_progress', 'The request with this Idempotency-Key has expired.');
       res.set('Idempotent-Replayed', 'true');
       res
         .status(202)
         .location(`/v1/batches/${original.id}`)
         .json(await batchView(original, deps, { offset: 0, limit: 0 }, linkBase(req, deps.config)));
       return;
-    }
-    try {
-      await acceptBatch(deps, specs, {
-        clientId: req.clientId,
-        log: req.log,
-        reqId: req.id,
-        batch: { id: batchId, webhook_url: shared.webhook_url ?? null, metadata: metadata ?? null },
-      });
-    } catch (err) {
-      await releaseIdempotency(deps, req);
-      throw err;
     }
     const batch = await batches.get(batchId);
     if (!batch) throw new Error('batch vanished after creation');

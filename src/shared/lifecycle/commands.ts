@@ -13,6 +13,7 @@ const DIR = new URL('./commands/', import.meta.url);
 /** The scripts, by the name their file has. */
 export const COMMAND_NAMES = [
   'accept',
+  'accept-batch',
   'start',
   'handoff',
   'finish',

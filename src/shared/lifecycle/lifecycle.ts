@@ -15,7 +15,7 @@ import { type Stage, stageJobId } from '../stages.ts';
 import { type AddSpec, checkBullmqContract, fromScriptError, prepareAdd } from './bullmq-add.ts';
 import { COMMAND_NAMES, COMMANDS, type CommandName } from './commands.ts';
 import { type RedisKeys, redisKeys } from './keys.ts';
-import type { AcceptParams, CommandParams, KeytermsParam } from './params.ts';
+import type { AcceptBatchParams, AcceptParams, CommandParams, KeytermsParam } from './params.ts';
 
 export type { KeytermsParam } from './params.ts';
 
@@ -82,6 +82,11 @@ function acceptResult(res: AcceptReply): AcceptResult {
   if (res[0] === 'full') return { outcome: 'full', active: Number(res[1]) };
   return { outcome: 'replay', stored: String(res[1]) };
 }
+
+export type BatchAcceptResult =
+  | { outcome: 'accepted'; ranks: number[]; transcriptOptions: Array<string | null> }
+  | { outcome: 'full'; active: number }
+  | { outcome: 'replay'; stored: string };
 
 export type AcceptResult =
   | { outcome: 'accepted'; rank: number; transcriptOptions: string | null }
@@ -176,46 +181,68 @@ export class Lifecycle {
   }
 
   /**
-   * Admits and records a batch's jobs and the batch itself, all or none: one MULTI of accept transitions, so
-   * neither a crash nor a concurrent request can leave part of a batch. Admission is decided once for the
-   * whole batch against the client's cap: item i is admitted against `cap - n + 1 + i`, and as nothing runs
-   * between the scripts of a MULTI, every item gets the same verdict as the first (admitted iff the client's
-   * jobs in flight + n ≤ cap). The first item, once admitted, records the batch.
+   * Admits and records a batch's jobs and the batch itself, all or nothing, in one script (accept-batch.lua):
+   * admitted iff the client's jobs in flight + n ≤ cap; the Idempotency-Key, when given, is claimed in the same
+   * step, so a crash can leave neither a claim without its batch nor part of a batch.
    */
   async acceptBatch(
     items: Array<{ record: JobRecord; keyterms?: KeytermsParam | undefined }>,
-    opts: { cap: number; fair: boolean; batch: { id: string; fields: Record<string, string> } },
-  ): Promise<AcceptResult[]> {
-    const n = items.length;
-    const args = await Promise.all(
-      items.map(({ record, keyterms }, i) =>
-        this.acceptArgs(record, {
-          cap: opts.cap - n + 1 + i,
-          fair: opts.fair,
-          keyterms,
-          ...(i === 0
-            ? {
-                batch: {
-                  id: opts.batch.id,
-                  fields: Object.entries(opts.batch.fields).flat(),
-                  jobs: items.map((it) => it.record.id),
-                },
-              }
-            : {}),
-        }),
-      ),
+    opts: {
+      cap: number;
+      fair: boolean;
+      batch: { id: string; fields: Record<string, string> };
+      idempotency?: { key: string; value: string; ttlSeconds: number } | undefined;
+    },
+  ): Promise<BatchAcceptResult> {
+    const k = this.keys;
+    const client = items[0]?.record.client_id;
+    if (client === undefined) throw new Error('a batch has at least one job');
+    const adds = await Promise.all(
+      items.map(({ record }) => {
+        if (!record.stage) throw new Error('a job is accepted at a stage');
+        return this.stageAdd(record.id, record.stage, opts.fair ? 1 : null);
+      }),
     );
-    const multi = this.redis.multi() as unknown as ScriptClient & { exec(): ReturnType<RedisClient['exec']> };
-    for (const a of args) multi.vb_accept(...scriptArgs(...a));
-    const replies = (await multi.exec()) ?? [];
-    const failed = replies.find(([err]) => err);
-    if (failed) throw fromScriptError(failed[0]);
-    return replies.map(([, reply]) => acceptResult(reply as AcceptReply));
+    const keys = [
+      k.client(client),
+      k.clientActive(client),
+      k.clientJobs(client),
+      k.batch(opts.batch.id),
+      k.batchJobs(opts.batch.id),
+      ...(opts.idempotency ? [opts.idempotency.key] : []),
+    ];
+    for (const { record } of items) keys.push(k.job(record.id), k.jobEvents(record.id));
+    const params: AcceptBatchParams = {
+      cap: opts.cap,
+      fair: opts.fair,
+      idem: opts.idempotency ? [opts.idempotency.value, opts.idempotency.ttlSeconds] : undefined,
+      batch: Object.entries(opts.batch.fields).flat(),
+      items: items.map(({ record, keyterms }) => ({
+        id: record.id,
+        fields: Object.entries(toHash(record)).flat(),
+        created: Date.parse(record.created_at),
+        event: JSON.stringify({ job_id: record.id, status: 'queued' }),
+        keyterms,
+      })),
+    };
+    const res = (await this.run('accept-batch', keys, params, adds)) as [
+      string,
+      number | string,
+      Array<string | null>,
+    ];
+    if (res[0] === 'full') return { outcome: 'full', active: Number(res[1]) };
+    if (res[0] === 'replay') return { outcome: 'replay', stored: String(res[1]) };
+    const before = Number(res[1]);
+    return {
+      outcome: 'accepted',
+      ranks: items.map((_, i) => before + i + 1),
+      transcriptOptions: items.map((_, i) => res[2][i] || null),
+    };
   }
 
   private async acceptArgs(
     record: JobRecord,
-    opts: AcceptOptions & { batch?: { id: string; fields: string[]; jobs: string[] } },
+    opts: AcceptOptions,
   ): Promise<[string[], AcceptParams, AddSpec[]]> {
     const stage = record.stage;
     if (!stage) throw new Error('a job is accepted at a stage');
@@ -228,7 +255,6 @@ export class Lifecycle {
       k.clientActive(record.client_id),
       k.clientJobs(record.client_id),
       ...(opts.idempotency ? [opts.idempotency.key] : []),
-      ...(opts.batch ? [k.batch(opts.batch.id), k.batchJobs(opts.batch.id)] : []),
     ];
     const params: AcceptParams = {
       id: record.id,
@@ -239,7 +265,6 @@ export class Lifecycle {
       idem: opts.idempotency ? [opts.idempotency.value, opts.idempotency.ttlSeconds] : undefined,
       event: JSON.stringify({ job_id: record.id, status: 'queued' }),
       keyterms: opts.keyterms,
-      batch: opts.batch ? { fields: opts.batch.fields, jobs: opts.batch.jobs } : undefined,
     };
     return [keys, params, [add]];
   }

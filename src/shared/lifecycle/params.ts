@@ -28,8 +28,24 @@ export interface AcceptParams {
   /** with an Idempotency-Key (in KEYS): the value stored and its TTL in seconds */
   idem?: [value: string, ttlSeconds: number] | undefined;
   keyterms?: KeytermsParam | undefined;
-  /** the first job of a batch records the batch (its keys in KEYS) */
-  batch?: { fields: string[]; jobs: string[] } | undefined;
+}
+
+export interface AcceptBatchParams {
+  /** admitted only when the client's jobs in flight + the batch's stay within this */
+  cap: number;
+  fair: boolean;
+  /** with an Idempotency-Key (in KEYS): the value stored and its TTL in seconds */
+  idem?: [value: string, ttlSeconds: number] | undefined;
+  /** the batch hash's fields, flattened */
+  batch: string[];
+  /** the jobs, in item order (each one's keys in KEYS, its add in ARGV) */
+  items: Array<{
+    id: string;
+    fields: string[];
+    created: number;
+    event: string;
+    keyterms?: KeytermsParam | undefined;
+  }>;
 }
 
 export interface StartParams {
@@ -107,6 +123,7 @@ export interface WatchParams {
 /** Each script's parameter type. */
 export interface CommandParams {
   accept: AcceptParams;
+  'accept-batch': AcceptBatchParams;
   start: StartParams;
   handoff: HandoffParams;
   finish: FinishParams;

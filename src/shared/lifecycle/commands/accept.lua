@@ -1,7 +1,7 @@
 --[[
   accept: a new job is admitted (the client's in-flight cap, its Idempotency-Key) and recorded — record, client
-  indexes, job.queued — and its first stage enqueued. Nothing is written when it is refused. The record, its
-  events and its batch get no TTL here: nothing in flight expires; the retention clock starts when the job ends
+  indexes, job.queued — and its first stage enqueued. Nothing is written when it is refused. The record and its
+  events get no TTL here: nothing in flight expires; the retention clock starts when the job ends
   (finish.lua), the batch's when its last job ends.
 
   Input:
@@ -11,15 +11,13 @@
     KEYS[4]  client's jobs in flight (set)
     KEYS[5]  client's jobs (sorted set, by creation time)
     then, with p.idem:  the Idempotency-Key (string)
-    then, with p.batch: the batch (hash), the batch's job ids (list)
     then the first stage's BullMQ add keys
     ARGV[1]  AcceptParams, JSON (params.ts)
     ARGV[2…] the first stage's prepared BullMQ add (name, #keys, 3 arguments)
 
   With p.keyterms, the client's default keyterms are merged in front of the job's own (deduplicated, at most
   p.keyterms.max) into the `transcript_options` template, whose "__KEYTERMS__" placeholder they replace. With
-  p.fair, the job's BullMQ priority is its rank among the client's jobs in flight. With p.batch (the first job
-  of a batch, see Lifecycle.acceptBatch), an admitted job also records its batch and the list of its job ids.
+  p.fair, the job's BullMQ priority is its rank among the client's jobs in flight. (A batch: accept-batch.lua.)
 
   Output:
     {'ok', rank, transcript_options or false}
@@ -30,17 +28,14 @@ local rcall = redis.call
 local p = cjson.decode(ARGV[1])
 --- @include "includes/check-arguments"
 --- @include "includes/bullmq-add"
+--- @include "includes/merge-keyterms"
 
 local jobKey, eventsKey, clientKey, activeKey, clientJobsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local k = 6
-local idemKey, batchKey, batchJobsKey
+local idemKey
 if p.idem then
   idemKey = KEYS[k]
   k = k + 1
-end
-if p.batch then
-  batchKey, batchJobsKey = KEYS[k], KEYS[k + 1]
-  k = k + 2
 end
 local add, nextKey, nextArg = readAdd(k, 2)
 checkArguments('accept', nextKey, nextArg)
@@ -60,24 +55,8 @@ if idemKey then rcall('SET', idemKey, p.idem[1], 'EX', p.idem[2]) end
 local fields = p.fields
 local options = false
 if p.keyterms then
-  local kt = p.keyterms
-  local merged, seen = {}, {}
-  local function collect(list)
-    for _, t in ipairs(list) do
-      if not seen[t] and #merged < kt.max then
-        seen[t] = true
-        table.insert(merged, t)
-      end
-    end
-  end
-  local raw = rcall('HGET', clientKey, 'keyterms')
-  if raw then collect(cjson.decode(raw)) end
-  collect(kt.own)
-  if kt.asked or #merged > 0 then
-    local parts = {}
-    for i, t in ipairs(merged) do parts[i] = cjson.encode(t) end
-    local list = '[' .. table.concat(parts, ',') .. ']'
-    options = string.gsub(kt.template, '"__KEYTERMS__"', function() return list end, 1)
+  options = mergeKeyterms(rcall('HGET', clientKey, 'keyterms'), p.keyterms)
+  if options then
     table.insert(fields, 'transcript_options')
     table.insert(fields, options)
   end
@@ -90,11 +69,4 @@ rcall('HSET', jobKey, unpack(fields))
 rcall('ZADD', clientJobsKey, p.created, p.id)
 rcall('SADD', activeKey, p.id)
 rcall('XADD', eventsKey, 'MAXLEN', '~', 200, '*', 'type', 'job.queued', 'data', p.event)
-if p.batch then
-  rcall('HSET', batchKey, unpack(p.batch.fields))
-  local ids = p.batch.jobs
-  for i = 1, #ids, 1000 do
-    rcall('RPUSH', batchJobsKey, unpack(ids, i, math.min(i + 999, #ids)))
-  end
-end
 return { 'ok', rank, options }
