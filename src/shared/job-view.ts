@@ -2,6 +2,7 @@ import type { Config } from './config.ts';
 import type { JobRecord } from './job-record.ts';
 import { ARTIFACTS, type ArtifactName, keys } from './stages.ts';
 import type { Storage } from './storage/index.ts';
+import { RENDERED_ARTIFACTS } from './transcript-files.ts';
 
 /**
  * The job as clients see it, with a freshly signed `audio_url` (never stored: minted on every read).
@@ -62,7 +63,10 @@ export async function jobView(record: JobRecord, storage: Storage, config: Confi
 }
 export type JobView = Awaited<ReturnType<typeof jobView>>;
 
-/** Presigned URLs of a job's stored outputs (transcript txt/json/srt/vtt, summary), minted like audio_url. */
+/**
+ * Signed URLs of a job's outputs (transcript txt/json/srt/vtt, summary), minted like audio_url; the text
+ * forms of the transcript are links to the API, which renders them from transcript.json.
+ */
 async function artifactUrls(
   record: JobRecord,
   storage: Storage,
@@ -72,7 +76,10 @@ async function artifactUrls(
   if (!record.artifacts?.length || record.deleted_at) return null;
   const entries = await Promise.all(
     record.artifacts.map(async (name) => {
-      return [name, await storage.signedUrl(ARTIFACTS[name](record.id), ttl, { baseUrl })];
+      const key = ARTIFACTS[name](record.id);
+      // transcript.txt/.srt/.vtt are rendered by the API from transcript.json: its own link, on S3 too
+      const link = RENDERED_ARTIFACTS.has(name) ? storage.fileLink : storage.signedUrl;
+      return [name, await link.call(storage, key, ttl, { baseUrl })];
     }),
   );
   return Object.fromEntries(entries);

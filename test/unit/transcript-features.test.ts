@@ -1,9 +1,9 @@
 /** Word times across chunks, speakers across chunks and channels, subtitles with speakers, request plans (issue 15). */
 import { describe, expect, it } from 'vitest';
+import { toSrt, toVtt } from '../../src/shared/subtitles.ts';
 import { DEFAULT_TRANSCRIPT_OPTIONS } from '../../src/shared/transcript-options.ts';
 import { mergeChannels } from '../../src/worker/transcription/channels.ts';
 import { planRequest } from '../../src/worker/transcription/request-plan.ts';
-import { toSrt, toVtt } from '../../src/worker/transcription/subtitles.ts';
 
 describe('split channels on one timeline', () => {
   it('merges split channels in time order with their labels; subtitles show the speaker', () => {

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { isLanguageCode, toLanguageCode } from '../../src/shared/languages.ts';
 import { acceptsInput, firstStage, nextStage } from '../../src/shared/stages.ts';
+import { timestamp, toSrt, toVtt, wrap } from '../../src/shared/subtitles.ts';
 import { summaryJsonSchema, voicemailSummarySchema } from '../../src/shared/summary.ts';
 import { parseSummary } from '../../src/worker/stages/summarize.ts';
 import { planChunks, SilenceParser } from '../../src/worker/transcription/chunk-plan.ts';
 import { progressSeconds } from '../../src/worker/transcription/media.ts';
 import { providerExtension } from '../../src/worker/transcription/provider.ts';
 import { dropSeamDuplicate, matchSpeakers, stitch } from '../../src/worker/transcription/stitch.ts';
-import { timestamp, toSrt, toVtt, wrap } from '../../src/worker/transcription/subtitles.ts';
 import { toDoc } from '../../src/worker/transcription/transcript.ts';
 import { parseSrt, parseVtt } from '../support/subtitles.ts';
 

@@ -4,6 +4,7 @@ import type { RequestHandler } from 'express';
 import { HttpError } from '../../shared/errors.ts';
 import { LocalStorage, StorageNotFoundError } from '../../shared/storage/index.ts';
 import { isSafeKey, verifySignature } from '../../shared/storage/url-signing.ts';
+import { renderedFile, renderTranscript } from '../../shared/transcript-files.ts';
 import type { ApiDeps } from '../deps.ts';
 
 const TYPES: Record<string, string> = {
@@ -14,26 +15,23 @@ const TYPES: Record<string, string> = {
   '.flac': 'audio/flac',
   '.txt': 'text/plain; charset=utf-8',
   '.json': 'application/json',
-  '.srt': 'application/x-subrip; charset=utf-8',
-  '.vtt': 'text/vtt; charset=utf-8',
 };
 
 /**
- * GET /files/<key>?expires=&sig= — downloads from the local-directory storage through an HMAC-signed,
- * expiring URL. A tampered or expired URL → 403; path tricks never reach the disk.
+ * GET /files/<key>?expires=&sig= — downloads through an HMAC-signed, expiring URL: a stored file from the
+ * local-directory storage, or (any storage) a transcript's text form rendered from transcript.json
+ * (src/shared/transcript-files.ts). A tampered or expired URL → 403; path tricks never reach the disk.
  */
 export function serveFile(deps: ApiDeps): RequestHandler {
   return async (req, res) => {
     const storage = deps.storage;
-    if (!(storage instanceof LocalStorage))
-      throw new HttpError(404, 'not_found', 'Files are served by S3 in this deployment.');
     const parts = (req.params as { key?: string[] }).key ?? [];
     const key = parts.join('/');
     const expires = Number(req.query.expires);
     const sig = typeof req.query.sig === 'string' ? req.query.sig : '';
     if (!isSafeKey(key) || !Number.isInteger(expires) || !sig)
       throw new HttpError(403, 'forbidden', 'Invalid file link.');
-    const verdict = verifySignature(storage.secret, key, expires, sig);
+    const verdict = verifySignature(await storage.linkSecret(), key, expires, sig);
     if (verdict === 'bad_signature') throw new HttpError(403, 'forbidden', 'Invalid file link signature.');
     if (verdict === 'expired')
       throw new HttpError(
@@ -41,6 +39,17 @@ export function serveFile(deps: ApiDeps): RequestHandler {
         'link_expired',
         'This file link has expired; fetch the job again for a fresh one.',
       );
+    const headers = { 'Cache-Control': 'private, no-store', 'X-Content-Type-Options': 'nosniff' };
+    const rendered = renderedFile(key);
+    if (rendered) {
+      const json = await storage.getText(rendered.source);
+      if (json === undefined) throw new HttpError(404, 'not_found', 'The file no longer exists.');
+      const { body, contentType } = renderTranscript(json, rendered.format);
+      res.set({ ...headers, 'Content-Type': contentType }).send(body);
+      return;
+    }
+    if (!(storage instanceof LocalStorage))
+      throw new HttpError(404, 'not_found', 'Files are served by S3 in this deployment.');
     let body: Awaited<ReturnType<typeof storage.get>>;
     try {
       body = await storage.get(key);
@@ -49,11 +58,7 @@ export function serveFile(deps: ApiDeps): RequestHandler {
         throw new HttpError(404, 'not_found', 'The file no longer exists.');
       throw err;
     }
-    res.set({
-      'Content-Type': TYPES[extname(key)] ?? 'application/octet-stream',
-      'Cache-Control': 'private, no-store',
-      'X-Content-Type-Options': 'nosniff',
-    });
+    res.set({ ...headers, 'Content-Type': TYPES[extname(key)] ?? 'application/octet-stream' });
     await pipeline(body, res);
   };
 }

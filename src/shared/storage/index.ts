@@ -14,7 +14,7 @@ export async function createStorage(config: Config): Promise<Storage> {
     // Loaded only when used: the AWS SDK is a large share of a process's memory, and the local directory
     // (the embedded default) does not need it.
     const { S3Storage } = await import('./s3-storage.ts');
-    return faultsTagged(new S3Storage(s3));
+    return faultsTagged(new S3Storage(s3, config.publicUrl, signingSecret));
   }
   return faultsTagged(await LocalStorage.open(dataDir, config.publicUrl, signingSecret));
 }

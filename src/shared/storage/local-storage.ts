@@ -146,6 +146,14 @@ export class LocalStorage implements Storage {
     return signUrl(opts?.baseUrl ?? this.baseUrl, this.secret, key, expires);
   }
 
+  fileLink(key: string, expiresInSeconds: number, opts?: { baseUrl?: string }): Promise<string> {
+    return this.signedUrl(key, expiresInSeconds, opts);
+  }
+
+  async linkSecret(): Promise<string> {
+    return this.secret;
+  }
+
   async ping(): Promise<void> {
     await stat(join(this.root, 'objects'));
   }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Readable, Transform } from 'node:stream';
 import {
   DeleteObjectsCommand,
@@ -10,6 +11,10 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { type PutOptions, readAll, type Storage, StorageNotFoundError } from './storage.ts';
+import { signUrl } from './url-signing.ts';
+
+/** Where the bucket keeps the secret of the API's file links when URL_SIGNING_SECRET is not set. */
+const LINK_SECRET_KEY = '.url-signing-key';
 
 export interface S3Settings {
   bucket: string;
@@ -23,9 +28,17 @@ export class S3Storage implements Storage {
   readonly kind = 's3' as const;
   readonly client: S3Client;
   readonly bucket: string;
+  readonly #publicUrl: string;
+  #secret: Promise<string> | undefined;
 
-  constructor(s: S3Settings) {
+  /**
+   * `publicUrl`: the API's origin, for `fileLink`s. `signingSecret` (URL_SIGNING_SECRET) signs them; unset, a
+   * secret kept in the bucket (made once) does, so every API and worker process signs alike.
+   */
+  constructor(s: S3Settings, publicUrl = '', signingSecret?: string) {
     this.bucket = s.bucket;
+    this.#publicUrl = publicUrl;
+    if (signingSecret) this.#secret = Promise.resolve(signingSecret);
     this.client = new S3Client({
       region: s.region,
       endpoint: s.endpoint,
@@ -122,6 +135,27 @@ export class S3Storage implements Storage {
     return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: key }), {
       expiresIn: expiresInSeconds,
     });
+  }
+
+  async fileLink(key: string, expiresInSeconds: number, opts?: { baseUrl?: string }): Promise<string> {
+    const expires = Math.floor(Date.now() / 1000) + expiresInSeconds;
+    return signUrl(opts?.baseUrl ?? this.#publicUrl, await this.linkSecret(), key, expires);
+  }
+
+  linkSecret(): Promise<string> {
+    this.#secret ??= this.#loadOrCreateSecret();
+    this.#secret.catch(() => {
+      this.#secret = undefined;
+    });
+    return this.#secret;
+  }
+
+  /** The bucket's link secret; the first process to need one makes it (a race keeps whichever was stored last). */
+  async #loadOrCreateSecret(): Promise<string> {
+    const stored = await this.getText(LINK_SECRET_KEY);
+    if (stored?.trim()) return stored.trim();
+    await this.put(LINK_SECRET_KEY, randomBytes(32).toString('base64url'), { contentType: 'text/plain' });
+    return ((await this.getText(LINK_SECRET_KEY)) ?? '').trim();
   }
 
   async ping(): Promise<void> {

@@ -24,6 +24,14 @@ export interface Storage {
     expiresInSeconds: number,
     opts?: { filename?: string; baseUrl?: string },
   ): Promise<string>;
+  /**
+   * A link to the API's own file route (`/files/<key>`), signed with `linkSecret()`: for what the API serves
+   * itself — files it renders on request (transcript.txt/.srt/.vtt). On local storage, the same as
+   * `signedUrl`. `baseUrl`: the API's origin (default: PUBLIC_URL).
+   */
+  fileLink(key: string, expiresInSeconds: number, opts?: { baseUrl?: string }): Promise<string>;
+  /** The secret `fileLink`s are signed with, the same for every process of the deployment. */
+  linkSecret(): Promise<string>;
   /** Throws when the store cannot be reached (readiness). */
   ping(): Promise<void>;
 }

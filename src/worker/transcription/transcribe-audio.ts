@@ -5,7 +5,8 @@
  * - still longer than `TRANSCRIBE_CHUNK_SECONDS` (or over the byte limit) → cut at silences into chunks with
  *   a small overlap, stored, and transcribed in parallel as child jobs of this stage's BullMQ job (a flow);
  *   this job waits for them and stitches their transcripts onto one timeline.
- * The result is `transcript.json` (the checkpoint) and, derived from it, `transcript.txt`, `.srt` and `.vtt`.
+ * The result is `transcript.json` (the checkpoint and the one stored transcript; the API renders its `.txt`,
+ * `.srt` and `.vtt` on request).
  */
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
@@ -36,7 +37,6 @@ import { modelsOf, planRequest, type RequestPlan } from './request-plan.ts';
 import { referenceName, type SpeakerReference, speakerReferences } from './speaker-references.ts';
 import { measureSpeech } from './speech-presence.ts';
 import { stitch } from './stitch.ts';
-import { toSrt, toVtt } from './subtitles.ts';
 import { type PartialTranscript, type TranscriptDoc, toDoc, transcriptDocSchema } from './transcript.ts';
 import { finishDoc, NO_SPEECH_SUMMARY, optionFields } from './transcript-features.ts';
 import { localFile, type WorkDir, withWorkDir } from './workdir.ts';
@@ -100,30 +100,22 @@ export async function transcribeAudio(
 }
 
 /**
- * Writes the files derived from transcript.json (idempotent; all at once: on S3 each is a request) and returns
- * the record fields.
+ * The record fields of a stored transcript (and a blank voicemail's summary). Its text forms (.txt, .srt,
+ * .vtt) are listed but not stored: the API renders them from transcript.json when asked.
  */
 async function publish(ctx: StageContext, doc: TranscriptDoc): Promise<StageOutput> {
   const { record, storage, signal } = ctx;
-  const text = { contentType: 'text/plain; charset=utf-8', signal };
   const artifacts: ArtifactName[] = [...(record.artifacts ?? []), ...TRANSCRIPT_ARTIFACTS];
   if (record.transcript_options?.redact_audio && !doc.no_speech) artifacts.push('redacted_audio');
   // A blank voicemail still gets its summary (saying so); the pipeline ends here (see stage-runner).
   const blankSummary = doc.no_speech && record.pipeline === 'voicemail' ? NO_SPEECH_SUMMARY : undefined;
-  if (blankSummary) artifacts.push('summary_json');
-  await Promise.all([
-    storage.put(keys.transcript(record.id), doc.text, text),
-    storage.put(keys.transcriptSrt(record.id), toSrt(doc.segments), {
-      ...text,
-      contentType: 'application/x-subrip',
-    }),
-    storage.put(keys.transcriptVtt(record.id), toVtt(doc.segments), { ...text, contentType: 'text/vtt' }),
-    blankSummary &&
-      storage.put(keys.summary(record.id), JSON.stringify(blankSummary, null, 2), {
-        contentType: 'application/json',
-        signal,
-      }),
-  ]);
+  if (blankSummary) {
+    artifacts.push('summary_json');
+    await storage.put(keys.summary(record.id), JSON.stringify(blankSummary, null, 2), {
+      contentType: 'application/json',
+      signal,
+    });
+  }
   const plan = requestPlanFor(ctx);
   return {
     transcript: doc.text,

@@ -1,5 +1,12 @@
 /** SRT and WebVTT from transcript segments; a segment's speaker shows as `Caller:` (SRT) or `<v Caller>` (VTT). */
-import type { Segment } from './transcript.ts';
+
+/** What a cue is made of: a transcript segment (src/worker/transcription/transcript.ts). */
+export interface CueSegment {
+  start: number;
+  end: number;
+  text: string;
+  speaker?: string | undefined;
+}
 
 /** Cue lines are wrapped at about this many characters (a common subtitle line length). */
 const LINE_CHARS = 42;
@@ -29,14 +36,14 @@ export function wrap(text: string, width = LINE_CHARS): string[] {
 }
 
 /** Segments worth a cue: text present, end after start (a zero-length cue gets one millisecond). */
-function cues(segments: Segment[]): Segment[] {
+function cues(segments: CueSegment[]): CueSegment[] {
   return segments
     .map((s) => ({ ...s, text: s.text.replace(/\s+/g, ' ').trim() }))
     .filter((s) => s.text !== '')
     .map((s) => ({ ...s, end: Math.max(s.end, s.start + 0.001) }));
 }
 
-export function toSrt(segments: Segment[]): string {
+export function toSrt(segments: CueSegment[]): string {
   return cues(segments)
     .map(
       (c, i) =>
@@ -49,7 +56,7 @@ export function toSrt(segments: Segment[]): string {
 const vttText = (text: string) =>
   text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
 
-export function toVtt(segments: Segment[]): string {
+export function toVtt(segments: CueSegment[]): string {
   const body = cues(segments)
     .map(
       (c) =>
