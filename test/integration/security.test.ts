@@ -103,11 +103,11 @@ describe('headers, slow clients, file routes, signatures', () => {
     socket.on('data', (d) => {
       answer += d.toString();
     });
-    const started = Date.now();
     await new Promise<void>((resolve) => socket.on('close', () => resolve()));
-    expect(Date.now() - started).toBeLessThan(8000);
     expect(answer).toContain('408');
     expect(answer).toContain('body_timeout');
+    // Cut off by BODY_IDLE_TIMEOUT_MS (1.5 s here), not by any later limit of the server.
+    expect(answer).toContain('stalled for 2 s');
     // The aborted write removes its temp file (asynchronously, once the file handle closes).
     await waitFor(async () => (await readdir(join(stack.dataDir, 'tmp'))).length === 0, {
       timeoutMs: 120_000,
