@@ -30,7 +30,10 @@ if (await startTracing('voicebot')) log.info('tracing on: spans go to the OTLP e
 let effective: Config = config;
 let simulator: Awaited<ReturnType<typeof startSimulator>> | undefined;
 if (config.simulator.enabled) {
-  simulator = await startSimulator({ port: config.simulator.port });
+  simulator = await startSimulator({
+    port: config.simulator.port,
+    latencyProfile: config.simulator.latency,
+  });
   const sim = { baseURL: `${simulator.url}/v1`, apiKey: 'simulator' };
   effective = {
     ...config,

@@ -122,6 +122,7 @@ const envSchema = z.object({
   OPENAI_BASE_URL: optionalUrl,
   USE_SIMULATOR: z.enum(['auto', 'true', 'false']).default('auto'),
   SIMULATOR_PORT: int(0, 65535).default(0),
+  SIMULATOR_LATENCY: z.enum(['none', 'openai']).default('none'),
 
   TRANSCRIBE_MODEL: z.string().default('gpt-4o-mini-transcribe'),
   TRANSCRIBE_BASE_URL: optionalUrl,
@@ -339,7 +340,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
     syncWaitMs: e.SYNC_WAIT_SECONDS * 1000,
     corsOrigins: e.CORS_ORIGINS,
     bodyIdleTimeoutMs: e.BODY_IDLE_TIMEOUT_MS,
-    simulator: { enabled: useSimulator, port: e.SIMULATOR_PORT },
+    simulator: { enabled: useSimulator, port: e.SIMULATOR_PORT, latency: e.SIMULATOR_LATENCY },
     providers: {
       transcribe: provider(e.TRANSCRIBE_MODEL, e.TRANSCRIBE_BASE_URL, e.TRANSCRIBE_API_KEY),
       chat: provider(e.CHAT_MODEL, e.CHAT_BASE_URL, e.CHAT_API_KEY),

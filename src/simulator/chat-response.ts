@@ -2,6 +2,9 @@
 import type { ServerResponse } from 'node:http';
 import { type ChatAnswer, type ChatRequest, completionId } from './chat.ts';
 import { sendJson } from './http-util.ts';
+import { until } from './latency-profile.ts';
+
+const tokens = (chars: number) => Math.ceil(chars / 4);
 
 const FINGERPRINT = 'fp_simulator';
 
@@ -49,13 +52,21 @@ export function sendCompletion(
   );
 }
 
-/** Streams the content a few words per chunk, then finish_reason, optional usage and [DONE]. */
-export function streamCompletion(
+/**
+ * Streams the content a few words per chunk, then finish_reason, optional usage and [DONE]. With a timing
+ * (a latency profile), the role chunk goes out at `firstTokenAt` and each content chunk once the tokens
+ * before it have had their time, like a model generating them.
+ */
+export async function streamCompletion(
   res: ServerResponse,
   req: ChatRequest,
   a: ChatAnswer,
   headers: Record<string, string>,
+  timing: { firstTokenAt: number; msPerToken: number } = { firstTokenAt: 0, msPerToken: 0 },
+  signal?: AbortSignal,
 ) {
+  await until(timing.firstTokenAt, signal);
+  if (signal?.aborted) return;
   const base = {
     id: completionId(),
     object: 'chat.completion.chunk',
@@ -85,8 +96,12 @@ export function streamCompletion(
         logprobs: null,
       },
     ]);
+    let tokensSent = 0;
     for (let i = 0; i < pieces.length; i += 3) {
       const content = pieces.slice(i, i + 3).join('');
+      tokensSent += tokens(content.length);
+      await until(timing.firstTokenAt + tokensSent * timing.msPerToken, signal);
+      if (signal?.aborted) return;
       send([{ index, delta: { content }, finish_reason: null, logprobs: null }]);
     }
     send([{ index, delta: {}, finish_reason: a.finishReason, logprobs: null }]);

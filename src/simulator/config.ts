@@ -1,4 +1,5 @@
 /** Turns `SimulatorOptions` (from code, env or POST /_sim/config) into the settings in force. */
+import { LATENCY_PROFILES, type LatencyProfileName } from './latency-profile.ts';
 import {
   ENDPOINTS,
   type Endpoint,
@@ -24,6 +25,7 @@ export const DEFAULT_CONFIG: SimulatorConfig = {
   disableTools: [],
   recognizeMaxSeconds: 120,
   writtenForm: false,
+  latencyProfile: 'none',
 };
 
 export class ConfigValueError extends Error {
@@ -113,6 +115,12 @@ export function applyOptions(base: SimulatorConfig, o: SimulatorOptions): Simula
     if (typeof o.writtenForm !== 'boolean') fail('writtenForm must be true or false');
     c.writtenForm = o.writtenForm;
   }
+  if (o.latencyProfile !== undefined) {
+    if (!LATENCY_PROFILES.includes(o.latencyProfile)) {
+      fail(`latencyProfile must be one of ${LATENCY_PROFILES.join(', ')}`);
+    }
+    c.latencyProfile = o.latencyProfile;
+  }
   if (o.failNext !== undefined) {
     if (!Array.isArray(o.failNext)) fail('failNext must be an array');
     o.failNext.forEach(checkFault);
@@ -148,6 +156,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): SimulatorOptions {
   if (env.SIM_FAULT_ENDPOINTS) o.faultEndpoints = list('SIM_FAULT_ENDPOINTS') as Endpoint[];
   if (env.SIM_DISABLE_TOOLS) o.disableTools = list('SIM_DISABLE_TOOLS') as Tool[];
   if (env.SIM_API_KEY) o.requireApiKey = env.SIM_API_KEY;
+  if (env.SIMULATOR_LATENCY) o.latencyProfile = env.SIMULATOR_LATENCY as LatencyProfileName;
   if (env.SIM_WRITTEN_FORM) o.writtenForm = env.SIM_WRITTEN_FORM === 'true';
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as SimulatorOptions;
 }

@@ -6,6 +6,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answer, parseChatRequest } from './chat.ts';
 import { sendCompletion, streamCompletion } from './chat-response.ts';
 import { ApiError, drain, readJson, sendError, sleep } from './http-util.ts';
+import { type LatencyProfile, until } from './latency-profile.ts';
 import { parseSpeechRequest, speak } from './speech.ts';
 import type { SimulatorState } from './state.ts';
 import { handleTranscription } from './transcription-endpoint.ts';
@@ -118,6 +119,9 @@ async function handle(
       transcriber,
       recognizeMaxSeconds,
       writtenForm: state.config.writtenForm,
+      profile: state.profile(),
+      startedAt: ctx.startedAt,
+      signal,
       headers,
       setModel,
       setParams,
@@ -129,11 +133,29 @@ async function handle(
   if (endpoint === 'chat') {
     const chat = parseChatRequest(body);
     const result = answer(chat);
-    if (chat.stream) streamCompletion(res, chat, result, headers);
-    else sendCompletion(res, chat, result, headers);
+    const timing = chatTiming(state.profile(), ctx.startedAt);
+    if (chat.stream) await streamCompletion(res, chat, result, headers, timing, signal);
+    else {
+      await until(timing.firstTokenAt + timing.msPerToken * result.completionTokens, signal);
+      sendCompletion(res, chat, result, headers);
+    }
     return;
   }
-  await speak(res, parseSpeechRequest(body), state.tools, headers, signal, state.speechCache);
+  const profile = state.profile()?.speech;
+  const pacing = profile && {
+    firstByteAt: ctx.startedAt + profile.firstByteMs,
+    speed: profile.realTimeFactor,
+  };
+  await speak(res, parseSpeechRequest(body), state.tools, headers, signal, state.speechCache, pacing);
+}
+
+/** When a chat answer's first token may go out, and how long each further token takes (no profile: now, 0). */
+function chatTiming(profile: LatencyProfile | undefined, startedAt: number) {
+  if (!profile) return { firstTokenAt: startedAt, msPerToken: 0 };
+  return {
+    firstTokenAt: startedAt + profile.chat.firstTokenMs,
+    msPerToken: 1000 / profile.chat.tokensPerSecond,
+  };
 }
 
 function toApiError(err: unknown): ApiError {

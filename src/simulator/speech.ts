@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { FESTIVAL_VOICE, start, type Toolbox } from './audio-tools.ts';
 import type { ByteCache } from './byte-cache.ts';
 import { ApiError, invalid } from './http-util.ts';
+import { AUDIO_BYTES_PER_SECOND, Pacer } from './latency-profile.ts';
 import { checkModel, VOICES } from './models.ts';
 import { fixWavSizes, toneWav } from './wav.ts';
 
@@ -68,7 +69,19 @@ export function parseSpeechRequest(body: Record<string, unknown>): SpeechRequest
   return { model, input, voice: voiceId, format, speed };
 }
 
-/** Speaks the request into `res` (from the cache when the same request was spoken before). */
+/** A latency profile's speech timing: the first bytes at `firstByteAt`, then `speed`× real time. */
+export interface SpeechPacing {
+  firstByteAt: number;
+  speed: number;
+}
+
+/** Slices of a paced body, so a cached or buffered answer still arrives as a stream. */
+const PACED_SLICE = 4096;
+
+/**
+ * Speaks the request into `res` (from the cache when the same request was spoken before); with a pacing,
+ * every answer (a cached one too) streams as a hosted model's would.
+ */
 export async function speak(
   res: ServerResponse,
   r: SpeechRequest,
@@ -76,7 +89,20 @@ export async function speak(
   headers: Record<string, string>,
   signal: AbortSignal,
   cache: ByteCache,
+  pacing?: SpeechPacing,
 ): Promise<void> {
+  const pacerFor = (format: string) =>
+    pacing && new Pacer(pacing.firstByteAt, (AUDIO_BYTES_PER_SECOND[format] ?? 48_000) * pacing.speed);
+  /** Writes `body` in paced slices; false when the client went away. */
+  const writePaced = async (pacer: Pacer, body: Buffer): Promise<boolean> => {
+    for (let at = 0; at < body.length; at += PACED_SLICE) {
+      const slice = body.subarray(at, at + PACED_SLICE);
+      await pacer.take(slice.length, signal);
+      if (signal.aborted) return false;
+      if (!res.write(slice)) await once(res, 'drain', { signal }).catch(() => {});
+    }
+    return true;
+  };
   const key = JSON.stringify([
     r.input,
     r.voice,
@@ -87,6 +113,14 @@ export async function speak(
     tools.has('ffmpeg'),
   ]);
   const hit = cache.get(key);
+  const hitPacer = hit && pacerFor(formatOf(hit.contentType));
+  if (hit && hitPacer) {
+    await hitPacer.take(0, signal);
+    if (signal.aborted) return;
+    res.writeHead(200, { 'content-type': hit.contentType, 'content-length': hit.body.length, ...headers });
+    if (await writePaced(hitPacer, hit.body)) res.end();
+    return;
+  }
   if (hit) {
     res.writeHead(200, { 'content-type': hit.contentType, 'content-length': hit.body.length, ...headers });
     res.end(hit.body);
@@ -100,19 +134,28 @@ export async function speak(
     for await (const c of source) chunks.push(c as Buffer);
     await failures.catch(toApiError);
     const wav = fixWavSizes(Buffer.concat(chunks));
-    res.writeHead(200, { 'content-type': contentType, 'content-length': wav.length, ...headers });
-    res.end(wav);
     cache.set(key, { contentType, body: wav });
+    const pacer = pacerFor('wav');
+    if (pacer) await pacer.take(0, signal);
+    if (signal.aborted) return;
+    res.writeHead(200, { 'content-type': contentType, 'content-length': wav.length, ...headers });
+    if (!pacer) res.end(wav);
+    else if (await writePaced(pacer, wav)) res.end();
     return;
   }
+  const pacer = pacerFor(format);
   let started = false;
   for await (const chunk of source) {
+    if (pacer) await pacer.take(0, signal);
+    if (signal.aborted) return;
     if (!started) {
       res.writeHead(200, { 'content-type': contentType, 'transfer-encoding': 'chunked', ...headers });
       started = true;
     }
     chunks.push(chunk as Buffer);
-    if (!res.write(chunk)) await once(res, 'drain', { signal });
+    if (pacer) {
+      if (!(await writePaced(pacer, chunk as Buffer))) return;
+    } else if (!res.write(chunk)) await once(res, 'drain', { signal });
   }
   try {
     await failures;
@@ -190,6 +233,9 @@ function atempo(speed: number): string {
   parts.push(`atempo=${left.toFixed(4)}`);
   return parts.join(',');
 }
+
+const formatOf = (contentType: string): string =>
+  Object.entries(FORMATS).find(([, f]) => f.contentType === contentType)?.[0] ?? 'wav';
 
 function toApiError(err: unknown): never {
   const message = `The server had an error while generating speech (simulator: ${(err as Error).message}).`;

@@ -3,6 +3,7 @@ import { Toolbox } from './audio-tools.ts';
 import { ByteCache } from './byte-cache.ts';
 import { applyOptions, DEFAULT_CONFIG } from './config.ts';
 import { FaultInjector } from './faults.ts';
+import { type LatencyProfile, latencyProfile } from './latency-profile.ts';
 import { Limiter } from './limiter.ts';
 import { StatsRecorder } from './stats.ts';
 import { Transcriber } from './transcribe.ts';
@@ -66,6 +67,11 @@ export class SimulatorState {
     this.config = next;
     this.tools = new Toolbox(next.disableTools);
     for (const e of ENDPOINTS) this.limiters[e].setLimit(next.concurrency[e]);
+  }
+
+  /** The hosted-model latencies in force, when a profile is on. */
+  profile(): LatencyProfile | undefined {
+    return latencyProfile(this.config.latencyProfile);
   }
 
   latency(endpoint: Endpoint): number {

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Toolbox } from './audio-tools.ts';
 import { referencePitch } from './diarize.ts';
 import { invalid } from './http-util.ts';
+import { type LatencyProfile, until } from './latency-profile.ts';
 import { checkModel } from './models.ts';
 import { field, readMultipart } from './multipart.ts';
 import type { Transcriber, Transcript } from './transcribe.ts';
@@ -15,6 +16,10 @@ export interface TranscriptionContext {
   recognizeMaxSeconds: number;
   /** numbers in figures and punctuation, in the text and the words (see written-form.ts) */
   writtenForm: boolean;
+  /** Hosted-model latencies to answer with (none: as fast as possible), counted from `startedAt`. */
+  profile: LatencyProfile | undefined;
+  startedAt: number;
+  signal: AbortSignal;
   headers: Record<string, string>;
   /** Tells the server which model was asked for (for the request log). */
   setModel(model: string): void;
@@ -38,6 +43,7 @@ export async function handleTranscription(
     ),
   );
   let out: Rendered;
+  let readyAt = 0;
   try {
     const rawModel = field(upload, 'model');
     if (rawModel) ctx.setModel(rawModel);
@@ -88,6 +94,8 @@ export async function handleTranscription(
       { diarize: diarize && format === 'diarized_json' },
     );
     const transcript = ctx.writtenForm ? writtenForm(heard) : heard;
+    const timing = ctx.profile?.transcription;
+    if (timing) readyAt = ctx.startedAt + timing.baseMs + timing.perAudioSecondMs * transcript.duration;
     const knownSpeakers = await Promise.all(
       names.map(async (name, i) => ({
         name,
@@ -115,6 +123,8 @@ export async function handleTranscription(
   } finally {
     await upload.cleanup();
   }
+  await until(readyAt, ctx.signal);
+  if (ctx.signal.aborted) return;
   res.writeHead(200, {
     'content-type': out.contentType,
     'content-length': Buffer.byteLength(out.body),

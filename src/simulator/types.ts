@@ -1,3 +1,5 @@
+import type { LatencyProfileName } from './latency-profile.ts';
+
 /** Shapes shared by the simulator's modules: options, scripted faults and the stats snapshot. */
 
 export const ENDPOINTS = ['transcriptions', 'chat', 'speech'] as const;
@@ -59,6 +61,8 @@ export interface SimulatorOptions {
    * and `verbose_json` words carrying both (see written-form.ts). Off unless set: the recogniser's words.
    */
   writtenForm?: boolean;
+  /** `openai`: answer with the hosted models' latencies (latency-profile.ts); `none` unless set. */
+  latencyProfile?: LatencyProfileName;
 }
 
 /** The settings in force: every option resolved, per endpoint where that applies. */
@@ -76,6 +80,7 @@ export interface SimulatorConfig {
   disableTools: Tool[];
   recognizeMaxSeconds: number;
   writtenForm: boolean;
+  latencyProfile: LatencyProfileName;
 }
 
 export type FaultKind = '429' | '500' | '400' | '401' | 'timeout' | 'other';

@@ -196,6 +196,102 @@ describe('chat completions', () => {
   });
 });
 
+describe('latency profile openai', () => {
+  /** Reads a response body, noting when each read arrived (ms after `t0`) and its size. */
+  async function reads(res: Response, t0: number) {
+    const out: Array<{ at: number; bytes: number; text: string }> = [];
+    const reader = res.body?.getReader();
+    if (!reader) throw new Error('no body');
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return out;
+      out.push({ at: Date.now() - t0, bytes: value.length, text: Buffer.from(value).toString('utf8') });
+    }
+  }
+  const post = (path: string, body: unknown) =>
+    fetch(`${sim.url}/v1${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer x' },
+      body: JSON.stringify(body),
+    });
+
+  it('streams chat as SSE chunks spread over the tokens, the first after 400 ms', async () => {
+    sim.configure({ latencyProfile: 'openai' });
+    const words = Array.from({ length: 40 }, (_, i) => `word${i}`).join(' ');
+    const t0 = Date.now();
+    const res = await post('/chat/completions', {
+      model: 'gpt-4o-mini',
+      stream: true,
+      messages: [{ role: 'user', content: words }],
+    });
+    expect(res.headers.get('content-type')).toContain('text/event-stream');
+    const got = await reads(res, t0);
+    const events = got.flatMap((r) => r.text.split('\n\n')).filter((e) => e.startsWith('data: '));
+    const contents = events
+      .filter((e) => e !== 'data: [DONE]')
+      .map((e) => JSON.parse(e.slice(6)).choices[0]?.delta?.content ?? '');
+    expect(contents.join('')).toBe(`You said: "${words}". (turn 1)`);
+    // Several reads, not one body: the chunks were written as the tokens' time came.
+    expect(got.length).toBeGreaterThan(5);
+    const tokens = Math.ceil(contents.join('').length / 4);
+    // Lower bounds only (a busy machine is slower, never faster): 400 ms to the first token, 50 tokens/s after.
+    expect(got[0]?.at).toBeGreaterThanOrEqual(400);
+    expect(got.at(-1)?.at).toBeGreaterThanOrEqual(400 + ((tokens - 10) * 1000) / 50);
+  });
+
+  it('answers chat without streaming once the whole reply would have been generated', async () => {
+    sim.configure({ latencyProfile: 'openai' });
+    const t0 = Date.now();
+    const c = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'a short question' }],
+    });
+    const tokens = c.usage?.completion_tokens ?? 0;
+    expect(tokens).toBeGreaterThan(0);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(400 + (tokens * 1000) / 50);
+  });
+
+  it('streams speech at 4x real time after 300 ms, a repeated request too', async () => {
+    sim.configure({ latencyProfile: 'openai' });
+    for (const round of ['spoken', 'cached']) {
+      const t0 = Date.now();
+      const res = await post('/audio/speech', {
+        model: 'gpt-4o-mini-tts',
+        voice: 'alloy',
+        input: 'This sentence is spoken slowly enough to arrive in many pieces over the wire.',
+        response_format: 'mp3',
+      });
+      expect(res.status, round).toBe(200);
+      const got = await reads(res, t0);
+      const total = got.reduce((n, r) => n + r.bytes, 0);
+      expect(total, round).toBeGreaterThan(8192);
+      expect(got.length, round).toBeGreaterThan(2);
+      expect(got[0]?.at, round).toBeGreaterThanOrEqual(300);
+      // byte n no earlier than 300 ms + n / (8000 B/s of 64 kbit/s mp3 × 4): the last slice starts ≤ 4 KiB before the end
+      expect(got.at(-1)?.at, round).toBeGreaterThanOrEqual(300 + ((total - 4096) * 1000) / 32_000);
+    }
+    expect(sim.stats().cacheHits.speech).toBe(1);
+  });
+
+  it('answers a transcription after 300 ms + 40 ms per second of audio', async () => {
+    sim.configure({ latencyProfile: 'openai', disableTools: ['pocketsphinx'] });
+    const t0 = Date.now();
+    const t = await client.audio.transcriptions.create({
+      file: fs.createReadStream(question),
+      model: 'whisper-1',
+      response_format: 'verbose_json',
+    });
+    expect(t.duration).toBeGreaterThan(4.5);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(300 + 40 * t.duration);
+  });
+
+  it('is chosen by SIMULATOR_LATENCY and refuses unknown profiles', () => {
+    expect(optionsFromEnv({ SIMULATOR_LATENCY: 'openai' }).latencyProfile).toBe('openai');
+    expect(applyOptions(DEFAULT_CONFIG, { latencyProfile: 'openai' }).latencyProfile).toBe('openai');
+    expect(() => applyOptions(DEFAULT_CONFIG, { latencyProfile: 'slow' as never })).toThrow(ConfigValueError);
+  });
+});
+
 describe('voicemail extraction', () => {
   it('finds numbers written as digits or spoken as words', () => {
     expect(findPhoneNumber('call me at 555 013 2447, thanks')).toBe('555-013-2447');
