@@ -41,7 +41,8 @@ function client(stack: Stack, key: string) {
         },
         {
           timeoutMs: 120_000,
-          intervalMs: 100,
+          intervalMs: 25,
+          maxIntervalMs: 250,
           progress: () => [job.status, job.stage, job.updated_at],
           message: `job ${id} to end`,
         },

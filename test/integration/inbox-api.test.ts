@@ -62,7 +62,13 @@ describe('inbox API: handled mark, list filters, cursor paging', () => {
         counts = view.counts;
         return view.status === 'completed';
       },
-      { timeoutMs: 120_000, intervalMs: 100, progress: () => counts, message: 'the batch of 40 to complete' },
+      {
+        timeoutMs: 120_000,
+        intervalMs: 25,
+        maxIntervalMs: 250,
+        progress: () => counts,
+        message: 'the batch of 40 to complete',
+      },
     );
     voicemails = await listAll('/v1/jobs?limit=100');
     batchId = batch.body.id;

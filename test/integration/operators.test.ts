@@ -119,7 +119,8 @@ describe('operators: metrics, OpenAPI, readiness, dashboard auth', () => {
         },
         {
           timeoutMs: 120_000,
-          intervalMs: 100,
+          intervalMs: 25,
+          maxIntervalMs: 250,
           progress: () => counts,
           message: 'the batch of 2 to complete',
         },
