@@ -203,7 +203,11 @@ describe('voicebot CLI', () => {
       'with a key',
     ]);
     expect(status.code, status.stderr).toBe(0);
+    // Another key stays: with none left the API goes back to open (outside production, by design, once its
+    // 5 s view of "any key exists" renews) and would take any request — a revoked key included.
+    expect((await voicebot(['keys', 'create', '--name', 'stays'], env)).code).toBe(0);
     expect((await voicebot(['keys', 'revoke', key_id], env)).code).toBe(0);
+    expect((await voicebot(['--json', 'keys', 'list'], env)).stdout).not.toContain(key_id);
     const after = await voicebot(['--url', stack.url, '--api-key', key, 'submit', '--text', 'revoked']);
     expect(after.code).toBe(2);
     expect(after.stderr).toContain('invalid_api_key');
