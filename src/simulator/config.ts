@@ -80,7 +80,7 @@ const toolList = (v: unknown): Tool[] => {
 /** Validates one scripted fault (they also arrive as JSON from /_sim/config). */
 export function checkFault(f: unknown): ScriptedFault {
   if (typeof f !== 'object' || f === null) return fail('failNext entries must be objects');
-  const { endpoint, status, retryAfterMs, message } = f as Record<string, unknown>;
+  const { endpoint, status, retryAfterMs, message, afterMs } = f as Record<string, unknown>;
   if (endpoint !== undefined && !isEndpoint(endpoint)) fail(`failNext: unknown endpoint ${String(endpoint)}`);
   if (
     status !== 'timeout' &&
@@ -89,6 +89,7 @@ export function checkFault(f: unknown): ScriptedFault {
     fail('failNext: status must be an HTTP error status (400-599) or "timeout"');
   }
   if (retryAfterMs !== undefined) number('failNext.retryAfterMs', retryAfterMs, 0);
+  if (afterMs !== undefined) number('failNext.afterMs', afterMs, 0);
   if (message !== undefined && typeof message !== 'string') fail('failNext.message must be a string');
   return f as ScriptedFault;
 }

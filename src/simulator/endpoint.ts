@@ -63,6 +63,7 @@ export async function serveEndpoint(
         });
         return;
       }
+      if (injected.afterMs) await sleep(injected.afterMs, signal);
       throw injected.error;
     }
     const release = await state.limiters[endpoint].acquire(signal);

@@ -2,7 +2,10 @@
 import { ApiError } from './http-util.ts';
 import type { Endpoint, FaultKind, ScriptedFault, SimulatorConfig } from './types.ts';
 
-export type Fault = { kind: 'timeout' } | { kind: Exclude<FaultKind, 'timeout'>; error: ApiError };
+export type Fault = ({ kind: 'timeout' } | { kind: Exclude<FaultKind, 'timeout'>; error: ApiError }) & {
+  /** answer only after this many ms (scripted faults with `afterMs`) */
+  afterMs?: number;
+};
 
 /** mulberry32: a tiny seeded PRNG, so a benchmark sees the same faults on every run. */
 function seeded(seed: number): () => number {
@@ -84,7 +87,8 @@ export class FaultInjector {
       const [f] = this.#script.splice(i, 1);
       if (f) {
         if (f.status === 'timeout') return { kind: 'timeout' };
-        return errorFor(f.status, f.retryAfterMs ?? c.retryAfterMs, f.message);
+        const fault = errorFor(f.status, f.retryAfterMs ?? c.retryAfterMs, f.message);
+        return f.afterMs ? { ...fault, afterMs: f.afterMs } : fault;
       }
     }
     if (!c.faultEndpoints.includes(endpoint)) return undefined;

@@ -26,6 +26,8 @@ export interface ScriptedFault {
   /** 429 only: value of the retry-after-ms header (retry-after is the same, rounded up to seconds). */
   retryAfterMs?: number;
   message?: string;
+  /** Answer the error only after this many ms (a slow failure, e.g. a gateway timing out upstream). */
+  afterMs?: number;
 }
 
 export interface SimulatorOptions {
