@@ -174,6 +174,16 @@ const envSchema = z.object({
   MAX_STALLED_COUNT: int(0, 1000).default(3),
   /** Tests only: the share of lifecycle transitions after which a worker process SIGKILLs itself. */
   TEST_CRASH_AFTER_TRANSITION: z.coerce.number().min(0).max(1).default(0),
+  /** Tests only: `<transition>:<stage>` list (transition start or handoff) after which a worker SIGKILLs itself. */
+  TEST_CRASH_AT: z
+    .string()
+    .default('')
+    .transform((v) =>
+      v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
   JOB_RETENTION_SECONDS: int(60).default(7 * 24 * 3600),
 
@@ -377,6 +387,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env) {
       maxStalledCount: e.MAX_STALLED_COUNT,
       /** tests only (crash-invariant test): die right after this share of transitions, before BullMQ hears */
       crashAfterTransition: e.TEST_CRASH_AFTER_TRANSITION,
+      /** tests only (stalled-out test): die right after these transitions, e.g. `handoff:chat` */
+      crashAt: e.TEST_CRASH_AT,
     },
     shutdownTimeoutMs: e.SHUTDOWN_TIMEOUT_MS,
     retentionSeconds: e.JOB_RETENTION_SECONDS,

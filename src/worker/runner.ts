@@ -36,6 +36,7 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
     retentionSeconds: config.retentionSeconds,
     queues,
     crashAfterTransition: config.worker.crashAfterTransition,
+    crashAt: config.worker.crashAt,
   });
   // An installed BullMQ that does not add jobs the way the lifecycle embeds it stops the workers here.
   await lifecycle.checkBullmq();

@@ -165,6 +165,7 @@ export async function handleFailure(
       record.id,
       {},
       {
+        stage,
         event: {
           type: 'stage.retrying',
           data: { stage, error: { code: 'rate_limited', message: classified.message }, pause_ms: pauseMs },
@@ -185,7 +186,11 @@ export async function handleFailure(
     await lifecycle.finish(record, 'failed', { error }, { stage });
   } else {
     log.warn({ code: classified.code, error: classified.message }, 'stage failed: will retry');
-    await lifecycle.patch(record.id, {}, { event: { type: 'stage.retrying', data: { stage, error } } });
+    await lifecycle.patch(
+      record.id,
+      {},
+      { stage, event: { type: 'stage.retrying', data: { stage, error } } },
+    );
   }
   throw classified;
 }
@@ -222,8 +227,16 @@ export function onStalledOut(stage: Stage, deps: RunnerDeps) {
         };
     try {
       const record = await store.get(jobId);
-      if (record && (await lifecycle.finish(record, 'failed', { error })))
+      // Only while the job is still at this stage: a stage job that handed off before it stalled out (its
+      // worker died between the hand-off and BullMQ's completion) does not fail the job that moved on.
+      if (!record) return;
+      if (await lifecycle.finish(record, 'failed', { error }, { stage }))
         log.error({ job_id: jobId, stage, code: error.code }, 'job failed');
+      else
+        log.info(
+          { job_id: jobId, stage, job_stage: record.stage, status: record.status },
+          'stage job failed after its job moved on or ended: job left as it is',
+        );
     } catch (e) {
       log.error({ err: e, job_id: jobId }, 'could not record a stalled-out job');
     }
@@ -247,6 +260,6 @@ async function ensureInput(
     allowPrivate: config.webhooks.allowPrivateNetworks,
     signal,
   });
-  await lifecycle.patch(record.id, { input_type: mime, input_bytes: bytes });
+  await lifecycle.patch(record.id, { input_type: mime, input_bytes: bytes }, { stage });
   return { ...record, input_type: mime, input_bytes: bytes };
 }

@@ -100,6 +100,7 @@ export class Lifecycle {
   readonly retentionSeconds: number;
   readonly queues: QueueSet;
   private readonly cmd: ScriptClient;
+  private readonly crashAt: ReadonlySet<string>;
 
   constructor(
     redis: RedisClient,
@@ -109,8 +110,11 @@ export class Lifecycle {
       queues: QueueSet;
       /** tests only: the share of transitions after which this process SIGKILLs itself (a crash failpoint) */
       crashAfterTransition?: number;
+      /** tests only: `<transition>:<stage>` (start, handoff) after which this process SIGKILLs itself */
+      crashAt?: readonly string[];
     },
   ) {
+    this.crashAt = new Set(opts.crashAt ?? []);
     this.redis = redis;
     this.prefix = opts.prefix;
     this.keys = redisKeys(opts.prefix);
@@ -269,6 +273,11 @@ export class Lifecycle {
     return [keys, params, [add]];
   }
 
+  /** Tests only: dies here, before BullMQ hears of the transition, when TEST_CRASH_AT names it. */
+  private failpoint(transition: 'start' | 'handoff', stage: Stage): void {
+    if (this.crashAt.has(`${transition}:${stage}`)) process.kill(process.pid, 'SIGKILL');
+  }
+
   /**
    * A stage starts: the job is marked running and stage.started published. Returns the record (as it now is),
    * or undefined when the job is gone, has ended, or has moved past this stage.
@@ -282,6 +291,7 @@ export class Lifecycle {
       channel: this.keys.jobChannel(id),
     })) as [string, string[] | string];
     if (res[0] !== 'ok') return undefined;
+    this.failpoint('start', stage);
     const record = fromHashFields(res[1] as string[]);
     return { ...record, status: 'running', updated_at: now };
   }
@@ -309,6 +319,7 @@ export class Lifecycle {
       },
       [add],
     );
+    if (res === 'ok') this.failpoint('handoff', stage);
     return res === 'ok';
   }
 
@@ -396,13 +407,15 @@ export class Lifecycle {
 
   /**
    * Writes fields of a job that has not ended (`anyStatus`: whatever its status, e.g. a tombstone) and removes
-   * `remove`. False when the job is missing (or has ended, without `anyStatus`).
+   * `remove`. False when the job is missing (or has ended, without `anyStatus`, or is no longer at `stage`).
    */
   async patch(
     id: string,
     fields: Partial<JobRecord>,
     opts: {
       anyStatus?: boolean;
+      /** a stage job's patch: only while the job is at this stage */
+      stage?: Stage;
       remove?: Array<keyof JobRecord>;
       event?: { type: EventType; data: Record<string, unknown> };
     } = {},
@@ -412,6 +425,7 @@ export class Lifecycle {
       fields: Object.entries(toHash({ ...fields, updated_at: new Date().toISOString() })).flat(),
       remove: opts.remove ?? [],
       any: opts.anyStatus === true,
+      stage: opts.stage,
       channel: this.keys.jobChannel(id),
     });
     return res === 'ok';

@@ -92,6 +92,8 @@ export interface PatchParams {
   remove: string[];
   /** whatever the job's status (e.g. a tombstone on an ended job) */
   any: boolean;
+  /** when set, the job must still be at this stage (a stage job's patch) */
+  stage?: string | undefined;
   event?: EventParam | undefined;
   channel: string;
 }
