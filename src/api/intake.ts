@@ -237,6 +237,7 @@ export function newRecord(
     req_id: ctx.reqId ?? null,
     trace_parent: currentTraceparent(),
     batch_id: ctx.batchId ?? null,
+    mode: body.mode === 'interactive' ? 'interactive' : null,
     priority: null,
     status: 'queued',
     stage: firstStage(body.pipeline, kind),

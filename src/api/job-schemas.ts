@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isLanguageCode } from '../shared/languages.ts';
-import { PIPELINE_NAMES } from '../shared/stages.ts';
+import { JOB_MODES, PIPELINE_NAMES } from '../shared/stages.ts';
 import { transcriptOptionsShape } from '../shared/transcript-options.ts';
 import { assertJsonDepth } from './json-body.ts';
 
@@ -67,6 +67,11 @@ function buildJobSchema(maxTextChars: number) {
   return z.strictObject({
     text: z.string().trim().min(1, 'text must not be empty').max(maxTextChars).optional(),
     audio_url: audioUrlSchema.optional(),
+    /**
+     * `interactive`: a person is waiting for this job (a talk turn): its stages go ahead of batch work in every
+     * queue. `batch` (the default): queued in order, with the client's fair-queuing rank. Not for batches.
+     */
+    mode: z.enum(JOB_MODES).optional(),
     ...jobOptionsShape,
   });
 }

@@ -3,7 +3,7 @@
  * BullMQ jobs on the stage queues carry only the job id; this record is what clients see.
  */
 import { z } from 'zod';
-import { ARTIFACT_NAMES, JOB_STATUSES, PIPELINE_NAMES, STAGES } from './stages.ts';
+import { ARTIFACT_NAMES, JOB_MODES, JOB_STATUSES, PIPELINE_NAMES, STAGES } from './stages.ts';
 import { voicemailSummarySchema } from './summary.ts';
 import {
   redactionSchema,
@@ -47,6 +47,8 @@ export const jobRecordSchema = z.object({
   /** W3C traceparent of that request's span (tracing on): every process continues the job's trace from it */
   trace_parent: z.string().nullable(),
   batch_id: z.string().nullable(),
+  /** `interactive`: its stages go ahead of batch work in every queue (null: batch) */
+  mode: z.enum(JOB_MODES).nullable(),
   /** BullMQ priority of its stage jobs (fair queuing: the client's n-th job in flight gets n) */
   priority: z.number().int().nullable(),
   status: z.enum(JOB_STATUSES),

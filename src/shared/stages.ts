@@ -27,6 +27,21 @@ export const PIPELINES = {
 export type Pipeline = keyof typeof PIPELINES;
 export const PIPELINE_NAMES = Object.keys(PIPELINES) as [Pipeline, ...Pipeline[]];
 
+/**
+ * How a job is queued at every stage: `batch` in order (with the client's fair-queuing rank), `interactive` (a
+ * person waits for it: talk turns) ahead of all batch work — unprioritized and LIFO, so BullMQ takes it before
+ * any waiting or prioritized batch job.
+ */
+export const JOB_MODES = ['batch', 'interactive'] as const;
+export type JobMode = (typeof JOB_MODES)[number];
+
+/** BullMQ options that place a stage job of a job in `mode` (the fair rank applies to batch jobs only). */
+export const stageQueueOptions = (
+  mode: JobMode | null,
+  priority: number | null,
+): { lifo?: true; priority?: number } =>
+  mode === 'interactive' ? { lifo: true } : priority ? { priority } : {};
+
 /** Which stage runs first: text input skips transcription. */
 export function firstStage(pipeline: Pipeline, input: 'audio' | 'text'): Stage {
   const stages: readonly Stage[] = PIPELINES[pipeline];

@@ -12,6 +12,9 @@ import type { SimulatorState } from './state.ts';
 import { handleTranscription } from './transcription-endpoint.ts';
 import type { Endpoint, FaultKind } from './types.ts';
 
+/** Chat and speech requests keep this much of their text in the request log (which request was which). */
+const PARAM_CHARS = 200;
+
 export interface RequestContext {
   state: SimulatorState;
   headers: Record<string, string>;
@@ -133,6 +136,8 @@ async function handle(
   if (typeof body.model === 'string') setModel(body.model);
   if (endpoint === 'chat') {
     const chat = parseChatRequest(body);
+    const lastUser = chat.messages.findLast((m) => m.role === 'user')?.text ?? '';
+    setParams({ user: lastUser.slice(0, PARAM_CHARS) });
     const result = answer(chat);
     const timing = chatTiming(state.profile(), ctx.startedAt);
     if (chat.stream) await streamCompletion(res, chat, result, headers, timing, signal);
@@ -142,12 +147,14 @@ async function handle(
     }
     return;
   }
+  const speech = parseSpeechRequest(body);
+  setParams({ input: speech.input.slice(0, PARAM_CHARS) });
   const profile = state.profile()?.speech;
   const pacing = profile && {
     firstByteAt: ctx.startedAt + profile.firstByteMs,
     speed: profile.realTimeFactor,
   };
-  await speak(res, parseSpeechRequest(body), state.tools, headers, signal, state.speechCache, pacing);
+  await speak(res, speech, state.tools, headers, signal, state.speechCache, pacing);
 }
 
 /** When a chat answer's first token may go out, and how long each further token takes (no profile: now, 0). */

@@ -97,7 +97,10 @@ export interface RequestRecord {
   ms: number;
   /** Set when the answer was an injected fault. */
   fault?: FaultKind;
-  /** Transcriptions: the request's form fields (all but the file), e.g. `prompt`, `response_format`. */
+  /**
+   * Transcriptions: the request's form fields (all but the file), e.g. `prompt`, `response_format`; chat: `user`,
+   * the last user message; speech: `input` (texts cut to 200 characters).
+   */
   params?: Record<string, string | string[]>;
 }
 

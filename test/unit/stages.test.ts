@@ -35,6 +35,7 @@ describe('job record hash', () => {
       req_id: 'req-1',
       trace_parent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
       batch_id: null,
+      mode: 'interactive',
       priority: 3,
       status: 'failed',
       stage: 'chat',

@@ -71,6 +71,8 @@ export function createApi(apiKey: () => string): Api {
       const form = new FormData();
       // Plain fields first: the server streams the audio part, fields after it would arrive late.
       form.append('conversation_id', s.conversationId);
+      // A person waits for this turn: its stages go ahead of batch work in every queue.
+      form.append('mode', 'interactive');
       if (s.audio) form.append('audio', s.audio, s.filename ?? 'recording');
       else form.append('text', s.text ?? '');
       return request('/v1/jobs', { method: 'POST', body: form });

@@ -11,7 +11,7 @@ import { fromHashFields, type JobRecord, toHash } from '../job-record.ts';
 import { jobsEnded } from '../metrics.ts';
 import type { QueueSet } from '../queue-registry.ts';
 import type { RedisClient } from '../redis.ts';
-import { type Stage, stageJobId } from '../stages.ts';
+import { type JobMode, type Stage, stageJobId, stageQueueOptions } from '../stages.ts';
 import { type AddSpec, checkBullmqContract, fromScriptError, prepareAdd } from './bullmq-add.ts';
 import { COMMAND_NAMES, COMMANDS, type CommandName } from './commands.ts';
 import { type RedisKeys, redisKeys } from './keys.ts';
@@ -161,12 +161,17 @@ export class Lifecycle {
     }
   }
 
-  private stageAdd(id: string, stage: Stage, priority: number | null): Promise<AddSpec> {
+  private stageAdd(
+    id: string,
+    stage: Stage,
+    priority: number | null,
+    mode: JobMode | null = null,
+  ): Promise<AddSpec> {
     return prepareAdd(
       this.queues.stages[stage],
       stage,
       { jobId: id },
-      { jobId: stageJobId(id, stage), ...(priority ? { priority } : {}) },
+      { jobId: stageJobId(id, stage), ...stageQueueOptions(mode, priority) },
     );
   }
 
@@ -251,7 +256,9 @@ export class Lifecycle {
     const stage = record.stage;
     if (!stage) throw new Error('a job is accepted at a stage');
     const k = this.keys;
-    const add = await this.stageAdd(record.id, stage, opts.fair ? 1 : null);
+    // An interactive job has no fair-queuing rank: unprioritized and LIFO, it goes ahead of batch work.
+    const fair = opts.fair && record.mode !== 'interactive';
+    const add = await this.stageAdd(record.id, stage, fair ? 1 : null, record.mode);
     const keys = [
       k.job(record.id),
       k.jobEvents(record.id),
@@ -265,7 +272,7 @@ export class Lifecycle {
       fields: Object.entries(toHash(record)).flat(),
       created: Date.parse(record.created_at),
       cap: opts.cap,
-      fair: opts.fair,
+      fair,
       idem: opts.idempotency ? [opts.idempotency.value, opts.idempotency.ttlSeconds] : undefined,
       event: JSON.stringify({ job_id: record.id, status: 'queued' }),
       keyterms: opts.keyterms,
@@ -305,7 +312,7 @@ export class Lifecycle {
     completed: Record<string, unknown>,
   ): Promise<boolean> {
     const { id } = record;
-    const add = await this.stageAdd(id, next, record.priority);
+    const add = await this.stageAdd(id, next, record.priority, record.mode);
     const res = await this.run(
       'handoff',
       [this.keys.job(id), this.keys.jobEvents(id)],

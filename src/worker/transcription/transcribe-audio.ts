@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { type Queue, WaitingChildrenError } from 'bullmq';
 import { extensionFor } from '../../shared/audio-types.ts';
 import { PermanentError } from '../../shared/errors.ts';
-import { type ArtifactName, chunkJobId, keys } from '../../shared/stages.ts';
+import { type ArtifactName, chunkJobId, keys, stageQueueOptions } from '../../shared/stages.ts';
 import type { StageContext, StageOutput } from '../stages/stage.ts';
 import { channelLabel, mergeChannels } from './channels.ts';
 import { type ChunkPlan, planChunks } from './chunk-plan.ts';
@@ -341,7 +341,7 @@ async function transcribeChunks(
               parent: { id: job.id as string, queue: job.queueQualifiedName },
               // A chunk that fails for good fails the job itself; the parent must not hang on it.
               ignoreDependencyOnFailure: true,
-              ...(record.priority ? { priority: record.priority } : {}),
+              ...stageQueueOptions(record.mode, record.priority),
             },
           })),
       );
