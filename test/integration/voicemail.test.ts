@@ -209,7 +209,7 @@ describe('voicemail limits and failures', () => {
     );
     expect(stored.text).toBe(job.transcript);
     await expect(stat(join(stack.dataDir, 'objects', 'jobs', body.id, 'transcript.txt'))).rejects.toThrow();
-  }, 180_000);
+  });
 
   it('a summary that does not match the schema is retried, then fails with invalid_summary', async () => {
     badCalls = 0;
