@@ -17,10 +17,9 @@ import { providerContext, recordUsage } from '../shared/metrics.ts';
 import { pauseQueue } from '../shared/queue-pause.ts';
 import { isFinalAttempt, type QueueSet } from '../shared/queue-registry.ts';
 import type { RedisClient } from '../shared/redis.ts';
-import { keys, nextStage, type Stage, stagePayloadSchema } from '../shared/stages.ts';
+import { nextStage, type Stage, stagePayloadSchema } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
 import { annotate } from '../shared/tracing.ts';
-import { fetchAudioInto } from './fetch-audio.ts';
 import type { Providers } from './providers.ts';
 import type { StageFn } from './stages/stage.ts';
 
@@ -66,7 +65,17 @@ export function stageProcessor(
     try {
       // A first start (BullMQ counts every start) cannot find anything an earlier run stored.
       const fresh = job.attemptsStarted <= 1;
-      const input = await ensureInput(record, stage, deps, abort, fresh);
+      const input = run.prepareInput
+        ? await run.prepareInput(record, {
+            storage,
+            config,
+            signal: abort,
+            fresh,
+            patch: async (fields) => {
+              await lifecycle.patch(record.id, fields, { stage });
+            },
+          })
+        : record;
       // The provider calls made inside are attributed to this job's client and stage (usage metrics).
       const output = await providerContext.run({ clientId: record.client_id, stage, signal: abort }, () =>
         run({
@@ -82,18 +91,14 @@ export function stageProcessor(
           fresh,
         }),
       );
-      if (stage === 'transcribe' && output.duration_seconds) {
+      const used = run.usage?.(output, input);
+      if (used) {
         recordUsage(
           config.metrics.prices,
-          {
-            client: record.client_id,
-            stage,
-            // the model the job was sent to (diarize and word times may route past TRANSCRIBE_MODEL)
-            model: output.transcription_model?.model ?? providers.transcribe.model,
-          },
-          { audioSeconds: output.duration_seconds },
+          { client: record.client_id, stage, model: used.model },
+          used.usage,
         );
-        annotate({ 'voicebot.audio_seconds': output.duration_seconds });
+        if (used.attributes) annotate(used.attributes);
       }
       // A recording without speech ends the job at transcription (no reply, no speech; see transcribe-audio).
       const next = output.no_speech ? undefined : nextStage(record.pipeline, stage);
@@ -241,25 +246,4 @@ export function onStalledOut(stage: Stage, deps: RunnerDeps) {
       log.error({ err: e, job_id: jobId }, 'could not record a stalled-out job');
     }
   };
-}
-
-/** Audio given by URL is fetched into storage before transcription (once: a stored input is a checkpoint). */
-async function ensureInput(
-  record: JobRecord,
-  stage: Stage,
-  deps: RunnerDeps,
-  signal: AbortSignal,
-  fresh: boolean,
-): Promise<JobRecord> {
-  const { storage, lifecycle, config } = deps;
-  if (stage !== 'transcribe' || !record.source_url) return record;
-  if (!fresh && (await storage.exists(keys.input(record.id), signal))) return record;
-  const { mime, bytes } = await fetchAudioInto(storage, keys.input(record.id), record.source_url, {
-    maxBytes: config.limits.uploadBytes,
-    timeoutMs: config.limits.audioFetchTimeoutMs,
-    allowPrivate: config.webhooks.allowPrivateNetworks,
-    signal,
-  });
-  await lifecycle.patch(record.id, { input_type: mime, input_bytes: bytes }, { stage });
-  return { ...record, input_type: mime, input_bytes: bytes };
 }

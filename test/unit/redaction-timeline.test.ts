@@ -9,8 +9,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { RedactType } from '../../src/shared/transcript-options.ts';
-import { redactDoc } from '../../src/worker/transcription/redact.ts';
 import { silencedSpans } from '../../src/worker/transcription/redact-audio.ts';
+import { redactDoc } from '../../src/worker/transcription/redact-doc.ts';
 import type { TranscriptDoc, Word } from '../../src/worker/transcription/transcript.ts';
 
 const TYPES = new Set<RedactType>(['phone_number', 'credit_card', 'email']);

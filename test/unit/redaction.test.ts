@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { detect, luhn } from '../../src/shared/redaction/detect.ts';
 import { REDACT_TYPES } from '../../src/shared/transcript-options.ts';
 import { findAddresses, findPersonNames } from '../../src/simulator/pii-extract.ts';
-import { redactDoc, redactText } from '../../src/worker/transcription/redact.ts';
+import { redactText } from '../../src/worker/transcription/redact.ts';
+import { redactDoc } from '../../src/worker/transcription/redact-doc.ts';
 
 const ALL = new Set(REDACT_TYPES);
 const tokens = (s: string) => s.split(/\s+/);

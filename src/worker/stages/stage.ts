@@ -3,6 +3,7 @@ import type { Config } from '../../shared/config.ts';
 import type { ConversationStore } from '../../shared/conversation-store.ts';
 import type { JobRecord } from '../../shared/job-record.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { Usage } from '../../shared/prices.ts';
 import type { Storage } from '../../shared/storage/index.ts';
 import type { Providers } from '../providers.ts';
 
@@ -46,6 +47,34 @@ export type StageOutput = Partial<
 
 /**
  * A stage: takes its input from the record (texts) or storage (audio), calls its provider unless a large output
- * already exists under its deterministic key (the checkpoint), and returns the fields to record.
+ * already exists under its deterministic key (the checkpoint), and returns the fields to record. Its hooks
+ * let the generic runner (stage-runner.ts) do what only this stage knows, without naming it.
  */
-export type StageFn = (ctx: StageContext) => Promise<StageOutput>;
+export type StageFn = ((ctx: StageContext) => Promise<StageOutput>) & StageHooks;
+
+export interface StageHooks {
+  /**
+   * Before the stage runs (and before its provider context): makes its input ready — e.g. audio given by
+   * URL fetched into storage — and returns the record to run on.
+   */
+  prepareInput?(record: JobRecord, env: PrepareEnv): Promise<JobRecord>;
+  /** After it ran: what it used, for the usage and cost metrics (and the trace's attributes). */
+  usage?(output: StageOutput, record: JobRecord): StageUsage | undefined;
+}
+
+export interface PrepareEnv {
+  storage: Storage;
+  config: Config;
+  signal: AbortSignal;
+  /** see StageContext.fresh */
+  fresh: boolean;
+  /** records fields on the job (the lifecycle's patch) */
+  patch(fields: Partial<JobRecord>): Promise<void>;
+}
+
+export interface StageUsage {
+  model: string;
+  usage: Usage;
+  /** span attributes of the stage's trace */
+  attributes?: Record<string, number>;
+}

@@ -12,6 +12,7 @@ import type { Config } from '../../shared/config.ts';
 import type { JobRecord } from '../../shared/job-record.ts';
 import type { Storage } from '../../shared/storage/index.ts';
 import type { TranscriptionModel, TranscriptOptions } from '../../shared/transcript-options.ts';
+import type { StageContext } from '../stages/stage.ts';
 import { givesTimestamps } from './model-facts.ts';
 import type { TranscribeRequest } from './provider.ts';
 import { storedReferences } from './speaker-references.ts';
@@ -95,6 +96,10 @@ export const modelsOf = (model: string, config: Pick<Config, 'transcription'>): 
   diarizeModel: config.transcription.diarizeModel,
   timestampsModel: config.transcription.timestampsModel,
 });
+
+/** The job's transcription request (model, words, diarize, prompt) and what it cannot honour. */
+export const requestPlanFor = (ctx: Pick<StageContext, 'record' | 'providers' | 'config'>): RequestPlan =>
+  planRequest(ctx.record.transcript_options, modelsOf(ctx.providers.transcribe.model, ctx.config));
 
 /** A chunk's request: the job's, plus the first chunk's speaker references when diarizing. */
 export async function chunkRequest(

@@ -7,7 +7,8 @@ import type { JobRecord } from '../../shared/job-record.ts';
 import type { VoicemailSummary } from '../../shared/summary.ts';
 import type { Speaker, TranscriptOptions } from '../../shared/transcript-options.ts';
 import type { StageContext } from '../stages/stage.ts';
-import { type Entities, findEntities, redactDoc, redactText } from './redact.ts';
+import { type Entities, findEntities, redactText } from './redact.ts';
+import { redactDoc } from './redact-doc.ts';
 import type { TranscriptDoc } from './transcript.ts';
 
 /** Names for diarized speakers (in order of first appearance), then redaction. */
