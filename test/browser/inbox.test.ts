@@ -17,6 +17,7 @@ import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuiltFile, buildWeb, DEFAULT_OUT_DIR } from '../../web/build.ts';
 import { type Stack, startStack } from '../support/stack.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { CHROMIUM_PATH, HEADLESS_ARGS, hasChromium } from './browser.ts';
 
 const RESULTS = resolve(import.meta.dirname, '../../test-results');
@@ -174,13 +175,23 @@ describe.skipIf(!hasChromium)(
           'Too large (1.3 MB): the server takes files up to 1.0 MB.',
         );
         const audio = files.slice(0, 4).map((f) => basename(f));
-        for (const name of audio)
-          await page.waitForSelector(
-            `.upload:has-text("${name}"):is([data-phase="done"], [data-phase="failed"])`,
-            {
-              timeout: 120_000,
-            },
-          );
+        // Real recognition of four files on a possibly busy machine: waited for as long as the page's upload
+        // log keeps moving (every stage of every file is a line in it).
+        await waitFor(
+          async () => {
+            for (const name of audio) {
+              const ended = `.upload:has-text("${name}"):is([data-phase="done"], [data-phase="failed"])`;
+              if ((await page.locator(ended).count()) === 0) return false;
+            }
+            return true;
+          },
+          {
+            timeoutMs: 120_000,
+            intervalMs: 250,
+            progress: () => page.evaluate(() => (globalThis as unknown as PageWindow).__uploadLog.length),
+            message: 'the four audio uploads to end (done or failed)',
+          },
+        );
         const log = await page.evaluate(() => (globalThis as unknown as PageWindow).__uploadLog);
         for (const name of audio) {
           const steps = log.filter((l) => l.startsWith(`${name} `)).map((l) => l.slice(name.length + 1));
