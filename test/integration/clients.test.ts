@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startApi } from '../../src/api/server.ts';
 import { ApiKeys } from '../../src/shared/api-keys.ts';
+import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { audioForm, fixture, type Job } from '../support/http.ts';
 import { type Stack, startStack } from '../support/stack.ts';
@@ -84,7 +85,7 @@ describe('API keys and tenancy', () => {
     expect(none.status).toBe(401);
     expect(none.headers.get('www-authenticate')).toContain('Bearer');
     expect((await client(stack, 'vb_wrong').submit({ text: 'hi' })).status).toBe(401);
-    const stored = await redis.keys(`${stack.config.prefix}:apikey:*`);
+    const stored = await redis.keys(redisKeys(stack.config.prefix).apiKey('*'));
     expect(stored.every((k) => /:apikey:[0-9a-f]{64}$/.test(k))).toBe(true);
   });
 

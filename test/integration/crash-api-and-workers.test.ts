@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Config, loadConfig } from '../../src/shared/config.ts';
 import { jobStreamKey } from '../../src/shared/events.ts';
+import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
 import { type Simulator as SimulatorHandle, startSimulator } from '../../src/simulator/server.ts';
 import { freePort, type RedisHandle, startRedis } from '../support/index.ts';
 import { serviceEnv } from '../support/service-env.ts';
@@ -118,7 +119,7 @@ describe('the lifecycle when API and worker processes are killed', () => {
     for (const port of apiPorts) supervise('api', port);
     for (let i = 0; i < 3; i++) supervise('worker');
     const reader = new Redis(redis.url);
-    const key = (id: string) => `${config.prefix}:job:${id}`;
+    const key = redisKeys(config.prefix).job;
     const statuses = async (ids: string[]) => {
       const pipe = reader.pipeline();
       for (const id of ids) pipe.hget(key(id), 'status');
@@ -135,7 +136,7 @@ describe('the lifecycle when API and worker processes are killed', () => {
       },
       'crash-batch',
     );
-    const batchIds = await reader.lrange(`${config.prefix}:batch:${batch.id}:jobs`, 0, -1);
+    const batchIds = await reader.lrange(redisKeys(config.prefix).batchJobs(batch.id), 0, -1);
     expect(batchIds).toHaveLength(BATCH);
 
     // Kills follow progress, not the clock: one at a time, each once the service has moved on since the last
@@ -225,10 +226,10 @@ describe('the lifecycle when API and worker processes are killed', () => {
     const final = await statuses(all);
 
     // 1. No ended job is counted in flight.
-    expect(await reader.smembers(`${config.prefix}:client:public:active`)).toEqual([]);
+    expect(await reader.smembers(redisKeys(config.prefix).clientActive('public'))).toEqual([]);
     // 2. Every ended job is in the retention index.
     const idx = reader.pipeline();
-    for (const id of all) idx.zscore(`${config.prefix}:jobs:finished`, id);
+    for (const id of all) idx.zscore(redisKeys(config.prefix).finished, id);
     const scores = ((await idx.exec()) ?? []).map(([, v]) => v);
     expect(all.filter((_, i) => scores[i] === null)).toEqual([]);
     // 3. One terminal event per job, of its final status.
@@ -256,7 +257,7 @@ describe('the lifecycle when API and worker processes are killed', () => {
     // 5. No record without a TTL once ended: the record, its event stream, and the completed batch's keys.
     const ttl = reader.pipeline();
     for (const id of all) ttl.ttl(key(id)).ttl(jobStreamKey(config.prefix, id));
-    ttl.ttl(`${config.prefix}:batch:${batch.id}`).ttl(`${config.prefix}:batch:${batch.id}:jobs`);
+    ttl.ttl(redisKeys(config.prefix).batch(batch.id)).ttl(redisKeys(config.prefix).batchJobs(batch.id));
     const ttls = ((await ttl.exec()) ?? []).map(([, v]) => v as number);
     expect(ttls.filter((t) => t <= 0)).toEqual([]);
     // Cancels took where they came before the end.

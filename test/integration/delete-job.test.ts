@@ -1,5 +1,6 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { keys } from '../../src/shared/stages.ts';
 import { sweep } from '../../src/worker/retention.ts';
@@ -23,7 +24,7 @@ describe('deleting an ended job', () => {
     await stack?.close();
   });
 
-  const deletingKey = () => `${stack.config.prefix}:jobs:deleting`;
+  const deletingKey = () => redisKeys(stack.config.prefix).deleting;
   const endedJob = async () => {
     const { body } = await postJob(stack.url, { text: 'delete me' });
     const job = await waitForJob(stack.url, body.id);

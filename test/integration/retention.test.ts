@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JobStore } from '../../src/shared/job-store.ts';
+import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { ALL_QUEUE_NAMES } from '../../src/shared/queue-registry.ts';
 import { keys } from '../../src/shared/stages.ts';
@@ -56,12 +57,12 @@ describe('retention', () => {
     expect(res.status).toBe(202);
     const batch = (await res.json()) as Job;
     const prefix = stack.config.prefix;
-    const batchIds = await redis.lrange(`${prefix}:batch:${batch.id}:jobs`, 0, -1);
+    const batchIds = await redis.lrange(redisKeys(prefix).batchJobs(batch.id), 0, -1);
     const ids = [body.id as string, ...batchIds];
     for (const id of ids) expect((await waitForJob(stack.url, id)).status).toBe('succeeded');
     // Ended, each job is named by its client's list, the retention index and (items) the batch's list.
     expect(await redis.zscore(`${prefix}:client:public:jobs`, body.id)).not.toBeNull();
-    expect(await redis.lrange(`${prefix}:batch:${batch.id}:jobs`, 0, -1)).toEqual(batchIds);
+    expect(await redis.lrange(redisKeys(prefix).batchJobs(batch.id), 0, -1)).toEqual(batchIds);
 
     expect(await sweepExpired(sweepDeps(), Date.now() + 3601_000)).toBeGreaterThanOrEqual(3);
     // Every key of the service's own (BullMQ's queues keep their finished jobs by age, see below) is read
