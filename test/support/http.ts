@@ -48,10 +48,11 @@ export async function getJob(url: string, id: string) {
 /**
  * Polls GET /v1/jobs/:id until the job is terminal; returns it. The wait follows the job: every change of
  * its status, stage or `updated_at` restarts `idleMs`, so a busy machine that keeps moving the job is
- * waited for and only a job stuck in one state for `idleMs` fails. Polls from every 25 ms up to every
+ * waited for and only a job stuck in one state for `idleMs` fails (5 min by default: one stage may
+ * run minutes of real recognition on a busy machine with no visible change, e.g. a long voicemail's chunks). Polls from every 25 ms up to every
  * 250 ms (well under the API's default per-client rate limit even for a job that runs minutes) and honours a 429's Retry-After.
  */
-export async function waitForJob(url: string, id: string, idleMs = 120_000) {
+export async function waitForJob(url: string, id: string, idleMs = 300_000) {
   let job: Job = {};
   await waitFor(
     async () => {
