@@ -5,7 +5,7 @@
  * Targets (issue "the job lifecycle core"): completed pipelines/s ≥ 70% of bare BullMQ making the same three
  * SDK calls; p50 overhead at light load < 10 ms over that chain and < 15 ms over the no-op chain; Redis round
  * trips per job ≤ the no-op chain's + 10 and commands ≤ 1.3× its (MONITOR, one job at a time); worker CPU per
- * job ≤ 3 ms.
+ * job ≤ 1.3× bare BullMQ making the same three SDK calls (issue 24; it was an absolute 3 ms before).
  */
 import { availableParallelism } from 'node:os';
 import { stopAll } from './lib/children.ts';
@@ -41,7 +41,7 @@ const OVERHEAD_MS = 10;
 const OVERHEAD_NOOP_MS = 15;
 const EXTRA_ROUND_TRIPS = 10;
 const COMMANDS_FACTOR = 1.3;
-const WORKER_CPU_MS = 3;
+const WORKER_CPU_FACTOR = 1.3;
 
 interface Side {
   light: ReturnType<typeof summarize>;
@@ -181,8 +181,8 @@ export async function run(size: Size): Promise<BenchResult> {
         service: workerCpu(svc.heavy),
         baseline: workerCpu(work.heavy),
         baselineName: 'bare + calls',
-        target: `≤ ${WORKER_CPU_MS} ms`,
-        met: workerCpu(svc.heavy) <= WORKER_CPU_MS,
+        target: `≤ ${WORKER_CPU_FACTOR}× baseline`,
+        met: workerCpu(svc.heavy) <= WORKER_CPU_FACTOR * workerCpu(work.heavy),
       },
     ];
     const notes = [

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Queue } from 'bullmq';
 import { extensionFor } from '../../shared/audio-types.ts';
 import { PermanentError } from '../../shared/errors.ts';
-import { type ArtifactName, keys } from '../../shared/stages.ts';
+import { keys } from '../../shared/stages.ts';
 import type { StageContext, StageOutput } from '../stages/stage.ts';
 import { transcribeChunks } from './chunk-fanout.ts';
 import { type ChunkPlanDoc, firstChunkSpeakers, readPlan, storeChunks, writePlan } from './chunk-storage.ts';
@@ -27,15 +27,9 @@ import { ensureRedactedAudio } from './redact-audio.ts';
 import { requestPlanFor } from './request-plan.ts';
 import { splitChannels } from './split-channels.ts';
 import { type TranscriptDoc, toDoc, transcriptDocSchema } from './transcript.ts';
-import { finishDoc, NO_SPEECH_SUMMARY, optionFields } from './transcript-features.ts';
+import { finishDoc } from './transcript-features.ts';
+import { recordFields } from './transcript-output.ts';
 import { type WorkDir, withWorkDir } from './workdir.ts';
-
-export const TRANSCRIPT_ARTIFACTS: ArtifactName[] = [
-  'transcript_txt',
-  'transcript_json',
-  'transcript_srt',
-  'transcript_vtt',
-];
 
 export async function transcribeAudio(
   ctx: StageContext,
@@ -48,7 +42,7 @@ export async function transcribeAudio(
   if (stored !== undefined) {
     const doc = transcriptDocSchema.parse(JSON.parse(stored));
     if (options?.redact_audio && !doc.no_speech) await ensureRedactedAudio(ctx, doc.redactions ?? []);
-    return publish(ctx, doc);
+    return recordFields(ctx, doc);
   }
   const plan = await readPlan(ctx);
   const transcribed = plan
@@ -63,7 +57,7 @@ export async function transcribeAudio(
     signal,
   });
   if (options?.redact_audio && !doc.no_speech) await ensureRedactedAudio(ctx, doc.redactions ?? []);
-  const output = await publish(ctx, doc);
+  const output = await recordFields(ctx, doc);
   // The chunks' audio and transcripts are in transcript.json now; a failed delete is only clutter.
   if (plan)
     await storage
@@ -139,32 +133,4 @@ async function transcode(
     'audio split into chunks',
   );
   return transcribeChunks(ctx, chunkQueue, plan);
-}
-
-/**
- * The record fields of a stored transcript (and a blank voicemail's summary). Its text forms (.txt, .srt,
- * .vtt) are listed but not stored: the API renders them from transcript.json when asked.
- */
-async function publish(ctx: StageContext, doc: TranscriptDoc): Promise<StageOutput> {
-  const { record, storage, signal } = ctx;
-  const artifacts: ArtifactName[] = [...(record.artifacts ?? []), ...TRANSCRIPT_ARTIFACTS];
-  if (record.transcript_options?.redact_audio && !doc.no_speech) artifacts.push('redacted_audio');
-  // A blank voicemail still gets its summary (saying so); the pipeline ends here (see stage-runner).
-  const blankSummary = doc.no_speech && record.pipeline === 'voicemail' ? NO_SPEECH_SUMMARY : undefined;
-  if (blankSummary) {
-    artifacts.push('summary_json');
-    const summary = JSON.stringify(blankSummary, null, 2);
-    await storage.put(keys.summary(record.id), summary, { contentType: 'application/json', signal });
-  }
-  const plan = requestPlanFor(ctx);
-  return {
-    transcript: doc.text,
-    language: doc.language ?? record.language_hint,
-    duration_seconds: doc.duration,
-    artifacts: [...new Set(artifacts)],
-    ...(blankSummary ? { summary: blankSummary } : {}),
-    ...optionFields(record, doc, plan.options, plan.warnings),
-    // nothing was sent for a recording without speech
-    transcription_model: doc.no_speech ? null : plan.model,
-  };
 }
