@@ -238,6 +238,8 @@ export function newRecord(
     trace_parent: currentTraceparent(),
     batch_id: ctx.batchId ?? null,
     mode: body.mode === 'interactive' ? 'interactive' : null,
+    stream_reply:
+      body.pipeline === 'voicebot' && (body.stream_reply ?? body.mode === 'interactive') ? true : null,
     priority: null,
     status: 'queued',
     stage: firstStage(body.pipeline, kind),

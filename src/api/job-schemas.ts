@@ -72,6 +72,14 @@ function buildJobSchema(maxTextChars: number) {
      * queue. `batch` (the default): queued in order, with the client's fair-queuing rank. Not for batches.
      */
     mode: z.enum(JOB_MODES).optional(),
+    /**
+     * Stream the reply (voicebot pipeline): `reply.delta` events carry its words as the model writes them, and
+     * each sentence is spoken as soon as it ends (`speech.segment` events with a link). Default: on for
+     * interactive jobs.
+     */
+    stream_reply: z
+      .preprocess((v) => (v === 'true' ? true : v === 'false' ? false : v), z.boolean())
+      .optional(),
     ...jobOptionsShape,
   });
 }

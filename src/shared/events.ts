@@ -18,6 +18,10 @@ export const EVENT_TYPES = [
   'stage.started',
   'stage.completed',
   'stage.retrying',
+  /** a streamed reply's next words (`text`), in order (`seq`), while the chat stage runs */
+  'reply.delta',
+  /** a streamed reply's sentence `index` is spoken and stored: `text`, a signed `url`, `content_type` */
+  'speech.segment',
   'job.succeeded',
   'job.failed',
   'job.canceled',

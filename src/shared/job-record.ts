@@ -49,6 +49,8 @@ export const jobRecordSchema = z.object({
   batch_id: z.string().nullable(),
   /** `interactive`: its stages go ahead of batch work in every queue (null: batch) */
   mode: z.enum(JOB_MODES).nullable(),
+  /** the reply streams: chat streamed, each sentence spoken as it ends, reply.mp3 joined from the pieces */
+  stream_reply: z.boolean().nullable(),
   /** BullMQ priority of its stage jobs (fair queuing: the client's n-th job in flight gets n) */
   priority: z.number().int().nullable(),
   status: z.enum(JOB_STATUSES),
@@ -113,7 +115,7 @@ const JSON_FIELDS = new Set([
   'speakers',
   'redactions',
 ]);
-const BOOLEAN_FIELDS = new Set(['no_speech']);
+const BOOLEAN_FIELDS = new Set(['no_speech', 'stream_reply']);
 const NUMBER_FIELDS = new Set(['input_bytes', 'priority', 'duration_seconds']);
 
 /** Record → Redis hash fields (null fields are simply absent). */

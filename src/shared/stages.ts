@@ -85,6 +85,9 @@ export const keys = {
   transcriptSrt: (jobId: string) => `jobs/${jobId}/transcript.srt`,
   transcriptVtt: (jobId: string) => `jobs/${jobId}/transcript.vtt`,
   summary: (jobId: string) => `jobs/${jobId}/summary.json`,
+  /** a streamed reply: sentence i spoken (the hash of its text in the name: a retry that words it otherwise pays anew) */
+  speechSegment: (jobId: string, index: number, textHash: string, ext: string) =>
+    `jobs/${jobId}/speech/${index}-${textHash}.${ext}`,
   /** `redact_audio`: the input with every redacted span silenced (MP3; the input itself is then deleted) */
   redactedAudio: (jobId: string) => `jobs/${jobId}/redacted-audio.mp3`,
   /** long audio: the chunk plan, each chunk's audio and each chunk's transcript (a retry skips done chunks) */

@@ -84,9 +84,10 @@ export function checkFault(f: unknown): ScriptedFault {
   if (endpoint !== undefined && !isEndpoint(endpoint)) fail(`failNext: unknown endpoint ${String(endpoint)}`);
   if (
     status !== 'timeout' &&
+    status !== 'cut' &&
     !(Number.isInteger(status) && (status as number) >= 400 && (status as number) < 600)
   ) {
-    fail('failNext: status must be an HTTP error status (400-599) or "timeout"');
+    fail('failNext: status must be an HTTP error status (400-599), "timeout" or "cut"');
   }
   if (retryAfterMs !== undefined) number('failNext.retryAfterMs', retryAfterMs, 0);
   if (afterMs !== undefined) number('failNext.afterMs', afterMs, 0);

@@ -55,7 +55,11 @@ export async function serveEndpoint(
     const denied = checkAuth(req, state.config.requireApiKey);
     if (denied) throw denied;
     const injected = state.faults.next(endpoint, state.config);
-    if (injected) {
+    if (injected?.kind === 'cut') {
+      fault = 'cut';
+      state.stats.fault('cut');
+      cutAfterFirstWrite(res);
+    } else if (injected) {
       fault = injected.kind;
       state.stats.fault(injected.kind);
       await drain(req);
@@ -67,7 +71,7 @@ export async function serveEndpoint(
         return;
       }
       if (injected.afterMs) await sleep(injected.afterMs, signal);
-      throw injected.error;
+      if ('error' in injected) throw injected.error;
     }
     const release = await state.limiters[endpoint].acquire(signal);
     if (!release) return;
@@ -170,6 +174,25 @@ function toApiError(err: unknown): ApiError {
   if (err instanceof ApiError) return err;
   const message = err instanceof Error ? err.message : String(err);
   return new ApiError(500, `The server had an error while processing your request (simulator: ${message}).`);
+}
+
+/** The response goes out as far as its first body write, then the connection closes (a body cut mid-stream). */
+function cutAfterFirstWrite(res: ServerResponse): void {
+  const write = res.write.bind(res);
+  res.write = ((chunk: unknown, ...rest: unknown[]) => {
+    const ok = (write as (c: unknown, ...r: unknown[]) => boolean)(chunk, ...rest);
+    setImmediate(() => res.destroy());
+    return ok;
+  }) as typeof res.write;
+  res.end = ((chunk?: unknown) => {
+    // A body sent in one piece: half of it, then the cut.
+    if (chunk && typeof chunk !== 'function') {
+      const buf = Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk));
+      write(buf.subarray(0, Math.max(1, buf.length >> 1)));
+    }
+    setImmediate(() => res.destroy());
+    return res;
+  }) as typeof res.end;
 }
 
 /** Resolves once the response is fully sent or the connection is gone. */

@@ -2,7 +2,10 @@
 import { ApiError } from './http-util.ts';
 import type { Endpoint, FaultKind, ScriptedFault, SimulatorConfig } from './types.ts';
 
-export type Fault = ({ kind: 'timeout' } | { kind: Exclude<FaultKind, 'timeout'>; error: ApiError }) & {
+export type Fault = (
+  | { kind: 'timeout' | 'cut' }
+  | { kind: Exclude<FaultKind, 'timeout' | 'cut'>; error: ApiError }
+) & {
   /** answer only after this many ms (scripted faults with `afterMs`) */
   afterMs?: number;
 };
@@ -87,6 +90,7 @@ export class FaultInjector {
       const [f] = this.#script.splice(i, 1);
       if (f) {
         if (f.status === 'timeout') return { kind: 'timeout' };
+        if (f.status === 'cut') return { kind: 'cut' };
         const fault = errorFor(f.status, f.retryAfterMs ?? c.retryAfterMs, f.message);
         return f.afterMs ? { ...fault, afterMs: f.afterMs } : fault;
       }

@@ -9,6 +9,7 @@ const zeroFaults = (): Record<FaultKind, number> => ({
   '400': 0,
   '401': 0,
   timeout: 0,
+  cut: 0,
   other: 0,
 });
 

@@ -21,8 +21,11 @@ export const REAL_ENGINES: readonly Tool[] = ['pocketsphinx', 'festival', 'espea
 /** One scripted fault, consumed by the next request to `endpoint` (or to any endpoint when omitted). */
 export interface ScriptedFault {
   endpoint?: Endpoint;
-  /** An HTTP status (429, 500, 503, 400, 401 …) or 'timeout' (accept, then never answer). */
-  status: number | 'timeout';
+  /**
+   * An HTTP status (429, 500, 503, 400, 401 …), 'timeout' (accept, then never answer) or 'cut' (answer 200,
+   * send the first part of the body, then close the connection: a response broken off mid-stream).
+   */
+  status: number | 'timeout' | 'cut';
   /** 429 only: value of the retry-after-ms header (retry-after is the same, rounded up to seconds). */
   retryAfterMs?: number;
   message?: string;
@@ -85,7 +88,7 @@ export interface SimulatorConfig {
   latencyProfile: LatencyProfileName;
 }
 
-export type FaultKind = '429' | '500' | '400' | '401' | 'timeout' | 'other';
+export type FaultKind = '429' | '500' | '400' | '401' | 'timeout' | 'cut' | 'other';
 
 export interface RequestRecord {
   endpoint: Endpoint | 'models' | 'other';

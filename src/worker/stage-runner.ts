@@ -86,6 +86,9 @@ export function stageProcessor(
           config,
           signal: abort,
           log,
+          emit: async (type, data) => {
+            await lifecycle.patch(jobId, {}, { stage, event: { type, data } });
+          },
           job,
           token,
           fresh,

@@ -36,6 +36,7 @@ describe('job record hash', () => {
       trace_parent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01',
       batch_id: null,
       mode: 'interactive',
+      stream_reply: true,
       priority: 3,
       status: 'failed',
       stage: 'chat',

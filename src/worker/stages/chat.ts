@@ -1,10 +1,12 @@
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { PermanentError } from '../../shared/errors.ts';
 import type { StageContext, StageFn } from './stage.ts';
+import { streamReply, streamsReply } from './streamed-reply.ts';
 
 /**
  * Transcript → reply text (kept in the job record), with the job's instructions or the configured system prompt, and
- * the earlier turns of the job's conversation (bounded) so the bot remembers what was said.
+ * the earlier turns of the job's conversation (bounded) so the bot remembers what was said. A streamed reply
+ * (streamed-reply.ts) also speaks each sentence as it ends.
  */
 export const chat: StageFn = async (ctx) => {
   const { record, providers, conversations, signal } = ctx;
@@ -12,11 +14,13 @@ export const chat: StageFn = async (ctx) => {
   if (!transcript) throw new PermanentError('missing_input', 'The transcript to answer is missing.');
   const createdMs = Date.parse(record.created_at);
   const { client, model } = providers.chat;
-  const completion = await client.chat.completions.create(
-    { model, messages: await messages(ctx, transcript, createdMs) },
-    { signal },
-  );
-  const reply = completion.choices[0]?.message.content?.trim();
+  const history = await messages(ctx, transcript, createdMs);
+  let reply: string | undefined;
+  if (streamsReply(record, ctx.config)) reply = await streamReply(ctx, history);
+  else {
+    const completion = await client.chat.completions.create({ model, messages: history }, { signal });
+    reply = completion.choices[0]?.message.content?.trim();
+  }
   if (!reply) throw new PermanentError('empty_reply', 'The chat model returned no reply.');
   if (record.conversation_id) {
     await conversations.record(record.conversation_id, createdMs, {

@@ -1,6 +1,7 @@
 import type { Job } from 'bullmq';
 import type { Config } from '../../shared/config.ts';
 import type { ConversationStore } from '../../shared/conversation-store.ts';
+import type { EventType } from '../../shared/events.ts';
 import type { JobRecord } from '../../shared/job-record.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Usage } from '../../shared/prices.ts';
@@ -20,6 +21,11 @@ export interface StageContext {
    * a checkpoint, so the stage does not look for one (a read, or an S3 request, saved per stage and job).
    */
   fresh?: boolean;
+  /**
+   * Publishes an event of the running job while this stage still holds it (reply.delta, speech.segment): on the
+   * job's stream and to its listeners. Nothing is published once the job ended or moved on.
+   */
+  emit?: (type: EventType, data: Record<string, unknown>) => Promise<void>;
   /** the stage's BullMQ job and lock token: a stage that fans out (chunked transcription) waits on children */
   job?: Job;
   token?: string;
