@@ -94,6 +94,10 @@ export interface TurnTimings {
   events: Record<string, number>;
   audioRequested?: number;
   playing?: number;
+  /** the reply's audio played to its end */
+  finished?: number;
+  /** a streamed reply: each spoken piece's `playing` and `ended` */
+  pieces?: Array<{ playing?: number; ended?: number }>;
   autoplayBlocked?: boolean;
 }
 

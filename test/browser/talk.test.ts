@@ -8,6 +8,7 @@ import { mkdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { replyPieces } from '../../src/worker/stages/reply-sentences.ts';
 import { type BuiltFile, buildWeb, DEFAULT_OUT_DIR } from '../../web/build.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import {
@@ -62,6 +63,18 @@ describe.skipIf(!hasChromium)('browser page (needs /usr/bin/chromium)', () => {
     const url = stack.url;
     await assertPageServed(url);
     await inPage(browser, 'talk', (page) => talk(page, url, problems));
+  });
+
+  it('streams the reply: words shown before the job ends, spoken pieces played in order without gaps, once', async () => {
+    if (!stack || !browser) throw new Error('setup failed');
+    const s = stack;
+    await assertPageServed(s.url);
+    s.sim.configure({ latencyProfile: 'openai' });
+    try {
+      await inPage(browser, 'streamed', (page) => streamed(page, s.url));
+    } finally {
+      s.sim.configure({ latencyProfile: 'none' });
+    }
   });
 
   it('shows a failed job, and a Play button when the browser refuses to autoplay', async () => {
@@ -156,8 +169,49 @@ async function failureAndBlockedAutoplay(page: Page, stack: Stack): Promise<void
   expect(t2?.playing).toBeGreaterThan(0);
 }
 
-async function talk(page: Page, url: string, problems: string[]): Promise<void> {
+const SAID =
+  'First I would like to know the time. Then tell me the weather please. And last of all the news.';
+
+async function streamed(page: Page, url: string): Promise<void> {
   await page.goto(`${url}/`);
+  await expect.poll(() => page.locator('#status').textContent()).toContain('Ready');
+  await page.getByLabel('Or type a message').fill(SAID);
+  await page.keyboard.press('Enter');
+  // The reply's words are on the page while the job still runs.
+  await page.waitForFunction(() => {
+    const { document } = globalThis as unknown as PageGlobals;
+    const running = document.querySelectorAll('.turn[data-status="running"] .msg.bot .text')[0];
+    return (running?.textContent ?? '').includes('You said');
+  });
+  const turn = await finishedTurn(page, 1);
+  const reply = (await turn.locator('.msg.bot .text').textContent()) ?? '';
+  expect(reply).toBe(`You said: "${SAID}". (turn 1)`);
+  await page.waitForFunction(() => (globalThis as unknown as PageGlobals).__voicebotTimings[0]?.finished);
+  const [t] = await turnTimings(page);
+  if (!t) throw new Error('no timings');
+  expect(t.events['reply.delta']).toBeLessThan(t.events['job.succeeded'] ?? 0);
+  // Every piece played once, in order, each starting within 250 ms of the previous one's end.
+  const pieces = replyPieces(reply);
+  expect(t.pieces?.length).toBe(pieces.length);
+  const gaps: number[] = [];
+  t.pieces?.forEach((p, i) => {
+    expect(p.playing, `piece ${i} played`).toBeGreaterThan(0);
+    expect(p.ended, `piece ${i} ended`).toBeGreaterThanOrEqual(p.playing ?? Infinity);
+    const before = t.pieces?.[i - 1]?.ended;
+    if (before !== undefined) gaps.push((p.playing ?? 0) - before);
+  });
+  expect(
+    gaps.every((g) => g >= 0 && g <= 250),
+    `gaps ${gaps.join(', ')} ms`,
+  ).toBe(true);
+  // The whole reply was heard from the pieces: the page did not also play reply.mp3.
+  expect(t.audioRequested).toBeUndefined();
+  expect(t.playing).toBeGreaterThanOrEqual(t.pieces?.[0]?.playing ?? Infinity);
+}
+
+async function talk(page: Page, url: string, problems: string[]): Promise<void> {
+  // The whole-stage path (reply.mp3 in the page's player once the job ends); the streamed reply: streamed().
+  await page.goto(`${url}/?stream=off`);
   await expect.poll(() => page.locator('#status').textContent()).toContain('Ready');
   await installStageLog(page);
 

@@ -36,6 +36,8 @@ export interface Submission {
   audio?: Blob;
   filename?: string;
   text?: string;
+  /** stream the reply (words and spoken pieces as they exist); false: the whole-stage path */
+  streamReply?: boolean;
 }
 
 export interface Api {
@@ -73,6 +75,7 @@ export function createApi(apiKey: () => string): Api {
       form.append('conversation_id', s.conversationId);
       // A person waits for this turn: its stages go ahead of batch work in every queue.
       form.append('mode', 'interactive');
+      if (s.streamReply !== undefined) form.append('stream_reply', String(s.streamReply));
       if (s.audio) form.append('audio', s.audio, s.filename ?? 'recording');
       else form.append('text', s.text ?? '');
       return request('/v1/jobs', { method: 'POST', body: form });

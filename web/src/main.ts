@@ -14,7 +14,11 @@ import {
   saveSetting,
   type Turn,
 } from './conversation.ts';
+import { PiecePlayer } from './pieces.ts';
 import { canRecord, Recorder } from './recorder.ts';
+
+/** `?stream=off`: the whole-stage path (reply.mp3 once the job ends), for comparison. */
+const STREAM_REPLY = new URLSearchParams(location.search).get('stream') !== 'off';
 
 /** performance.now() marks of one turn, for the latency benchmark (window.__voicebotTimings). */
 interface TurnTimings {
@@ -30,8 +34,12 @@ interface TurnTimings {
   events: Record<string, number>;
   /** The job with its audio URL is back and play() was called. */
   audioRequested?: number;
-  /** The reply's audio `playing` event. */
+  /** The reply's audio `playing` event (the first spoken piece's, when the reply streams). */
   playing?: number;
+  /** The reply's audio played to its end (the last piece's `ended`). */
+  finished?: number;
+  /** A streamed reply: each piece's `playing` and `ended`. */
+  pieces?: Array<{ playing?: number; ended?: number }>;
   autoplayBlocked?: boolean;
 }
 
@@ -349,7 +357,7 @@ async function submit(input: Input, stopped: number): Promise<void> {
   timing.submitted = performance.now();
   let job: JobView;
   try {
-    job = await api.createJob({ conversationId: conversation.id, ...input });
+    job = await api.createJob({ conversationId: conversation.id, streamReply: STREAM_REPLY, ...input });
   } catch (err) {
     setStage('upload', 'failed');
     finish(turn, { status: 'failed', error: describe(err) });
@@ -368,6 +376,7 @@ async function submit(input: Input, stopped: number): Promise<void> {
 function follow(turn: Turn, jobId: string, timing: TurnTimings | undefined): void {
   const source = new EventSource(api.eventsUrl(jobId));
   let polling = 0;
+  let pieces: PiecePlayer | undefined;
   const stop = () => {
     source.close();
     clearTimeout(polling);
@@ -405,13 +414,27 @@ function follow(turn: Turn, jobId: string, timing: TurnTimings | undefined): voi
     if (typeof d.reply_text === 'string') patch.bot = d.reply_text;
     if (patch.you !== undefined || patch.bot !== undefined) updateTurn(turn, patch);
   });
+  // A streamed reply: its words as they are written, its spoken pieces as they are stored.
+  let replyText = '';
+  on('reply.delta', (d) => {
+    if (typeof d.text !== 'string') return;
+    if (d.seq === 0) replyText = ''; // a retried chat stage writes the reply again from the start
+    replyText += d.text;
+    updateTurn(turn, { bot: replyText });
+  });
+  on('speech.segment', (d) => {
+    if (typeof d.index !== 'number' || typeof d.url !== 'string') return;
+    if (!(active?.turn === turn && active.autoplay)) return;
+    pieces ??= piecePlayer(jobId, timing);
+    pieces.add(d.index, d.url);
+  });
   on('stage.retrying', (d) => {
     const stage = typeof d.stage === 'string' ? d.stage : 'current';
     setStatus(`The ${stage} step hit a problem; trying again…`);
   });
   on('job.succeeded', () => {
     stop();
-    void succeeded(turn, jobId, timing);
+    void succeeded(turn, jobId, timing, undefined, pieces);
   });
   on('job.failed', (d) => {
     stop();
@@ -463,7 +486,35 @@ function applyView(turn: Turn, job: JobView): void {
   }
 }
 
-async function succeeded(turn: Turn, jobId: string, timing: TurnTimings | undefined, view?: JobView) {
+/** The player of a streamed reply's pieces; the turn's timings follow it. */
+function piecePlayer(jobId: string, timing: TurnTimings | undefined): PiecePlayer {
+  ui.player.pause();
+  ui.player.dataset.jobId = jobId;
+  const player = new PiecePlayer(playableUrl, {
+    onFirstPlaying: () => {
+      if (timing) timing.playing ??= performance.now();
+      setStatus('Speaking the reply…');
+    },
+    onFinished: () => {
+      if (timing) timing.finished ??= performance.now();
+      if (!active && !recorder.recording) idleStatus();
+    },
+    onError: (err) => {
+      if (err instanceof DOMException && err.name === 'NotAllowedError' && timing)
+        timing.autoplayBlocked = true;
+    },
+  });
+  if (timing) timing.pieces = player.marks;
+  return player;
+}
+
+async function succeeded(
+  turn: Turn,
+  jobId: string,
+  timing: TurnTimings | undefined,
+  view?: JobView,
+  pieces?: PiecePlayer,
+) {
   const autoplay = active?.turn === turn && active.autoplay;
   let job = view;
   try {
@@ -481,6 +532,11 @@ async function succeeded(turn: Turn, jobId: string, timing: TurnTimings | undefi
   }
   if (!autoplay) {
     setStatus('Reply ready.');
+    return;
+  }
+  if (pieces && !pieces.blocked) {
+    // Every piece was announced before the reply was recorded: no more will come. The page plays them.
+    pieces.end(pieces.received);
     return;
   }
   setStatus('Reply ready. Playing it now.');
@@ -635,6 +691,8 @@ ui.play.addEventListener('click', () => {
 });
 
 ui.player.addEventListener('ended', () => {
+  const timing = timings.find((t) => t.jobId === ui.player.dataset.jobId);
+  if (timing) timing.finished ??= performance.now();
   if (!active && !recorder.recording && ui.player.dataset.jobId) idleStatus();
 });
 
