@@ -1,10 +1,12 @@
 /** Redaction's detectors and the document redaction they drive (issue 15). */
 import { describe, expect, it } from 'vitest';
 import { detect, luhn } from '../../src/shared/redaction/detect.ts';
-import { REDACT_TYPES } from '../../src/shared/transcript-options.ts';
+import { DEFAULT_TRANSCRIPT_OPTIONS, REDACT_TYPES } from '../../src/shared/transcript-options.ts';
 import { findAddresses, findPersonNames } from '../../src/simulator/pii-extract.ts';
 import { redactText } from '../../src/worker/transcription/redact.ts';
+import { silencedSpans } from '../../src/worker/transcription/redact-audio.ts';
 import { redactDoc } from '../../src/worker/transcription/redact-doc.ts';
+import { redactionWarnings } from '../../src/worker/transcription/transcript-features.ts';
 
 const ALL = new Set(REDACT_TYPES);
 const tokens = (s: string) => s.split(/\s+/);
@@ -81,5 +83,38 @@ describe('redaction detectors', () => {
     ]);
     expect(JSON.stringify({ out, redactions })).not.toMatch(/maria|lopez|five|four|seven/i);
     expect(redactText('call 555 013 2447', new Set(['email']))).toBe('call 555 013 2447');
+  });
+});
+
+describe('a value the words cannot place', () => {
+  const base = {
+    text: 'Call me at 555-213-4478, thanks.',
+    language: 'en',
+    duration: 12,
+    segments: [
+      { start: 0, end: 3, text: 'Call me' },
+      { start: 3.5, end: 9, text: 'at 555-213-4478, thanks.' },
+    ],
+  };
+  const phone = new Set(['phone_number'] as const);
+  const options = { ...DEFAULT_TRANSCRIPT_OPTIONS, redact: ['phone_number' as const], redact_audio: true };
+
+  it('is silenced with its segment, and the job says so', () => {
+    // the provider's words lost the number
+    const words = ['call', 'me', 'at', 'thanks'].map((word, i) => ({ word, start: i, end: i + 0.5 }));
+    const { doc, redactions } = redactDoc({ ...base, words }, phone, undefined);
+    expect(redactions).toEqual([{ type: 'phone_number', start: 3.5, end: 9, located: 'segment' }]);
+    expect(doc.text).toBe('Call me at [PHONE_NUMBER], thanks.');
+    expect(redactionWarnings({ ...doc, redactions }, options)).toEqual([
+      expect.stringContaining('the whole segment holding each was silenced'),
+    ]);
+  });
+
+  it('with no segment to place it, the whole recording is silenced', () => {
+    const { redactions } = redactDoc({ ...base, segments: [] }, phone, undefined);
+    expect(redactions).toEqual([{ type: 'phone_number', start: 0, end: 12, located: 'recording' }]);
+    const unknown = redactDoc({ ...base, segments: [], duration: null }, phone, undefined).redactions;
+    expect(silencedSpans(unknown)).toEqual([{ start: 0, end: expect.any(Number) }]);
+    expect(silencedSpans(unknown)[0]?.end).toBeGreaterThan(24 * 3600);
   });
 });
