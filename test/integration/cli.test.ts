@@ -67,7 +67,7 @@ describe('voicebot CLI', () => {
       '--webhook-url',
       receiver.url,
       '--poll-ms',
-      '250',
+      '1000',
     ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/batch .* 1000\/1000 ended \| 1000 ok, 0 failed/);
