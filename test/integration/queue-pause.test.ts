@@ -73,7 +73,7 @@ describe('429 pause of a stage queue: ended from Redis', () => {
           .filter((l) => l.includes(` name=${name}`) && / cmd=bzpopmin /.test(l));
         return blocked.length >= 2;
       },
-      { timeoutMs: 60_000, intervalMs: 100, message: 'two speak workers blocked idle on the queue' },
+      { timeoutMs: 120_000, intervalMs: 100, message: 'two speak workers blocked idle on the queue' },
     );
     return started;
   }

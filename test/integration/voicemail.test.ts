@@ -190,7 +190,7 @@ describe('voicemail limits and failures', () => {
     stack.sim.reset();
     const audio = await loopWav(wav, join(dir, 'mid.wav'), 100);
     const { body } = await postJob(stack.url, await fileForm(audio, { pipeline: 'transcribe' }));
-    const job = await waitForJob(stack.url, body.id, 150_000);
+    const job = await waitForJob(stack.url, body.id);
     expect(job.error).toBeNull();
     expect(job.status).toBe('succeeded');
     expect(job.duration_seconds).toBeCloseTo(100, 0);
