@@ -23,6 +23,7 @@ import { healthz, readyz } from './routes/health.ts';
 import { jobEvents } from './routes/job-events.ts';
 import { listJobs } from './routes/list-jobs.ts';
 import { redeliverWebhook } from './routes/redeliver-webhook.ts';
+import { retryMany, retryOne } from './routes/retry-job.ts';
 import { updateJob } from './routes/update-job.ts';
 import { voicebotLegacy } from './routes/voicebot-legacy.ts';
 
@@ -62,6 +63,8 @@ export function createApp(deps: ApiDeps): express.Express {
   app.patch('/v1/jobs/:id', jsonBody('1kb'), updateJob(deps));
   app.get('/v1/jobs/:id/events', jobEvents(deps));
   app.post('/v1/jobs/:id/webhook/redeliver', redeliverWebhook(deps));
+  app.post('/v1/jobs/:id/retry', retryOne(deps));
+  app.post('/v1/jobs/retry', jsonBody('4kb'), retryMany(deps));
   app.post(['/api/voicebot', '/api/voicebot/'], ...submit, voicebotLegacy(deps), cleanup);
   app.all('/v1/jobs', methodNotAllowed('GET, POST'));
 

@@ -120,7 +120,7 @@ async function assertAllowedUrl(deps: ApiDeps, url: string, field: string): Prom
   }
 }
 
-const tooManyInFlight = (active: number, cap: number) =>
+export const tooManyInFlight = (active: number, cap: number) =>
   new HttpError(
     429,
     'too_many_jobs_in_flight',
@@ -240,6 +240,7 @@ export function newRecord(
     mode: body.mode === 'interactive' ? 'interactive' : null,
     stream_reply:
       body.pipeline === 'voicebot' && (body.stream_reply ?? body.mode === 'interactive') ? true : null,
+    retries: null,
     priority: null,
     status: 'queued',
     stage: firstStage(body.pipeline, kind),

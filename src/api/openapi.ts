@@ -16,6 +16,7 @@ import type { Config } from '../shared/config.ts';
 import { DELIVER_QUEUE, PIPELINE_NAMES, STAGES } from '../shared/stages.ts';
 import { batchViewSchema, jobListSchema, jobViewSchema, problemSchema } from '../shared/view-schemas.ts';
 import { createJobSchema } from './job-schemas.ts';
+import { adminRetryFilterSchema, retryFilterSchema, retrySummarySchema } from './retry-jobs.ts';
 import { batchSchema } from './routes/create-batch.ts';
 import { querySchema as batchQuerySchema } from './routes/get-batch.ts';
 import { querySchema as listQuerySchema } from './routes/list-jobs.ts';
@@ -96,6 +97,9 @@ export const OPENAPI_ROUTES = [
   'PATCH /v1/jobs/:id',
   'GET /v1/jobs/:id/events',
   'POST /v1/jobs/:id/webhook/redeliver',
+  'POST /v1/jobs/:id/retry',
+  'POST /v1/jobs/retry',
+  'POST /admin/jobs/retry',
   'POST /v1/batches',
   'GET /v1/batches/:id',
   'POST /api/voicebot',
@@ -122,8 +126,8 @@ const ERRORS = {
 } satisfies Record<number, ResponseSpec>;
 type ErrorStatus = keyof typeof ERRORS;
 
-/** Who may call an operation: anyone, an API client (Bearer key; rate limited), or Prometheus. */
-type Access = 'public' | 'client' | 'metrics';
+/** Who may call an operation: anyone, an API client (Bearer key; rate limited), Prometheus, or an operator. */
+type Access = 'public' | 'client' | 'metrics' | 'admin';
 /** Statuses any request can get, before it reaches a route. */
 const TRANSPORT_ERRORS: ErrorStatus[] = [408, 431];
 /** Statuses of the client middleware (authenticate, rate limit) in front of every /v1 and /api route. */
@@ -151,10 +155,16 @@ export function buildOpenApiDocument(config: Config): Record<string, unknown> {
     scheme: 'bearer',
     description: 'METRICS_TOKEN, when set',
   });
+  const adminToken = registry.registerComponent('securitySchemes', 'adminToken', {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'ADMIN_TOKEN (also accepted as the basic-auth password, any user name)',
+  });
   const security: Record<Access, RouteConfig['security']> = {
     public: [],
     client: [{ [apiKey.name]: [] }],
     metrics: [{ [metricsToken.name]: [] }, {}],
+    admin: [{ [adminToken.name]: [] }],
   };
   for (const op of operations(config)) {
     const { access, errors = [], responses, ...route } = op;
@@ -377,7 +387,7 @@ function operations(config: Config): Operation[] {
       tags: ['jobs'],
       summary: 'Live Server-Sent Events of a job (replayed from the start or after Last-Event-ID)',
       description:
-        'Events: job.queued, stage.started, stage.completed, stage.retrying, then job.succeeded / job.failed / job.canceled. EventSource cannot send headers: pass the API key as `access_token`.',
+        'Events: job.queued, stage.started, stage.completed, stage.retrying, then job.succeeded / job.failed / job.canceled (and job.retried when an ended job is retried). EventSource cannot send headers: pass the API key as `access_token`.',
       request: {
         params: jobId,
         query: z.object({ access_token: z.string().optional(), last_event_id: z.string().optional() }),
@@ -400,6 +410,55 @@ function operations(config: Config): Operation[] {
       responses: {
         202: { description: 'Queued for delivery', content: json(redeliverAccepted) },
         409: problem('The job has no webhook_url, or has not ended yet'),
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/jobs/{id}/retry',
+      operationId: 'retryJob',
+      access: 'client',
+      tags: ['jobs'],
+      summary: 'Resume a failed or canceled job at the stage it ended in',
+      description:
+        'The job is re-opened as a new run (`attempt` + 1, `job.retried` event): every stage it completed keeps its output and is not run (nor paid) again. Its terminal webhook for the new run has its own webhook-id (suffix `_r<attempt>`). Counts against MAX_JOBS_IN_FLIGHT.',
+      request: { params: jobId },
+      errors: [404],
+      responses: {
+        202: {
+          description: 'Re-opened and queued at its stage',
+          headers: z.object({ location: z.string() }),
+          content: json(jobViewSchema),
+        },
+        409: problem('The job is not failed or canceled (e.g. already retried), or its files were deleted'),
+        429: problem('You have MAX_JOBS_IN_FLIGHT jobs in flight (nothing changed), or rate limited'),
+      },
+    },
+    {
+      method: 'post',
+      path: '/v1/jobs/retry',
+      operationId: 'retryJobs',
+      access: 'client',
+      tags: ['jobs'],
+      summary: 'Resume every one of your ended jobs that matches a filter (e.g. after a provider outage)',
+      description:
+        'Each matching job is re-opened as POST /v1/jobs/{id}/retry does, oldest ended first, until `limit` or your cap of jobs in flight (`cap_reached`: run again once jobs have ended).',
+      request: { body: { required: false, content: json(retryFilterSchema) } },
+      responses: { 200: { description: 'How many were re-opened', content: json(retrySummarySchema) } },
+    },
+    {
+      method: 'post',
+      path: '/admin/jobs/retry',
+      operationId: 'adminRetryJobs',
+      access: 'admin',
+      tags: ['operations'],
+      summary: 'Resume ended jobs of every client (or one) that match a filter',
+      description: 'As POST /v1/jobs/retry, across clients; each client’s cap of jobs in flight still holds.',
+      request: { body: { required: false, content: json(adminRetryFilterSchema) } },
+      errors: [400],
+      responses: {
+        200: { description: 'How many were re-opened', content: json(retrySummarySchema) },
+        401: problem('ADMIN_TOKEN was not sent'),
+        403: problem('No ADMIN_TOKEN is set (outside development): the admin routes are disabled'),
       },
     },
     {

@@ -12,11 +12,18 @@ import { ExpressAdapter } from '@bull-board/express';
 import express, { type RequestHandler } from 'express';
 import { HttpError } from '../shared/errors.ts';
 import { metricsAuthorized, metricsText, watchQueues, watchRetention } from '../shared/metrics.ts';
+import { STAGES } from '../shared/stages.ts';
+import { boardStageRetries, STAGE_QUEUE_DESCRIPTION } from './board-retries.ts';
 import type { ApiDeps } from './deps.ts';
+import { jsonBody } from './json-body.ts';
 import { adminAuth } from './middleware/admin-auth.ts';
 import { buildOpenApiDocument } from './openapi.ts';
+import { adminRetryFilterSchema, retryMatching } from './retry-jobs.ts';
+import { parseOr400 } from './validate.ts';
 
 export const ADMIN_PATH = '/admin/queues';
+
+const isStageQueue = (name: string) => (STAGES as readonly string[]).includes(name);
 
 const require = createRequire(import.meta.url);
 const SWAGGER_UI_DIR = dirname(require.resolve('swagger-ui-dist/package.json'));
@@ -125,14 +132,25 @@ export function mountOperatorRoutes(app: express.Express, deps: ApiDeps): void {
   createBullBoard({
     queues: queues.map(
       (q) =>
-        new BullMQAdapter(q, { readOnlyMode: config.admin.readOnly, allowRetries: !config.admin.readOnly }),
+        new BullMQAdapter(q, {
+          readOnlyMode: config.admin.readOnly,
+          allowRetries: !config.admin.readOnly,
+          ...(isStageQueue(q.name) ? { description: STAGE_QUEUE_DESCRIPTION } : {}),
+        }),
     ),
     serverAdapter: board,
     options: { uiConfig: { boardTitle: 'voicebot', hideDocsLink: true } },
   });
+  const admin = adminAuth({ token: config.admin.token, env: config.env });
+  app.post('/admin/jobs/retry', admin, jsonBody('4kb'), async (req, res) => {
+    const filter = parseOr400(adminRetryFilterSchema, req.body ?? {}, 'body');
+    const summary = await retryMatching(deps, filter);
+    deps.log.info({ filter, ...summary }, 'failed jobs retried by an operator');
+    res.set('Cache-Control', 'no-store').json(summary);
+  });
   app.use(
     ADMIN_PATH,
-    adminAuth({ token: config.admin.token, env: config.env }),
+    admin,
     (_req, res, next) => {
       // The dashboard is an operator page: never cached, never framed, never indexed. Its UI needs a
       // <base href> and inline styles, so its CSP allows those (still no inline or foreign script).
@@ -143,6 +161,8 @@ export function mountOperatorRoutes(app: express.Express, deps: ApiDeps): void {
       });
       next();
     },
+    // Retry on a stage queue goes through the job lifecycle (see board-retries.ts).
+    boardStageRetries(deps, config),
     board.getRouter() as RequestHandler,
   );
 }

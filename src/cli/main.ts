@@ -7,6 +7,7 @@ import { Command, CommanderError } from 'commander';
 import { VoicebotError } from '../../packages/sdk/src/client.ts';
 import { batchCommand } from './commands/batch.ts';
 import { clientsCommand, keysCommand } from './commands/keys.ts';
+import { retryCommand } from './commands/retry.ts';
 import { statusCommand } from './commands/status.ts';
 import { submitCommand } from './commands/submit.ts';
 import { EXIT } from './context.ts';
@@ -27,6 +28,7 @@ const program = new Command()
 submitCommand(program);
 batchCommand(program);
 statusCommand(program);
+retryCommand(program);
 keysCommand(program);
 clientsCommand(program);
 program.addHelpText(
@@ -37,6 +39,7 @@ Examples:
   voicebot submit --text "Are you open on Sunday?" --wait
   voicebot batch ./voicemails --pipeline voicemail --concurrency 16
   voicebot watch 6f0c…          follow a job live
+  voicebot retry --status failed --code provider_server_error   resume jobs an outage failed
   voicebot keys create --name "call centre A"
 `,
 );

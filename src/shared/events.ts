@@ -25,6 +25,8 @@ export const EVENT_TYPES = [
   'job.succeeded',
   'job.failed',
   'job.canceled',
+  /** a failed or canceled job re-opened at the stage it ended in (a new run; see POST /v1/jobs/:id/retry) */
+  'job.retried',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
 export const TERMINAL_EVENTS: ReadonlySet<EventType> = new Set([

@@ -51,6 +51,8 @@ export const jobRecordSchema = z.object({
   mode: z.enum(JOB_MODES).nullable(),
   /** the reply streams: chat streamed, each sentence spoken as it ends, reply.mp3 joined from the pieces */
   stream_reply: z.boolean().nullable(),
+  /** times the job was re-opened after it failed or was canceled (POST /v1/jobs/:id/retry); run = retries + 1 */
+  retries: z.number().int().nullable(),
   /** BullMQ priority of its stage jobs (fair queuing: the client's n-th job in flight gets n) */
   priority: z.number().int().nullable(),
   status: z.enum(JOB_STATUSES),
@@ -116,7 +118,7 @@ const JSON_FIELDS = new Set([
   'redactions',
 ]);
 const BOOLEAN_FIELDS = new Set(['no_speech', 'stream_reply']);
-const NUMBER_FIELDS = new Set(['input_bytes', 'priority', 'duration_seconds']);
+const NUMBER_FIELDS = new Set(['input_bytes', 'priority', 'duration_seconds', 'retries']);
 
 /** Record → Redis hash fields (null fields are simply absent). */
 export function toHash(patch: Partial<JobRecord>): Record<string, string> {

@@ -1,6 +1,6 @@
 import type { Config } from './config.ts';
 import type { JobRecord } from './job-record.ts';
-import { ARTIFACTS, type ArtifactName, keys } from './stages.ts';
+import { ARTIFACTS, type ArtifactName, keys, runOf } from './stages.ts';
 import type { Storage } from './storage/index.ts';
 import { RENDERED_ARTIFACTS } from './transcript-files.ts';
 
@@ -25,6 +25,8 @@ export async function jobView(record: JobRecord, storage: Storage, config: Confi
     created_at: record.created_at,
     updated_at: record.updated_at,
     finished_at: record.finished_at,
+    attempt: runOf(record),
+    retries: record.retries ?? 0,
     input: {
       kind: record.input_kind,
       type: record.input_type,

@@ -68,11 +68,20 @@ export const stagePayloadSchema = z.object({
   jobId: z.uuid(),
   /** times this stage job was sent back because the provider rate limited it (capped: no endless loop) */
   rateLimitWaits: z.number().int().min(0).optional(),
+  /** the job's run this stage job belongs to (absent: 1); a retry (POST /v1/jobs/:id/retry) starts run n + 1 */
+  run: z.number().int().min(2).optional(),
 });
 export type StagePayload = z.infer<typeof stagePayloadSchema>;
 
-/** BullMQ job id of one stage of one job: deterministic, so a repeated hand-off is ignored by BullMQ. */
-export const stageJobId = (jobId: string, stage: Stage) => `${jobId}_${stage}`;
+/**
+ * BullMQ job id of one stage of one job's run: deterministic, so a repeated hand-off is ignored by BullMQ. A
+ * retried job's later runs get their own ids (`_r<run>`): the earlier run's stage job stays as it ended.
+ */
+export const stageJobId = (jobId: string, stage: Stage, run = 1) =>
+  `${jobId}_${stage}${run > 1 ? `_r${run}` : ''}`;
+
+/** A job's run: 1, then one more per retry. */
+export const runOf = (record: { retries: number | null }) => (record.retries ?? 0) + 1;
 
 /** Storage keys of a job: each stage writes its output under a deterministic key (its checkpoint). */
 export const keys = {
@@ -109,8 +118,9 @@ export const ARTIFACTS = {
 export type ArtifactName = keyof typeof ARTIFACTS;
 export const ARTIFACT_NAMES = Object.keys(ARTIFACTS) as [ArtifactName, ...ArtifactName[]];
 
-/** BullMQ job id of one chunk of one job's transcription. */
-export const chunkJobId = (jobId: string, index: number) => `${jobId}_chunk_${index}`;
+/** BullMQ job id of one chunk of one job's transcription (in one run of the job, like stageJobId). */
+export const chunkJobId = (jobId: string, index: number, run = 1) =>
+  `${jobId}_chunk_${index}${run > 1 ? `_r${run}` : ''}`;
 
 export const TERMINAL_STATUSES = ['succeeded', 'failed', 'canceled'] as const;
 export const JOB_STATUSES = ['queued', 'running', ...TERMINAL_STATUSES] as const;

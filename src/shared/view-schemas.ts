@@ -36,7 +36,17 @@ export const jobViewSchema = z
     pipeline: z.enum(PIPELINE_NAMES),
     created_at: timestamp,
     updated_at: timestamp,
-    finished_at: timestamp.nullable(),
+    finished_at: timestamp.nullable().describe('When the job ended (its last run, once retried)'),
+    attempt: z
+      .number()
+      .int()
+      .min(1)
+      .describe('The run: 1, then one more each time the job is retried (POST /v1/jobs/{id}/retry)'),
+    retries: z
+      .number()
+      .int()
+      .min(0)
+      .describe('How many times the job was retried after failing or being canceled'),
     input: z.strictObject({
       kind: z.enum(['audio', 'text']),
       type: z.string().nullable().describe('Detected audio type (from the bytes)'),

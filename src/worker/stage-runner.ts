@@ -17,7 +17,7 @@ import { providerContext, recordUsage } from '../shared/metrics.ts';
 import { pauseQueue } from '../shared/queue-pause.ts';
 import { isFinalAttempt, type QueueSet } from '../shared/queue-registry.ts';
 import type { RedisClient } from '../shared/redis.ts';
-import { nextStage, type Stage, stagePayloadSchema } from '../shared/stages.ts';
+import { nextStage, runOf, type Stage, stagePayloadSchema } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
 import { annotate } from '../shared/tracing.ts';
 import type { Providers } from './providers.ts';
@@ -56,15 +56,17 @@ export function stageProcessor(
     if (!parsed.success) throw new PermanentError('invalid_job_data', `Invalid ${stage} job data.`);
     const { jobId } = parsed.data;
     const attempt = job.attemptsMade + 1;
-    const record = await lifecycle.start(jobId, stage, attempt);
+    const jobRun = parsed.data.run ?? 1;
+    const record = await lifecycle.start(jobId, stage, attempt, jobRun);
     if (!record) return 'skipped';
     // req_id: the API request that created the job, so one job is followed across every process's logs.
     const log = deps.log.child({ job_id: jobId, req_id: record.req_id ?? undefined, stage, attempt });
     const abort = signal ?? new AbortController().signal;
     const started = Date.now();
     try {
-      // A first start (BullMQ counts every start) cannot find anything an earlier run stored.
-      const fresh = job.attemptsStarted <= 1;
+      // A first start (BullMQ counts every start) of the job's first run cannot find anything stored before;
+      // a retried job's later run can (the failed run's checkpoints: they are reused, not paid again).
+      const fresh = job.attemptsStarted <= 1 && jobRun === 1;
       const input = run.prepareInput
         ? await run.prepareInput(record, {
             storage,
@@ -110,7 +112,7 @@ export function stageProcessor(
       const completed = { stage, ...output, duration_ms: Date.now() - started };
       const recorded = next
         ? await lifecycle.handOff(record, stage, next, output, completed)
-        : await lifecycle.finish(record, 'succeeded', output, { stage, completed });
+        : await lifecycle.finish(record, 'succeeded', output, { stage, run: jobRun, completed });
       log.info({ duration_ms: completed.duration_ms }, 'stage completed');
       return recorded ? 'done' : 'skipped';
     } catch (err) {
@@ -191,7 +193,7 @@ export async function handleFailure(
   if (classified.code === 'internal') log.error({ err: f.err }, 'stage failed: internal error');
   if (isFinalAttempt(job, classified)) {
     log.warn({ code: classified.code, error: classified.message }, 'stage failed: job failed');
-    await lifecycle.finish(record, 'failed', { error }, { stage });
+    await lifecycle.finish(record, 'failed', { error }, { stage, run: runOf(record) });
   } else {
     log.warn({ code: classified.code, error: classified.message }, 'stage failed: will retry');
     await lifecycle.patch(
@@ -236,9 +238,10 @@ export function onStalledOut(stage: Stage, deps: RunnerDeps) {
     try {
       const record = await store.get(jobId);
       // Only while the job is still at this stage: a stage job that handed off before it stalled out (its
-      // worker died between the hand-off and BullMQ's completion) does not fail the job that moved on.
+      // worker died between the hand-off and BullMQ's completion) does not fail the job that moved on; and only
+      // in the run this stage job belongs to (a run retried since is not failed by its old stage job).
       if (!record) return;
-      if (await lifecycle.finish(record, 'failed', { error }, { stage }))
+      if (await lifecycle.finish(record, 'failed', { error }, { stage, run: parsed.data.run ?? 1 }))
         log.error({ job_id: jobId, stage, code: error.code }, 'job failed');
       else
         log.info(

@@ -4,7 +4,7 @@ import { stalledJobs, timedProcessor } from '../shared/metrics.ts';
 import { workerOptions } from '../shared/queue-registry.ts';
 import { QueueWorker } from '../shared/queue-worker.ts';
 import type { RedisClient } from '../shared/redis.ts';
-import { type Stage, stageJobId } from '../shared/stages.ts';
+import { runOf, type Stage, stageJobId } from '../shared/stages.ts';
 import { recordTraceparent, tracedProcessor } from '../shared/tracing.ts';
 import { CANCELED, onStalledOut, type RunnerDeps, stageProcessor } from './stage-runner.ts';
 import { chat } from './stages/chat.ts';
@@ -55,8 +55,15 @@ export async function startStageWorkers(
     return worker;
   });
   const unsubscribe = await hub.onCancel((jobId) => {
-    for (const [i, stage] of config.worker.stages.entries())
-      workers[i]?.cancelJob(stageJobId(jobId, stage), CANCELED);
+    // The stage job of the job's current run (a retried job's later runs have their own ids).
+    deps.redis
+      .hget(deps.store.key(jobId), 'retries')
+      .then((retries) => {
+        const run = runOf({ retries: Number(retries) || null });
+        for (const [i, stage] of config.worker.stages.entries())
+          workers[i]?.cancelJob(stageJobId(jobId, stage, run), CANCELED);
+      })
+      .catch((err: unknown) => log.error({ err, job_id: jobId }, 'could not cancel a running stage'));
   });
   log.info({ stages: config.worker.stages }, 'stage workers started');
   return {

@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { fromHash, type JobRecord, toHash } from '../../src/shared/job-record.ts';
-import { acceptsInput, firstStage, nextStage, STAGES, stageJobId } from '../../src/shared/stages.ts';
+import {
+  acceptsInput,
+  chunkJobId,
+  firstStage,
+  nextStage,
+  runOf,
+  STAGES,
+  stageJobId,
+} from '../../src/shared/stages.ts';
 
 describe('pipelines', () => {
   it('voice runs transcribe → chat → speak; text starts at chat', () => {
@@ -25,6 +33,15 @@ describe('pipelines', () => {
     // BullMQ refuses custom ids with ':' and reads an all-digit id as its own counter.
     for (const id of ids) expect(id).not.toMatch(/:|^\d+$/);
   });
+
+  it('gives a retried job’s later runs their own stage and chunk ids (the first run’s are unchanged)', () => {
+    expect(stageJobId('abc', 'chat', 1)).toBe('abc_chat');
+    expect(stageJobId('abc', 'chat', 2)).toBe('abc_chat_r2');
+    expect(chunkJobId('abc', 3)).toBe('abc_chunk_3');
+    expect(chunkJobId('abc', 3, 2)).toBe('abc_chunk_3_r2');
+    expect(runOf({ retries: null })).toBe(1);
+    expect(runOf({ retries: 2 })).toBe(3);
+  });
 });
 
 describe('job record hash', () => {
@@ -37,6 +54,7 @@ describe('job record hash', () => {
       batch_id: null,
       mode: 'interactive',
       stream_reply: true,
+      retries: 2,
       priority: 3,
       status: 'failed',
       stage: 'chat',

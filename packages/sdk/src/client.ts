@@ -9,6 +9,11 @@ import type { components, operations } from './generated/openapi.js';
 type CreateJobBody = NonNullable<operations['createJob']['requestBody']>['content']['application/json'];
 export type JobView = components['schemas']['Job'];
 export type BatchView = components['schemas']['Batch'];
+export type RetrySummary = components['schemas']['RetrySummary'];
+/** Which ended jobs a bulk retry re-opens (`client`: operators only, with the admin token). */
+export type RetryFilter = Partial<
+  NonNullable<operations['adminRetryJobs']['requestBody']>['content']['application/json']
+>;
 export type JobOptions = Partial<Omit<CreateJobBody, 'text' | 'audio_url'>>;
 export type JobInput = { file: Blob; filename?: string } | { text: string } | { audioUrl: string };
 export interface JobEvent {
@@ -78,6 +83,28 @@ export class VoicebotClient {
     return this.request('DELETE', `/v1/jobs/${encodeURIComponent(id)}`);
   }
 
+  /**
+   * Resumes a failed or canceled job at the stage it ended in (a new run: `attempt` + 1); the stages it
+   * completed are not run again. 409 for a job in another state, 429 at your cap of jobs in flight.
+   */
+  retry(id: string): Promise<JobView> {
+    return this.request('POST', `/v1/jobs/${encodeURIComponent(id)}/retry`);
+  }
+
+  /**
+   * Resumes every ended job matching `filter` (default: every failed one), e.g. after a provider outage:
+   * `{ status: 'failed', error_code: 'provider_server_error' }`. Your own jobs; with `adminToken` (ADMIN_TOKEN)
+   * every client's, or `filter.client`'s.
+   */
+  retryMatching(filter: RetryFilter = {}, opts: { adminToken?: string } = {}): Promise<RetrySummary> {
+    if (opts.adminToken)
+      return this.request('POST', '/admin/jobs/retry', filter, {
+        authorization: `Bearer ${opts.adminToken}`,
+      });
+    const { client: _client, ...own } = filter;
+    return this.request('POST', '/v1/jobs/retry', own);
+  }
+
   /** Marks a job (a voicemail) handled, or unhandled again. */
   setHandled(id: string, handled: boolean): Promise<JobView> {
     return this.request('PATCH', `/v1/jobs/${encodeURIComponent(id)}`, { handled });
@@ -137,9 +164,11 @@ export class VoicebotClient {
       try {
         for await (const e of this.events(id, AbortSignal.timeout(Math.max(1, deadline - Date.now())))) {
           opts.onEvent?.(e);
-          if (e.type.startsWith('job.') && e.type !== 'job.queued') break;
+          if (TERMINAL.has(e.type.slice('job.'.length))) break;
         }
-        return this.get(id);
+        // A retried job's stream replays its earlier runs' ends: only a job that has ended now is returned.
+        const job = await this.get(id);
+        if (TERMINAL.has(job.status)) return job;
       } catch (err) {
         if (err instanceof VoicebotError) throw err;
         // The stream broke (proxy, network): fall back to polling.

@@ -9,7 +9,7 @@ const TERMINAL_GRACE_MS = 1_000;
 
 /**
  * GET /v1/jobs/:id/events — Server-Sent Events: every event of the job in order (replayed from the start,
- * or after `Last-Event-ID`), then live ones until the terminal event. Works whichever process runs the job:
+ * or after `Last-Event-ID`), then live ones until the terminal event (of the job's last run, once retried). Works whichever process runs the job:
  * events come from Redis streams through the process's one shared reader.
  */
 export function jobEvents(deps: ApiDeps): RequestHandler {
@@ -29,11 +29,12 @@ export function jobEvents(deps: ApiDeps): RequestHandler {
     let closed = false;
     const pending: JobEvent[] = [];
     let replaying = true;
-    const send = (e: JobEvent) => {
+    // `ends`: false for a replayed terminal event of a run that was retried since (the stream goes on).
+    const send = (e: JobEvent, ends = true) => {
       if (closed || (last !== '-' && compareIds(e.id, last) <= 0)) return;
       last = e.id;
       res.write(`id: ${e.id}\nevent: ${e.type}\ndata: ${JSON.stringify({ type: e.type, ...e.data })}\n\n`);
-      if (TERMINAL_EVENTS.has(e.type)) finish();
+      if (ends && TERMINAL_EVENTS.has(e.type)) finish();
     };
     const unsubscribe = await hub.subscribe(record.id, (e) => (replaying ? pending.push(e) : send(e)));
     const keepalive = setInterval(() => res.write(': keep-alive\n\n'), KEEPALIVE_MS);
@@ -45,7 +46,9 @@ export function jobEvents(deps: ApiDeps): RequestHandler {
       res.end();
     };
     req.on('close', finish);
-    for (const e of await readJobEvents(redis, config.prefix, record.id, lastEventId)) send(e);
+    const replayed = await readJobEvents(redis, config.prefix, record.id, lastEventId);
+    const resumedAt = replayed.findLastIndex((e) => e.type === 'job.retried');
+    for (const [i, e] of replayed.entries()) send(e, i > resumedAt);
     replaying = false;
     for (const e of pending.splice(0)) send(e);
     // The record turns terminal a moment before its terminal event is published: give the live event a

@@ -21,6 +21,7 @@ export const COMMAND_NAMES = [
   'webhook',
   'watch',
   'tombstone',
+  'retry',
 ] as const;
 export type CommandName = (typeof COMMAND_NAMES)[number];
 

@@ -11,7 +11,7 @@ import { fromHashFields, type JobRecord, toHash } from '../job-record.ts';
 import { jobsEnded } from '../metrics.ts';
 import type { QueueSet } from '../queue-registry.ts';
 import type { RedisClient } from '../redis.ts';
-import { type JobMode, type Stage, stageJobId, stageQueueOptions } from '../stages.ts';
+import { type JobMode, runOf, type Stage, stageJobId, stageQueueOptions } from '../stages.ts';
 import { type AddSpec, checkBullmqContract, fromScriptError, prepareAdd } from './bullmq-add.ts';
 import { COMMAND_NAMES, COMMANDS, type CommandName } from './commands.ts';
 import { type RedisKeys, redisKeys } from './keys.ts';
@@ -64,7 +64,12 @@ const TOMBSTONE_DROPS: Array<keyof JobRecord> = [
   'artifacts',
 ];
 
-const jobEventId = (id: string, status: string) => `msg_${id.replaceAll('-', '')}_${status}`;
+/**
+ * `webhook-id` of a job's terminal event in one run: every attempt and redelivery of it shares the id, and a
+ * retried job's later runs get their own (`_r<run>`), so a receiver tells the runs apart.
+ */
+const jobEventId = (id: string, status: string, run: number) =>
+  `msg_${id.replaceAll('-', '')}_${status}${run > 1 ? `_r${run}` : ''}`;
 
 interface AcceptOptions {
   /** admitted only while the client has fewer jobs in flight */
@@ -87,6 +92,18 @@ export type BatchAcceptResult =
   | { outcome: 'accepted'; ranks: number[]; transcriptOptions: Array<string | null> }
   | { outcome: 'full'; active: number }
   | { outcome: 'replay'; stored: string };
+
+export type RetryResult =
+  | { outcome: 'retried'; run: number }
+  /** the client has `cap` jobs in flight: nothing changed */
+  | { outcome: 'full'; active: number }
+  /** the job is not failed or canceled (e.g. a concurrent retry re-opened it first) */
+  | { outcome: 'not_retryable'; status: string }
+  /** its stored files were deleted: nothing left to resume from */
+  | { outcome: 'deleted' }
+  | { outcome: 'missing' }
+  /** the record moved on since it was read (another run began and ended): read it again */
+  | { outcome: 'changed' };
 
 export type AcceptResult =
   | { outcome: 'accepted'; rank: number; transcriptOptions: string | null }
@@ -166,13 +183,12 @@ export class Lifecycle {
     stage: Stage,
     priority: number | null,
     mode: JobMode | null = null,
+    run = 1,
   ): Promise<AddSpec> {
-    return prepareAdd(
-      this.queues.stages[stage],
-      stage,
-      { jobId: id },
-      { jobId: stageJobId(id, stage), ...stageQueueOptions(mode, priority) },
-    );
+    return prepareAdd(this.queues.stages[stage], stage, run > 1 ? { jobId: id, run } : { jobId: id }, {
+      jobId: stageJobId(id, stage, run),
+      ...stageQueueOptions(mode, priority),
+    });
   }
 
   private deliverAdd(payload: DeliveryPayload, jobId: string): Promise<AddSpec> {
@@ -287,12 +303,14 @@ export class Lifecycle {
 
   /**
    * A stage starts: the job is marked running and stage.started published. Returns the record (as it now is),
-   * or undefined when the job is gone, has ended, or has moved past this stage.
+   * or undefined when the job is gone, has ended, has moved past this stage, or is in another run than `run`
+   * (its stage job belongs to a run that was retried since).
    */
-  async start(id: string, stage: Stage, attempt: number): Promise<JobRecord | undefined> {
+  async start(id: string, stage: Stage, attempt: number, run = 1): Promise<JobRecord | undefined> {
     const now = new Date().toISOString();
     const res = (await this.run('start', [this.keys.job(id), this.keys.jobEvents(id)], {
       stage,
+      run,
       now,
       event: ['stage.started', JSON.stringify({ job_id: id, stage, attempt })],
       channel: this.keys.jobChannel(id),
@@ -312,12 +330,13 @@ export class Lifecycle {
     completed: Record<string, unknown>,
   ): Promise<boolean> {
     const { id } = record;
-    const add = await this.stageAdd(id, next, record.priority, record.mode);
+    const add = await this.stageAdd(id, next, record.priority, record.mode, runOf(record));
     const res = await this.run(
       'handoff',
       [this.keys.job(id), this.keys.jobEvents(id)],
       {
         stage,
+        run: runOf(record),
         fields: Object.entries(
           toHash({ ...output, stage: next, updated_at: new Date().toISOString() }),
         ).flat(),
@@ -331,24 +350,29 @@ export class Lifecycle {
   }
 
   /**
-   * Ends a job once (succeeded, failed or canceled). `stage`, when given, must still be the job's stage (a
-   * worker ending the job it runs); `completed` is the last stage's stage.completed, published just before the
+   * Ends a job once (succeeded, failed or canceled). `stage` and `run`, when given, must still be the job's
+   * stage and run (a worker ending the job it runs); `completed` is the last stage's stage.completed, published just before the
    * terminal event. Returns false when the job had already ended (or moved on).
    */
   async finish(
-    record: Pick<JobRecord, 'id' | 'client_id' | 'batch_id' | 'webhook_url'>,
+    record: Pick<JobRecord, 'id' | 'client_id' | 'batch_id' | 'webhook_url' | 'retries'>,
     status: EndStatus,
     patch: Partial<JobRecord> = {},
-    opts: { stage?: Stage; completed?: Record<string, unknown> } = {},
+    opts: { stage?: Stage; run?: number; completed?: Record<string, unknown> } = {},
   ): Promise<boolean> {
     const { id } = record;
     const k = this.keys;
     const now = new Date();
     const eventType = `job.${status}` as const;
-    const eventId = jobEventId(id, status);
+    const run = runOf(record);
+    const eventId = jobEventId(id, status, run);
     // The deliver jobs are prepared only for a job (or batch) that can have a webhook (the script checks again).
+    // One terminal webhook per run: each run's deliver job has its own id.
     const jobAdd = record.webhook_url
-      ? await this.deliverAdd({ jobId: id, eventType, eventId }, `${id}_deliver_0`)
+      ? await this.deliverAdd(
+          { jobId: id, eventType, eventId },
+          `${id}_deliver_0${run > 1 ? `_r${run}` : ''}`,
+        )
       : undefined;
     const batchAdd = record.batch_id
       ? await this.deliverAdd(
@@ -377,6 +401,7 @@ export class Lifecycle {
         stage: opts.stage,
         client: record.client_id,
         batch: record.batch_id ?? undefined,
+        run: opts.run,
         fields: Object.entries(
           toHash({
             ...patch,
@@ -439,9 +464,65 @@ export class Lifecycle {
   }
 
   /**
+   * Re-opens a failed or canceled job at the stage it ended in, as run n + 1 (see commands/retry.lua): one
+   * transition that checks the status and the client's in-flight cap (`cap`), resets the error, re-enters the
+   * in-flight set, leaves the retention index, clears the TTLs, publishes job.retried and enqueues the stage.
+   * `record` is the job as last read: when it has moved on since, the answer is `changed`.
+   */
+  async retry(record: JobRecord, opts: { cap: number }): Promise<RetryResult> {
+    const stage = record.stage;
+    if (!stage) return { outcome: 'not_retryable', status: record.status };
+    const run = runOf(record) + 1;
+    const add = await this.stageAdd(record.id, stage, record.priority, record.mode, run);
+    const k = this.keys;
+    const { id } = record;
+    const res = (await this.run(
+      'retry',
+      [
+        k.job(id),
+        k.jobEvents(id),
+        k.finished,
+        k.finishedOwners,
+        k.clientActive(record.client_id),
+        ...(record.batch_id ? [k.batch(record.batch_id), k.batchJobs(record.batch_id)] : []),
+      ],
+      {
+        id,
+        client: record.client_id,
+        batch: record.batch_id ?? undefined,
+        stage,
+        run,
+        cap: opts.cap,
+        now: new Date().toISOString(),
+        event: [
+          'job.retried',
+          JSON.stringify({ job_id: id, status: 'queued', stage, attempt: run, retries: run - 1 }),
+        ],
+        channel: k.jobChannel(id),
+      },
+      [add],
+    )) as [string, (string | number)?];
+    switch (res[0]) {
+      case 'ok':
+        return { outcome: 'retried', run };
+      case 'full':
+        return { outcome: 'full', active: Number(res[1]) };
+      case 'status':
+        return { outcome: 'not_retryable', status: String(res[1]) };
+      case 'deleted':
+        return { outcome: 'deleted' };
+      case 'missing':
+        return { outcome: 'missing' };
+      default:
+        return { outcome: 'changed' };
+    }
+  }
+
+  /**
    * Records a webhook delivery attempt on `key` (a job's or a batch's hash, see keys.ts), keeping the last `max`
    * attempts. `state.delivery` says which delivery made it (0: the first; a redelivery's sequence): an attempt of
-   * a delivery older than the newest started is recorded but leaves the status alone ('stale'). Nothing is
+   * a delivery older than the newest started is recorded but leaves the status alone ('stale'); an attempt for
+   * another event than the hash's (an earlier run's, the job retried since) writes nothing ('stale'). Nothing is
    * written when the hash is gone ('missing': an expired record is never re-created).
    */
   async webhookAttempt(
@@ -535,7 +616,7 @@ export class Lifecycle {
    */
   async redeliver(record: JobRecord, seq: number): Promise<WebhookReply> {
     const eventType = `job.${record.status}` as EventType;
-    const eventId = jobEventId(record.id, record.status);
+    const eventId = jobEventId(record.id, record.status, runOf(record));
     const add = await this.deliverAdd(
       { jobId: record.id, eventType, eventId, delivery: seq },
       `${record.id}_deliver_${seq}`,

@@ -50,6 +50,8 @@ export interface AcceptBatchParams {
 
 export interface StartParams {
   stage: string;
+  /** the stage job's run: the job must be in it (retries + 1) */
+  run: number;
   now: string;
   event: EventParam;
   channel: string;
@@ -58,6 +60,8 @@ export interface StartParams {
 export interface HandoffParams {
   /** the stage that hands off: the job must still be at it */
   stage: string;
+  /** the run that hands off: the job must still be in it */
+  run: number;
   fields: string[];
   event: EventParam;
   channel: string;
@@ -68,6 +72,8 @@ export interface FinishParams {
   status: 'succeeded' | 'failed' | 'canceled';
   /** when set, the job must still be at this stage */
   stage?: string | undefined;
+  /** when set, the job must still be in this run (retries + 1) */
+  run?: number | undefined;
   /** the record's client_id and batch_id, whose keys are in KEYS (checked against the record) */
   client: string;
   batch?: string | undefined;
@@ -118,6 +124,23 @@ export interface TombstoneParams {
   remove: string[];
 }
 
+export interface RetryParams {
+  id: string;
+  /** the record's client_id and batch_id, whose keys are in KEYS (checked against the record) */
+  client: string;
+  batch?: string | undefined;
+  /** the stage and run the caller read (the job must still be at that stage, in run `run` - 1) */
+  stage: string;
+  /** the new run */
+  run: number;
+  /** re-admitted only while the client has fewer jobs in flight than this */
+  cap: number;
+  now: string;
+  /** job.retried */
+  event: EventParam;
+  channel: string;
+}
+
 export interface WatchParams {
   delta: 1 | -1;
 }
@@ -133,4 +156,5 @@ export interface CommandParams {
   webhook: WebhookParams;
   watch: WatchParams;
   tombstone: TombstoneParams;
+  retry: RetryParams;
 }

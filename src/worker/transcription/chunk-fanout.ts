@@ -5,7 +5,7 @@
  */
 import { type Queue, WaitingChildrenError } from 'bullmq';
 import { PermanentError } from '../../shared/errors.ts';
-import { chunkJobId, keys, stageQueueOptions } from '../../shared/stages.ts';
+import { chunkJobId, keys, runOf, stageQueueOptions } from '../../shared/stages.ts';
 import type { StageContext } from '../stages/stage.ts';
 import { mergeChannels } from './channels.ts';
 import type { ChunkPlanDoc } from './chunk-storage.ts';
@@ -44,7 +44,7 @@ export async function transcribeChunks(
             name: 'chunk',
             data: { jobId: record.id, index: c.index, count: plan.chunks.length },
             opts: {
-              jobId: chunkJobId(record.id, c.index),
+              jobId: chunkJobId(record.id, c.index, runOf(record)),
               parent: { id: job.id as string, queue: job.queueQualifiedName },
               // A chunk that fails for good fails the job itself; the parent must not hang on it.
               ignoreDependencyOnFailure: true,

@@ -7,7 +7,7 @@
   announced to the workers; the job's webhook (when the job has a webhook_url) and its batch's (when this job
   completes the batch and the batch has a webhook_url) are enqueued; the batch that completes gets the retention
   TTL. With p.stage, the job must still be at that
-  stage (a stage job ending the job it runs).
+  stage (a stage job ending the job it runs); with p.run, in that run (not one retried since).
 
   Input:
     KEYS[1]  job record (hash)
@@ -22,13 +22,14 @@
     ARGV[2…] the job webhook's prepared BullMQ add, or ''; then the batch webhook's, or ''
 
   Output:
-    'ok' | 'skip' (the job had ended already, is missing, or moved on from p.stage)
+    'ok' | 'skip' (the job had ended already, is missing, or moved on from p.stage or p.run)
 ]]
 local rcall = redis.call
 local p = cjson.decode(ARGV[1])
 --- @include "includes/check-arguments"
 --- @include "includes/is-terminal"
 --- @include "includes/emit"
+--- @include "includes/same-run"
 --- @include "includes/bullmq-add"
 
 local jobKey, eventsKey, finishedKey, ownersKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -43,10 +44,11 @@ jobAdd, nextKey, nextArg = readAdd(k, 2)
 batchAdd, nextKey, nextArg = readAdd(nextKey, nextArg)
 checkArguments('finish', nextKey, nextArg)
 
-local status, client, batch, webhookUrl, stage, watchers = unpack(rcall('HMGET', jobKey, 'status',
-  'client_id', 'batch_id', 'webhook_url', 'stage', 'watchers'))
+local status, client, batch, webhookUrl, stage, watchers, retries = unpack(rcall('HMGET', jobKey, 'status',
+  'client_id', 'batch_id', 'webhook_url', 'stage', 'watchers', 'retries'))
 if not status or isTerminal(status) then return 'skip' end
 if p.stage and stage ~= p.stage then return 'skip' end
+if not sameRun(retries) then return 'skip' end
 if (client or nil) ~= p.client or (batch or nil) ~= p.batch then
   error({ err = 'ERR voicebot finish: the keys given are for client ' .. tostring(p.client) .. ', batch ' ..
     tostring(p.batch) .. '; the job belongs to ' .. tostring(client) .. ', ' .. tostring(batch) })
@@ -58,6 +60,8 @@ if webhookUrl then
   table.insert(fields, p.webhook)
 end
 rcall('HSET', jobKey, unpack(fields))
+-- each run's webhook starts its deliveries afresh (an earlier run's redelivery sequence does not carry over)
+if webhookUrl then rcall('HDEL', jobKey, 'webhook_delivery') end
 rcall('EXPIRE', jobKey, p.retention)
 rcall('ZADD', finishedKey, p.now_ms, p.id)
 rcall('HSET', ownersKey, p.id, cjson.encode({ p.client, p.batch or '' }))

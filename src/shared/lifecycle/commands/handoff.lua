@@ -1,6 +1,6 @@
 --[[
   handoff: a stage's output is recorded, stage.completed emitted and the next stage enqueued. Guard: the job
-  exists, has not ended, and is still at the stage that hands off.
+  exists, has not ended, and is still at the stage that hands off, in the run (p.run) that hands off.
 
   Input:
     KEYS[1]  job record (hash)
@@ -17,14 +17,15 @@ local p = cjson.decode(ARGV[1])
 --- @include "includes/check-arguments"
 --- @include "includes/is-terminal"
 --- @include "includes/emit"
+--- @include "includes/same-run"
 --- @include "includes/bullmq-add"
 
 local jobKey, eventsKey = KEYS[1], KEYS[2]
 local add, nextKey, nextArg = readAdd(3, 2)
 checkArguments('handoff', nextKey, nextArg)
 
-local status, stage, watchers = unpack(rcall('HMGET', jobKey, 'status', 'stage', 'watchers'))
-if not status or isTerminal(status) or stage ~= p.stage then return 'skip' end
+local status, stage, watchers, retries = unpack(rcall('HMGET', jobKey, 'status', 'stage', 'watchers', 'retries'))
+if not status or isTerminal(status) or stage ~= p.stage or not sameRun(retries) then return 'skip' end
 bullmq_add(add)
 rcall('HSET', jobKey, unpack(p.fields))
 emit(eventsKey, p.channel, p.event, watchers)

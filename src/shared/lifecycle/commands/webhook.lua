@@ -13,7 +13,8 @@
     ARGV[2…] the redelivery's prepared BullMQ add, or ''
 
   Output:
-    'ok' | 'stale' (an older delivery's attempt: recorded, status unchanged) | 'missing' (nothing written)
+    'ok' | 'stale' (an older delivery's attempt: recorded, status unchanged; or an attempt for another event than
+    the hash's, e.g. an earlier run's of a retried job: nothing written) | 'missing' (nothing written)
 ]]
 local rcall = redis.call
 local p = cjson.decode(ARGV[1])
@@ -31,6 +32,8 @@ if add then bullmq_add(add) end
 local attempts, status = {}, p.status
 if current then
   local state = cjson.decode(current)
+  -- an attempt for an earlier run's event (the job was retried since): that run's state is gone, write nothing
+  if state.event_id ~= p.event_id then return 'stale' end
   attempts = state.attempts or {}
   if p.delivery < latest then status = state.status end
 end
