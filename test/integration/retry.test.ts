@@ -134,6 +134,53 @@ describe('resuming failed jobs (POST /v1/jobs/:id/retry)', () => {
     expect(await chat.getJob(`${failed.id}_chat_r3`)).toBeUndefined();
   }, 120_000);
 
+  it('a stage job of the earlier run never changes the retried job (start, hand-off and end are refused)', async () => {
+    const failed = await failedAtChat(stack);
+    const firstRun = await stack.api.deps.store.get(failed.id);
+    if (!firstRun) throw new Error('the failed job has a record');
+    stack.sim.configure({ latencyMs: { chat: 60_000 } });
+    try {
+      expect((await retry(stack, failed.id)).status).toBe(202);
+      await waitFor(() => stack.sim.stats().inFlight.chat > 0, {
+        timeoutMs: 30_000,
+        message: 'run 2’s chat call',
+      });
+      const { lifecycle } = stack.api.deps;
+      // As the first run's chat job would, had it been retried by BullMQ or stalled out late.
+      expect(await lifecycle.start(failed.id, 'chat', 2, 1)).toBeUndefined();
+      expect(
+        await lifecycle.handOff(
+          { ...firstRun, status: 'running' },
+          'chat',
+          'speak',
+          { reply_text: 'stale' },
+          {},
+        ),
+      ).toBe(false);
+      expect(
+        await lifecycle.finish(
+          firstRun,
+          'failed',
+          { error: { code: 'worker_lost', message: 'stale', stage: 'chat', attempts: 1 } },
+          { stage: 'chat', run: 1 },
+        ),
+      ).toBe(false);
+      expect(await getJob(stack.url, failed.id)).toMatchObject({
+        status: 'running',
+        stage: 'chat',
+        attempt: 2,
+      });
+      // The second run's stage job is the current one: a cancel reaches it and aborts its call.
+      await fetch(`${stack.url}/v1/jobs/${failed.id}`, { method: 'DELETE' });
+      await waitFor(() => stack.sim.stats().inFlight.chat === 0, {
+        timeoutMs: 30_000,
+        message: 'run 2’s chat call aborted by the cancel',
+      });
+    } finally {
+      stack.sim.configure({ latencyMs: 0 });
+    }
+  }, 120_000);
+
   it('a canceled job resumes at the stage it was canceled in', async () => {
     stack.sim.configure({ latencyMs: { chat: 60_000 } });
     try {
