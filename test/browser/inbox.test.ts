@@ -279,6 +279,14 @@ describe.skipIf(!hasChromium)(
           'Subtitles (.vtt)',
           'Transcript with times (.json)',
         ]);
+        // each download works: the .txt/.srt/.vtt are rendered by the API from transcript.json
+        const links = dialog.locator('#downloads a');
+        for (let i = 0; i < (await links.count()); i++) {
+          const href = (await links.nth(i).getAttribute('href')) ?? '';
+          const res = await fetch(new URL(href, stack?.url));
+          expect(res.status, href).toBe(200);
+          expect((await res.text()).length, href).toBeGreaterThan(20);
+        }
         await page.waitForFunction(
           () =>
             ((globalThis as unknown as PageWindow).document.getElementById('player') as Audio).readyState >=
