@@ -219,6 +219,33 @@ describe('resuming failed jobs (POST /v1/jobs/:id/retry)', () => {
     expect(again.status).toBe(409);
     expect(((await again.json()) as { message: string }).message).toMatch(/succeeded/);
     expect((await getJob(stack.url, failed.id)).attempt).toBe(2);
+
+    // Retry all on the chat queue's failed jobs: every job that failed at chat is re-opened (and only those).
+    const a = await failedAtChat(stack);
+    const b = await failedAtChat(stack);
+    const completed = await fetch(`${stack.url}/admin/queues/api/queues/chat/retry/completed`, {
+      method: 'PUT',
+      headers: auth,
+    });
+    expect(completed.status).toBe(400);
+    const all = await fetch(`${stack.url}/admin/queues/api/queues/chat/retry/failed`, {
+      method: 'PUT',
+      headers: auth,
+    });
+    expect(all.status).toBe(200);
+    expect(await all.json()).toEqual({ retried: 2, skipped: 0 });
+    for (const job of [a, b])
+      expect(await waitForJob(stack.url, job.id, 60_000)).toMatchObject({ status: 'succeeded', attempt: 2 });
+
+    // The dashboard says so on every stage queue.
+    const listed = (await (
+      await fetch(`${stack.url}/admin/queues/api/queues`, { headers: auth })
+    ).json()) as {
+      queues: Array<{ name: string; description?: string }>;
+    };
+    const descriptionOf = (name: string) => listed.queues.find((q) => q.name === name)?.description;
+    expect(descriptionOf('chat')).toMatch(/POST \/v1\/jobs\/\{id\}\/retry/);
+    expect(descriptionOf('deliver')).toBeUndefined();
   }, 120_000);
 
   it('bulk retry re-opens only the jobs matching its filters; the admin route needs the admin token', async () => {
