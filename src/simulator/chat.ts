@@ -11,6 +11,9 @@ import { findAddresses, findPersonNames } from './pii-extract.ts';
 import { fillSchema } from './schema-fill.ts';
 import { extractVoicemail } from './voicemail-extract.ts';
 
+export const REPLY_STYLES = ['echo', 'assistant'] as const;
+export type ReplyStyle = (typeof REPLY_STYLES)[number];
+
 /** Quoted user text is cut to this many characters, so replies stay speakable. */
 const QUOTE_MAX = 300;
 
@@ -107,8 +110,24 @@ export function replyText(messages: ChatRequest['messages']): string {
   return `${reply} (turn ${users.length})`;
 }
 
-export function answer(req: ChatRequest): ChatAnswer {
-  const reply = replyText(req.messages);
+/**
+ * `assistant`: the echo framed as a voice assistant's answer is shaped — a short first sentence, then a few
+ * longer ones (about 55 words around the quote), so streaming and sentence-by-sentence speech are measured
+ * on a reply of a realistic shape.
+ */
+export function assistantReply(messages: ChatRequest['messages']): string {
+  const echo = replyText(messages);
+  const turn = /\(turn \d+\)$/.exec(echo)?.[0] ?? '';
+  return (
+    `Thanks for your question. ${echo.slice(0, echo.length - turn.length).trim()} ` +
+    'Let me answer that as well as I can in a few short sentences, so that you can hear the first part ' +
+    'while I am still writing the rest of it. If anything is unclear, just ask me again and I will explain ' +
+    `it another way. ${turn}`
+  );
+}
+
+export function answer(req: ChatRequest, style: ReplyStyle = 'echo'): ChatAnswer {
+  const reply = style === 'assistant' ? assistantReply(req.messages) : replyText(req.messages);
   const lastUser = [...req.messages].reverse().find((m) => m.role === 'user')?.text ?? '';
   let content = reply;
   const type = req.responseFormat?.type;

@@ -1,4 +1,5 @@
 /** Turns `SimulatorOptions` (from code, env or POST /_sim/config) into the settings in force. */
+import { REPLY_STYLES, type ReplyStyle } from './chat.ts';
 import { LATENCY_PROFILES, type LatencyProfileName } from './latency-profile.ts';
 import {
   ENDPOINTS,
@@ -26,6 +27,7 @@ export const DEFAULT_CONFIG: SimulatorConfig = {
   recognizeMaxSeconds: 120,
   writtenForm: false,
   latencyProfile: 'none',
+  replyStyle: 'echo',
 };
 
 export class ConfigValueError extends Error {
@@ -123,6 +125,10 @@ export function applyOptions(base: SimulatorConfig, o: SimulatorOptions): Simula
     }
     c.latencyProfile = o.latencyProfile;
   }
+  if (o.replyStyle !== undefined) {
+    if (!REPLY_STYLES.includes(o.replyStyle)) fail(`replyStyle must be one of ${REPLY_STYLES.join(', ')}`);
+    c.replyStyle = o.replyStyle;
+  }
   if (o.failNext !== undefined) {
     if (!Array.isArray(o.failNext)) fail('failNext must be an array');
     o.failNext.forEach(checkFault);
@@ -158,6 +164,7 @@ export function optionsFromEnv(env: NodeJS.ProcessEnv): SimulatorOptions {
   if (env.SIM_FAULT_ENDPOINTS) o.faultEndpoints = list('SIM_FAULT_ENDPOINTS') as Endpoint[];
   if (env.SIM_DISABLE_TOOLS) o.disableTools = list('SIM_DISABLE_TOOLS') as Tool[];
   if (env.SIM_API_KEY) o.requireApiKey = env.SIM_API_KEY;
+  if (env.SIM_REPLY_STYLE) o.replyStyle = env.SIM_REPLY_STYLE as ReplyStyle;
   if (env.SIMULATOR_LATENCY) o.latencyProfile = env.SIMULATOR_LATENCY as LatencyProfileName;
   if (env.SIM_WRITTEN_FORM) o.writtenForm = env.SIM_WRITTEN_FORM === 'true';
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as SimulatorOptions;

@@ -142,7 +142,7 @@ async function handle(
     const chat = parseChatRequest(body);
     const lastUser = chat.messages.findLast((m) => m.role === 'user')?.text ?? '';
     setParams({ user: lastUser.slice(0, PARAM_CHARS) });
-    const result = answer(chat);
+    const result = answer(chat, state.config.replyStyle);
     const timing = chatTiming(state.profile(), ctx.startedAt);
     if (chat.stream) await streamCompletion(res, chat, result, headers, timing, signal);
     else {

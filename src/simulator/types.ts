@@ -1,3 +1,4 @@
+import type { ReplyStyle } from './chat.ts';
 import type { LatencyProfileName } from './latency-profile.ts';
 
 /** Shapes shared by the simulator's modules: options, scripted faults and the stats snapshot. */
@@ -68,6 +69,8 @@ export interface SimulatorOptions {
   writtenForm?: boolean;
   /** `openai`: answer with the hosted models' latencies (latency-profile.ts); `none` unless set. */
   latencyProfile?: LatencyProfileName;
+  /** `assistant`: plain chat replies shaped like a voice assistant's (chat.ts assistantReply); `echo` unless set. */
+  replyStyle?: ReplyStyle;
 }
 
 /** The settings in force: every option resolved, per endpoint where that applies. */
@@ -86,6 +89,7 @@ export interface SimulatorConfig {
   recognizeMaxSeconds: number;
   writtenForm: boolean;
   latencyProfile: LatencyProfileName;
+  replyStyle: ReplyStyle;
 }
 
 export type FaultKind = '429' | '500' | '400' | '401' | 'timeout' | 'cut' | 'other';

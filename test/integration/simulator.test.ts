@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { replyText } from '../../src/simulator/chat.ts';
+import { assistantReply, replyText } from '../../src/simulator/chat.ts';
 import {
   applyOptions,
   ConfigValueError,
@@ -382,6 +382,15 @@ describe('formats and WAV', () => {
 });
 
 describe('chat reply', () => {
+  it('in the assistant style, opens with a short sentence and keeps the echo and the turn', () => {
+    const reply = assistantReply([{ role: 'user', text: 'hello there' }]);
+    expect(reply.startsWith('Thanks for your question. You said: "hello there".')).toBe(true);
+    expect(reply.endsWith('(turn 1)')).toBe(true);
+    expect(reply.split(' ').length).toBeGreaterThan(45);
+    expect(applyOptions(DEFAULT_CONFIG, { replyStyle: 'assistant' }).replyStyle).toBe('assistant');
+    expect(() => applyOptions(DEFAULT_CONFIG, { replyStyle: 'poem' as never })).toThrow(ConfigValueError);
+  });
+
   it('quotes the last user turn, the one before, and counts user turns', () => {
     const m = (role: string, text: string) => ({ role, text });
     expect(replyText([m('user', 'a'), m('assistant', 'b'), m('user', 'c'), m('user', 'd')])).toBe(
