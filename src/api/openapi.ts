@@ -387,7 +387,7 @@ function operations(config: Config): Operation[] {
       tags: ['jobs'],
       summary: 'Live Server-Sent Events of a job (replayed from the start or after Last-Event-ID)',
       description:
-        'Events: job.queued, stage.started, stage.completed, stage.retrying, then job.succeeded / job.failed / job.canceled (and job.retried when an ended job is retried). EventSource cannot send headers: pass the API key as `access_token`.',
+        'Events: job.queued, stage.started, stage.completed, stage.retrying, then job.succeeded / job.failed / job.canceled (and job.retried when an ended job is retried). A job with stream_reply also sends reply.delta {seq, text} (the reply as it is written) and speech.segment {index, text, url, url_expires_at, content_type} (each sentence once spoken, in order; a retried stage may announce an index again). EventSource cannot send headers: pass the API key as `access_token`.',
       request: {
         params: jobId,
         query: z.object({ access_token: z.string().optional(), last_event_id: z.string().optional() }),
