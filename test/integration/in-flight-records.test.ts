@@ -2,6 +2,7 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
 import { orphansFreed } from '../../src/shared/metrics.ts';
 import { sweep } from '../../src/worker/retention.ts';
 import { postJob, readEvents, waitForJob } from '../support/http.ts';
@@ -42,7 +43,7 @@ describe('records of jobs in flight', () => {
     await stack?.close();
   });
 
-  const jobKey = (id: string) => `${stack.config.prefix}:job:${id}`;
+  const jobKey = (id: string) => redisKeys(stack.config.prefix).job(id);
 
   it('a job in flight longer than twice the retention still succeeds, with its events, webhook and retention entry', async () => {
     const receiver = await startReceiver(secret);
@@ -69,8 +70,8 @@ describe('records of jobs in flight', () => {
       data: { id: body.id, status: 'succeeded' },
     });
     const prefix = stack.config.prefix;
-    expect(await redis.zscore(`${prefix}:jobs:finished`, body.id)).not.toBeNull();
-    expect(await redis.sismember(`${prefix}:client:public:active`, body.id)).toBe(0);
+    expect(await redis.zscore(redisKeys(prefix).finished, body.id)).not.toBeNull();
+    expect(await redis.sismember(redisKeys(prefix).clientActive('public'), body.id)).toBe(0);
     // Ended, the record expires (it has a TTL, or is already gone).
     expect(await redis.ttl(jobKey(body.id))).not.toBe(-1);
     await receiver.close();
@@ -78,7 +79,7 @@ describe('records of jobs in flight', () => {
 
   it('an id in an in-flight set whose record is gone is freed by the sweep, counted and logged', async () => {
     const prefix = stack.config.prefix;
-    const active = `${prefix}:client:public:active`;
+    const active = redisKeys(prefix).clientActive('public');
     await redis.sadd(active, 'job_orphan0000000000000000');
     // The orphan holds the client's only slot.
     expect((await postJob(stack.url, { text: 'refused' })).res.status).toBe(429);

@@ -61,7 +61,7 @@ describe('retention', () => {
     const ids = [body.id as string, ...batchIds];
     for (const id of ids) expect((await waitForJob(stack.url, id)).status).toBe('succeeded');
     // Ended, each job is named by its client's list, the retention index and (items) the batch's list.
-    expect(await redis.zscore(`${prefix}:client:public:jobs`, body.id)).not.toBeNull();
+    expect(await redis.zscore(redisKeys(prefix).clientJobs('public'), body.id)).not.toBeNull();
     expect(await redis.lrange(redisKeys(prefix).batchJobs(batch.id), 0, -1)).toEqual(batchIds);
 
     expect(await sweepExpired(sweepDeps(), Date.now() + 3601_000)).toBeGreaterThanOrEqual(3);

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
 import { fixture, type Job } from '../support/http.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -88,9 +89,9 @@ describe('resuming after a chat provider outage', () => {
 
     // Every job ran twice: its second run resumed at chat.
     const redis = stack.api.deps.redis;
-    const ids = await redis.lrange(`${stack.config.prefix}:batch:${batch.id}:jobs`, 0, -1);
+    const ids = await redis.lrange(redisKeys(stack.config.prefix).batchJobs(batch.id), 0, -1);
     const pipe = redis.pipeline();
-    for (const id of ids) pipe.hmget(`${stack.config.prefix}:job:${id}`, 'retries', 'status');
+    for (const id of ids) pipe.hmget(redisKeys(stack.config.prefix).job(id), 'retries', 'status');
     const rows = ((await pipe.exec()) ?? []).map(([, v]) => (v as string[]).join(' '));
     expect(new Set(rows)).toEqual(new Set(['1 succeeded']));
     expect((await (await fetch(`${stack.url}/v1/batches/${batch.id}?limit=0`)).json()) as Job).toMatchObject({

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
 import { audioForm, fixture, getJob, type Job, postJob, readEvents, waitForJob } from '../support/http.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 import { waitFor } from '../support/wait-for.ts';
@@ -100,8 +101,8 @@ describe('resuming failed jobs (POST /v1/jobs/:id/retry)', () => {
       expect((await getJob(stack.url, failed.id)).webhook).toEqual(state);
       // Ended again: in the retention index, out of the client's jobs in flight.
       const redis = stack.api.deps.redis;
-      expect(await redis.zscore(`${stack.config.prefix}:jobs:finished`, failed.id)).not.toBeNull();
-      expect(await redis.sismember(`${stack.config.prefix}:client:public:active`, failed.id)).toBe(0);
+      expect(await redis.zscore(redisKeys(stack.config.prefix).finished, failed.id)).not.toBeNull();
+      expect(await redis.sismember(redisKeys(stack.config.prefix).clientActive('public'), failed.id)).toBe(0);
     } finally {
       await receiver.close();
     }
@@ -308,9 +309,9 @@ describe('resuming at the cap of jobs in flight', () => {
     expect(after.finished_at).toBe(failed.finished_at);
     const redis = stack.api.deps.redis;
     const prefix = stack.config.prefix;
-    expect(await redis.zscore(`${prefix}:jobs:finished`, failed.id)).not.toBeNull();
-    expect(await redis.sismember(`${prefix}:client:public:active`, failed.id)).toBe(0);
-    expect(await redis.ttl(`${prefix}:job:${failed.id}`)).toBeGreaterThan(0);
+    expect(await redis.zscore(redisKeys(prefix).finished, failed.id)).not.toBeNull();
+    expect(await redis.sismember(redisKeys(prefix).clientActive('public'), failed.id)).toBe(0);
+    expect(await redis.ttl(redisKeys(prefix).job(failed.id))).toBeGreaterThan(0);
     const types = (await readEvents(stack.url, failed.id)).map((e) => e.type);
     expect(types).not.toContain('job.retried');
 
@@ -318,7 +319,7 @@ describe('resuming at the cap of jobs in flight', () => {
     stack.sim.configure({ latencyMs: 0 });
     await (await fetch(`${stack.url}/v1/jobs/${busy.body.id}`, { method: 'DELETE' })).json();
     expect((await retry(stack, failed.id)).status).toBe(202);
-    expect(await redis.ttl(`${prefix}:job:${failed.id}`)).toBe(-1);
+    expect(await redis.ttl(redisKeys(prefix).job(failed.id))).toBe(-1);
     expect((await waitForJob(stack.url, failed.id, 60_000)).status).toBe('succeeded');
   }, 120_000);
 });
