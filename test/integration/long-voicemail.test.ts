@@ -11,6 +11,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { chunkJobId, keys } from '../../src/shared/stages.ts';
 import { voicemailSummarySchema } from '../../src/shared/summary.ts';
 import { fixture, postJob, waitForJob } from '../support/http.ts';
 import { waitFor } from '../support/index.ts';
@@ -100,6 +101,50 @@ describe('a 60-minute voicemail', () => {
     expect(job.error.message).toMatch(/^Chunk \d of \d: .*bad chunk/);
     expect(job.summary).toBeNull();
     expect(stack.sim.stats().calls.chat).toBe(0);
+  });
+
+  it('a job failed by a rejected chunk, once retried, sends only the chunks with no stored transcript', async () => {
+    const audio = await loopWav(wav, join(dir, 'twenty-retry.wav'), 20 * 60);
+    stack.sim.reset();
+    stack.sim.configure({ failNext: [{ endpoint: 'transcriptions', status: 400, message: 'bad chunk' }] });
+    const { body } = await postJob(stack.url, await fileForm(audio, { pipeline: 'voicemail' }));
+    const failed = await waitForJob(stack.url, body.id);
+    expect(failed.error).toMatchObject({ code: 'provider_rejected', stage: 'transcribe' });
+    // The chunks already sent when the job failed still finish and store their transcripts (checkpoints).
+    const plan = JSON.parse(
+      (await stack.api.deps.storage.getText(keys.chunkPlan(body.id))) ?? '{"chunks":[]}',
+    ) as { chunks: unknown[] };
+    expect(plan.chunks.length).toBeGreaterThanOrEqual(2);
+    const stored = async () => {
+      let n = 0;
+      for (let i = 0; i < plan.chunks.length; i++)
+        if (await stack.api.deps.storage.exists(keys.chunkTranscript(body.id, i))) n++;
+      return n;
+    };
+    const settled = async () => {
+      for (let i = 0; i < plan.chunks.length; i++) {
+        const chunk = await stack.api.deps.queues.chunk.getJob(chunkJobId(body.id, i));
+        if (chunk && !['completed', 'failed'].includes(await chunk.getState())) return false;
+      }
+      return true;
+    };
+    await waitFor(settled, {
+      timeoutMs: 120_000,
+      message: 'the first run’s chunk jobs to end (those in flight store their transcripts)',
+    });
+    const missing = plan.chunks.length - (await stored());
+    const before = stack.sim.stats().calls.transcriptions;
+
+    const res = await fetch(`${stack.url}/v1/jobs/${body.id}/retry`, { method: 'POST' });
+    expect(res.status).toBe(202);
+    const job = await waitForJob(stack.url, body.id);
+    expect(job).toMatchObject({ status: 'succeeded', attempt: 2, error: null });
+    const { doc } = await checkArtifacts(job);
+    // Every chunk is in the transcript; only the rejected one was sent again.
+    expect(doc.segments).toHaveLength(plan.chunks.length);
+    expect(stack.sim.stats().calls.transcriptions).toBe(before + missing);
+    expect(missing).toBeLessThan(plan.chunks.length);
+    expect(stack.sim.stats().calls.chat).toBe(1);
   });
 
   it('canceling a job stops its chunks: no chunk is sent after the cancel', async () => {
