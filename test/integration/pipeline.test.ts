@@ -98,7 +98,11 @@ describe.each(['local', 's3'] as const)('voice job end to end with %s storage', 
     expect(vtt.headers.get('content-type')).toBe('text/vtt; charset=utf-8');
     expect((await vtt.text()).startsWith('WEBVTT')).toBe(true);
     // the same signature rules as every file link: tampered → 403, expired → 403 link_expired
-    const tampered = job.artifacts.transcript_srt.replace(/sig=./, 'sig=x');
+    // flip the signature's first character to a different one (the same one would leave the link valid)
+    const tampered = job.artifacts.transcript_srt.replace(
+      /sig=(.)/,
+      (_m: string, c: string) => `sig=${c === 'A' ? 'B' : 'A'}`,
+    );
     expect((await fetch(tampered)).status).toBe(403);
     const url = new URL(job.artifacts.transcript_txt);
     url.searchParams.set('expires', '1');
