@@ -13,6 +13,9 @@ const HEAVY = [
   'test/integration/many-processes.test.ts',
   // API and worker processes SIGKILLed mid-run.
   'test/integration/crash-api-and-workers.test.ts',
+  'test/integration/lifecycle-crash.test.ts',
+  // 1,000 jobs failed by a chat outage, then resumed with `voicebot retry`.
+  'test/integration/retry-outage.test.ts',
   // A 1,000-file batch through the CLI.
   'test/integration/cli.test.ts',
   // Long audio: chunked transcription of minutes of speech with real recognition.
