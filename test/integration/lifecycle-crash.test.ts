@@ -10,6 +10,7 @@ import { audioForm, fixture } from '../support/http.ts';
 import { freePort, type RedisHandle, startRedis } from '../support/index.ts';
 import { serviceEnv } from '../support/service-env.ts';
 import { type ServiceProcess, spawnService } from '../support/service-process.ts';
+import { waitFor } from '../support/wait-for.ts';
 import { newSecret, startReceiver } from '../support/webhook-receiver.ts';
 
 /**
@@ -129,16 +130,22 @@ describe('job lifecycle under SIGKILL at any instant', () => {
     const key = redisKeys(config.prefix).job;
     const terminal = new Set(['succeeded', 'failed', 'canceled']);
 
-    const deadline = Date.now() + 150_000;
+    // Waits while jobs keep ending: a busy machine makes restarts slow, never wrong. A stage job delayed by
+    // backoff whose wake-up marker died with its worker waits out another worker's idle block
+    // (WORKER_IDLE_BLOCK_SECONDS, 120 s), so "stuck" means no job ended for longer than that.
     let statuses: Array<string | null> = [];
-    for (;;) {
+    const readStatuses = async () => {
       const pipe = reader.pipeline();
       for (const id of all) pipe.hget(key(id), 'status');
       statuses = ((await pipe.exec()) ?? []).map(([, v]) => v as string | null);
-      if (statuses.every((s) => s && terminal.has(s))) break;
-      if (Date.now() > deadline) break;
-      await new Promise((r) => setTimeout(r, 500));
-    }
+      return statuses;
+    };
+    await waitFor(async () => (await readStatuses()).every((s) => s && terminal.has(s)), {
+      progress: () => statuses,
+      timeoutMs: 200_000,
+      maxIntervalMs: 500,
+      message: 'every job of the crash run to end',
+    }).catch(() => undefined); // the assertion below names what did not end
     clearInterval(killer);
     expect(statuses.filter((s) => !s || !terminal.has(s))).toEqual([]);
     // Webhooks are delivered at least once: wait (workers still restart) until every job's is recorded delivered.
@@ -147,12 +154,16 @@ describe('job lifecycle under SIGKILL at any instant', () => {
       for (const id of ids) pipe.hget(key(id), 'webhook');
       return ((await pipe.exec()) ?? []).map(([, v]) => JSON.parse((v as string) ?? 'null'));
     };
-    while (Date.now() < deadline) {
-      const states = await webhookState();
-      const batchDone = receiver.received.some((r) => r.verified?.type === 'batch.completed');
-      if (batchDone && states.every((w) => w?.status === 'delivered')) break;
-      await new Promise((r) => setTimeout(r, 300));
-    }
+    let delivered: unknown[] = [];
+    await waitFor(
+      async () => {
+        const states = await webhookState();
+        delivered = states.map((w) => w?.status);
+        const batchDone = receiver.received.some((r) => r.verified?.type === 'batch.completed');
+        return batchDone && states.every((w) => w?.status === 'delivered');
+      },
+      { progress: () => [delivered, receiver.received.length], timeoutMs: 200_000, maxIntervalMs: 500 },
+    ).catch(() => undefined); // the assertions below name what was not delivered
     stopped = true;
     for (const w of workers) w.kill('SIGKILL');
     await Promise.all([...workers].map((w) => w.exited));
