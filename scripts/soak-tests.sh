@@ -3,6 +3,7 @@
 # and lists every test that failed at least once, with how many runs it failed in.
 #   bash scripts/soak-tests.sh 3            # three runs of `npm test`
 #   bash scripts/soak-tests.sh 3 --hog      # the same, each beside `node -e 'for(;;){}'`
+#   bash scripts/soak-tests.sh 3 --hog-last # quiet runs, and the last one beside the hog
 #   bash scripts/soak-tests.sh 1 -- --project unit   # arguments after -- go to vitest
 # Reports (one JSON report per run) and a summary go to dist/soak/. Exits 1 when any test failed.
 set -euo pipefail
@@ -11,8 +12,12 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 runs=${1:?usage: soak-tests.sh N [--hog] [-- vitest args]}
 shift
 hog=false
+hog_last=false
 if [ "${1:-}" = --hog ]; then
   hog=true
+  shift
+elif [ "${1:-}" = --hog-last ]; then
+  hog_last=true
   shift
 fi
 [ "${1:-}" = -- ] && shift
@@ -25,6 +30,7 @@ stop_hog() { if [ -n "$hog_pid" ]; then kill "$hog_pid" 2>/dev/null || true; wai
 trap stop_hog EXIT
 
 for i in $(seq 1 "$runs"); do
+  [ "$hog_last" = true ] && [ "$i" -eq "$runs" ] && hog=true
   if [ "$hog" = true ]; then
     node -e 'for(;;){}' &
     hog_pid=$!
