@@ -4,6 +4,7 @@ import { type Config, loadConfig } from '../../src/shared/config.ts';
 import { jobStreamKey } from '../../src/shared/events.ts';
 import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
 import { type Simulator as SimulatorHandle, startSimulator } from '../../src/simulator/server.ts';
+import { CRASH_SETTINGS } from '../support/crash-settings.ts';
 import { freePort, type RedisHandle, startRedis } from '../support/index.ts';
 import { serviceEnv } from '../support/service-env.ts';
 import { type ServiceProcess, spawnService } from '../support/service-process.ts';
@@ -64,16 +65,8 @@ describe('the lifecycle when API and worker processes are killed', () => {
       dataDir: `/tmp/voicebot-crash-all-${redis.prefix}`,
       logLevel: 'error',
       extra: {
+        ...CRASH_SETTINGS,
         WEBHOOK_SECRET: secret,
-        WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-        WEBHOOK_RETRY_SCHEDULE: '0,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms',
-        STAGE_CONCURRENCY: '4',
-        STAGE_ATTEMPTS: '20',
-        STAGE_BACKOFF_MS: '20',
-        LOCK_DURATION_MS: '1500',
-        STALLED_INTERVAL_MS: '700',
-        MAX_STALLED_COUNT: '1000',
-        METRICS_PORT: '0',
       },
     });
     config = loadConfig(env);

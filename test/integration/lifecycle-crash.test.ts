@@ -6,6 +6,7 @@ import { jobStreamKey } from '../../src/shared/events.ts';
 import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { type Simulator as SimulatorHandle, startSimulator } from '../../src/simulator/server.ts';
+import { CRASH_SETTINGS } from '../support/crash-settings.ts';
 import { audioForm, fixture } from '../support/http.ts';
 import { freePort, type RedisHandle, startRedis } from '../support/index.ts';
 import { serviceEnv } from '../support/service-env.ts';
@@ -53,16 +54,8 @@ describe('job lifecycle under SIGKILL at any instant', () => {
       dataDir: `/tmp/voicebot-crash-${redis.prefix}`,
       logLevel: 'error',
       extra: {
+        ...CRASH_SETTINGS,
         WEBHOOK_SECRET: secret,
-        WEBHOOK_ALLOW_PRIVATE_NETWORKS: 'true',
-        WEBHOOK_RETRY_SCHEDULE: '0,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms,100ms',
-        STAGE_CONCURRENCY: '4',
-        STAGE_ATTEMPTS: '20',
-        STAGE_BACKOFF_MS: '20',
-        LOCK_DURATION_MS: '1500',
-        STALLED_INTERVAL_MS: '700',
-        MAX_STALLED_COUNT: '1000',
-        METRICS_PORT: '0',
       },
     });
     config = loadConfig(env);
