@@ -14,6 +14,7 @@ import {
   saveSetting,
   type Turn,
 } from './conversation.ts';
+import { byId } from './dom.ts';
 import { PiecePlayer } from './pieces.ts';
 import { canRecord, Recorder } from './recorder.ts';
 
@@ -68,12 +69,6 @@ const STAGE_STATE_TEXT: Record<StageState, string> = {
   skipped: ': not needed',
   failed: ': failed',
 };
-
-function byId<T extends HTMLElement>(id: string): T {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`#${id} is missing from the page`);
-  return el as T;
-}
 
 const ui = {
   record: byId<HTMLButtonElement>('record'),

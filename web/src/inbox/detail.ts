@@ -3,6 +3,7 @@
  * the segment) being played highlighted and every word a button that plays from there; speakers when the
  * transcript names them; the summary, intent and action items; downloads; the handled mark.
  */
+import { byId } from '../dom.ts';
 import { fileUrl, type InboxApi, type Urgency, type Voicemail } from './api.ts';
 import { badge, formatDuration, received, summaryLine, telLink } from './list.ts';
 
@@ -25,12 +26,6 @@ const DOWNLOADS = [
   ['transcript_vtt', 'Subtitles (.vtt)', 'vtt'],
   ['transcript_json', 'Transcript with times (.json)', 'json'],
 ] as const;
-
-function byId<T extends HTMLElement>(id: string): T {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`#${id} is missing from the page`);
-  return el as T;
-}
 
 export interface DetailDeps {
   api: InboxApi;

@@ -4,6 +4,7 @@
  */
 import { ApiError } from '../api.ts';
 import { loadSetting, saveSetting } from '../conversation.ts';
+import { byId } from '../dom.ts';
 import { createInboxApi, type Filters } from './api.ts';
 import { createDetail } from './detail.ts';
 import { createList, toCsv } from './list.ts';
@@ -11,12 +12,6 @@ import { createUploader } from './upload.ts';
 
 /** The newest voicemails are re-read this often, so results from other tabs and people appear too. */
 const POLL_MS = 10_000;
-
-function byId<T extends HTMLElement>(id: string): T {
-  const el = document.getElementById(id);
-  if (!el) throw new Error(`#${id} is missing from the page`);
-  return el as T;
-}
 
 const ui = {
   drop: byId('drop'),
