@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { isWavType, providerExtension } from '../../src/shared/audio-types.ts';
 import { isLanguageCode, toLanguageCode } from '../../src/shared/languages.ts';
 import { acceptsInput, firstStage, nextStage } from '../../src/shared/stages.ts';
 import { timestamp, toSrt, toVtt, wrap } from '../../src/shared/subtitles.ts';
@@ -6,7 +7,6 @@ import { summaryJsonSchema, voicemailSummarySchema } from '../../src/shared/summ
 import { parseSummary } from '../../src/worker/stages/summarize.ts';
 import { planChunks, SilenceParser } from '../../src/worker/transcription/chunk-plan.ts';
 import { progressSeconds } from '../../src/worker/transcription/media.ts';
-import { providerExtension } from '../../src/worker/transcription/provider.ts';
 import { dropSeamDuplicate, matchSpeakers, stitch } from '../../src/worker/transcription/stitch.ts';
 import { toDoc } from '../../src/worker/transcription/transcript.ts';
 import { parseSrt, parseVtt } from '../support/subtitles.ts';
@@ -333,5 +333,12 @@ describe('languages and formats', () => {
     expect(providerExtension('audio/mp4')).toBe('m4a');
     expect(providerExtension('audio/amr')).toBeUndefined();
     expect(providerExtension('audio/aac')).toBeUndefined();
+    expect(providerExtension('video/webm')).toBeUndefined();
+  });
+
+  it('knows a WAV under each of its names and nothing else as one', () => {
+    for (const wav of ['audio/wav', 'audio/vnd.wave', 'audio/x-wav']) expect(isWavType(wav)).toBe(true);
+    for (const other of ['audio/mpeg', 'audio/webm', 'application/octet-stream', null])
+      expect(isWavType(other)).toBe(false);
   });
 });

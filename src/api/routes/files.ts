@@ -1,18 +1,16 @@
 import { extname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { RequestHandler } from 'express';
+import { SPEECH_CONTENT_TYPES } from '../../shared/audio-types.ts';
 import { HttpError } from '../../shared/errors.ts';
 import { LocalStorage, StorageNotFoundError } from '../../shared/storage/index.ts';
 import { isSafeKey, verifySignature } from '../../shared/storage/url-signing.ts';
 import { renderedFile, renderTranscript } from '../../shared/transcript-files.ts';
 import type { ApiDeps } from '../deps.ts';
 
+/** Stored files by extension: spoken replies (the shared table) and text. */
 const TYPES: Record<string, string> = {
-  '.mp3': 'audio/mpeg',
-  '.wav': 'audio/wav',
-  '.opus': 'audio/ogg',
-  '.aac': 'audio/aac',
-  '.flac': 'audio/flac',
+  ...Object.fromEntries(Object.entries(SPEECH_CONTENT_TYPES).map(([ext, type]) => [`.${ext}`, type])),
   '.txt': 'text/plain; charset=utf-8',
   '.json': 'application/json',
 };

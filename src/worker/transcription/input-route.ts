@@ -4,13 +4,15 @@
  * split into its channels (`channels: "split"`), or transcoded (and, if still too long, cut into chunks).
  * A small input (most voicemail) is read once: probed, measured and sent from memory. Larger ones stream.
  */
+
 import { readFile, stat } from 'node:fs/promises';
+import { providerExtension } from '../../shared/audio-types.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { keys } from '../../shared/stages.ts';
 import type { StageContext } from '../stages/stage.ts';
 import { MediaError, measureDuration, probe } from './media.ts';
 import { mediaFailure } from './media-failure.ts';
-import { providerExtension, type TranscribeRequest, transcribeFile } from './provider.ts';
+import { type TranscribeRequest, transcribeFile } from './provider.ts';
 import { QUICK_INPUT_BYTES, quickProbe } from './quick-probe.ts';
 import { measureSpeech } from './speech-presence.ts';
 import { type TranscriptDoc, toDoc } from './transcript.ts';

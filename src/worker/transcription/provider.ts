@@ -20,29 +20,6 @@ export interface TranscribeRequest {
 }
 
 /**
- * Formats OpenAI takes as they are. Anything else (AMR, raw AAC, …) is transcoded first.
- * The keys are the canonical types recorded on a job.
- */
-const PROVIDER_TYPES: Readonly<Record<string, string>> = {
-  'audio/wav': 'wav',
-  'audio/vnd.wave': 'wav',
-  'audio/x-wav': 'wav',
-  'audio/mpeg': 'mp3',
-  'audio/mp4': 'm4a',
-  'audio/x-m4a': 'm4a',
-  'audio/ogg': 'ogg',
-  'audio/ogg; codecs=opus': 'ogg',
-  'audio/opus': 'ogg',
-  'audio/webm': 'webm',
-  'audio/flac': 'flac',
-  'audio/x-flac': 'flac',
-};
-
-/** The file extension to send `mime` under, or undefined when the provider does not take it. */
-export const providerExtension = (mime: string | null | undefined): string | undefined =>
-  mime ? PROVIDER_TYPES[mime] : undefined;
-
-/**
  * Transcribes one file as `request` says (see request-plan.ts); without a request, with the provider's
  * model and its default granularity (segments from whisper-1, text only from the gpt-4o models).
  */

@@ -3,6 +3,7 @@
  * most of a short job's cost).
  */
 import { open } from 'node:fs/promises';
+import { isWavType } from '../../shared/audio-types.ts';
 import type { Probe } from './media.ts';
 
 /** Inputs at most this large, in a format the provider takes, go as they are without ffprobe. */
@@ -20,7 +21,7 @@ export async function quickProbe(
   bytes: number,
   data?: Buffer,
 ): Promise<Probe | undefined> {
-  if (mime === 'audio/wav' || mime === 'audio/vnd.wave' || mime === 'audio/x-wav') {
+  if (isWavType(mime)) {
     const duration = await wavSeconds(path, bytes, data);
     if (duration !== undefined) return { duration, hasAudio: true };
   }
