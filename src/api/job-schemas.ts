@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { isLanguageCode } from '../shared/languages.ts';
-import { JOB_MODES, PIPELINE_NAMES } from '../shared/stages.ts';
+import { JOB_MODES, PIPELINE_NAMES } from '../shared/pipelines.ts';
 import { transcriptOptionsShape } from '../shared/transcript-options.ts';
 import { assertJsonDepth } from './json-body.ts';
 

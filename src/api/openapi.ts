@@ -13,7 +13,8 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import type { Config } from '../shared/config.ts';
-import { DELIVER_QUEUE, PIPELINE_NAMES, STAGES } from '../shared/stages.ts';
+import { PIPELINE_NAMES } from '../shared/pipelines.ts';
+import { DELIVER_QUEUE, STAGES } from '../shared/queue-registry.ts';
 import { batchViewSchema, jobListSchema, jobViewSchema, problemSchema } from '../shared/view-schemas.ts';
 import { createJobSchema } from './job-schemas.ts';
 import { adminRetryFilterSchema, retryFilterSchema, retrySummarySchema } from './retry-jobs.ts';

@@ -12,7 +12,7 @@ import { ExpressAdapter } from '@bull-board/express';
 import express, { type RequestHandler } from 'express';
 import { HttpError } from '../shared/errors.ts';
 import { metricsAuthorized, metricsText, watchQueues, watchRetention } from '../shared/metrics.ts';
-import { STAGES } from '../shared/stages.ts';
+import { STAGES } from '../shared/queue-registry.ts';
 import { boardStageRetries, STAGE_QUEUE_DESCRIPTION } from './board-retries.ts';
 import type { ApiDeps } from './deps.ts';
 import { jsonBody } from './json-body.ts';

@@ -8,7 +8,7 @@ import { z } from 'zod';
 import { HttpError, notFound } from '../shared/errors.ts';
 import type { JobRecord } from '../shared/job-record.ts';
 import type { RetryResult } from '../shared/lifecycle/lifecycle.ts';
-import { STAGES } from '../shared/stages.ts';
+import { STAGES } from '../shared/queue-registry.ts';
 import type { ApiDeps } from './deps.ts';
 import { tooManyInFlight } from './intake.ts';
 

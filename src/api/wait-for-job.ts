@@ -1,6 +1,5 @@
-import { TERMINAL_EVENTS } from '../shared/events.ts';
 import type { JobRecord } from '../shared/job-record.ts';
-import { isTerminal } from '../shared/stages.ts';
+import { isTerminal, TERMINAL_EVENTS } from '../shared/job-states.ts';
 import type { ApiDeps } from './deps.ts';
 
 /**

@@ -1,8 +1,8 @@
 import type { BatchRecord, BatchStore } from './batches.ts';
 import type { Config } from './config.ts';
+import { JOB_STATUSES, type JobStatus } from './job-states.ts';
 import type { JobStore } from './job-store.ts';
 import { jobView } from './job-view.ts';
-import { JOB_STATUSES, type JobStatus } from './stages.ts';
 import type { Storage } from './storage/index.ts';
 
 /** Counts of a batch's jobs per status (every item, read in one pipeline). */

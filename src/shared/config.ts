@@ -1,8 +1,8 @@
 import { z } from 'zod';
 import { DEFAULT_REDIS_URL } from './embedded-redis.ts';
 import { parsePriceTable } from './prices.ts';
+import { STAGES, type Stage } from './queue-registry.ts';
 import { parseClusterNodes, type RedisSettings } from './redis.ts';
-import { STAGES, type Stage } from './stages.ts';
 
 /**
  * Every setting of the service, read once from the environment at boot.

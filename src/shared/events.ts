@@ -10,30 +10,9 @@
  * - A cancel is also published on `<prefix>:cancel`, which workers subscribe to (and nothing else).
  * Pub/sub is fire-and-forget: after a reconnect the hub re-reads the streams of the jobs it listens to.
  */
+import type { EventType } from './job-states.ts';
 import { redisKeys } from './lifecycle/keys.ts';
 import type { RedisClient } from './redis.ts';
-
-export const EVENT_TYPES = [
-  'job.queued',
-  'stage.started',
-  'stage.completed',
-  'stage.retrying',
-  /** a streamed reply's next words (`text`), in order (`seq`), while the chat stage runs */
-  'reply.delta',
-  /** a streamed reply's sentence `index` is spoken and stored: `text`, a signed `url`, `content_type` */
-  'speech.segment',
-  'job.succeeded',
-  'job.failed',
-  'job.canceled',
-  /** a failed or canceled job re-opened at the stage it ended in (a new run; see POST /v1/jobs/:id/retry) */
-  'job.retried',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
-export const TERMINAL_EVENTS: ReadonlySet<EventType> = new Set([
-  'job.succeeded',
-  'job.failed',
-  'job.canceled',
-]);
 
 export interface JobEvent {
   /** Stream id in the job's own stream: the SSE event id. */

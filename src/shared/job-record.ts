@@ -3,7 +3,10 @@
  * BullMQ jobs on the stage queues carry only the job id; this record is what clients see.
  */
 import { z } from 'zod';
-import { ARTIFACT_NAMES, JOB_MODES, JOB_STATUSES, PIPELINE_NAMES, STAGES } from './stages.ts';
+import { ARTIFACT_NAMES } from './job-files.ts';
+import { JOB_STATUSES } from './job-states.ts';
+import { JOB_MODES, PIPELINE_NAMES } from './pipelines.ts';
+import { STAGES } from './queue-registry.ts';
 import { voicemailSummarySchema } from './summary.ts';
 import {
   redactionSchema,

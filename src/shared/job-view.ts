@@ -1,6 +1,7 @@
 import type { Config } from './config.ts';
+import { ARTIFACTS, type ArtifactName, keys } from './job-files.ts';
 import type { JobRecord } from './job-record.ts';
-import { ARTIFACTS, type ArtifactName, keys, runOf } from './stages.ts';
+import { runOf } from './queue-registry.ts';
 import type { Storage } from './storage/index.ts';
 import { RENDERED_ARTIFACTS } from './transcript-files.ts';
 

@@ -18,8 +18,8 @@ import client from 'prom-client';
 import { classifyProviderError, type ErrorClass, errorClass } from './errors.ts';
 import { costOf, type PriceTable, type Usage } from './prices.ts';
 import { oldestWaitingSeconds } from './queue-age.ts';
+import type { Stage } from './queue-registry.ts';
 import type { RedisClient } from './redis.ts';
-import type { Stage } from './stages.ts';
 import { tracedFetch } from './tracing.ts';
 
 export const registry = new client.Registry();

@@ -1,15 +1,49 @@
 /**
  * The queue registry: every BullMQ queue of the service — the stages, long audio's chunks, webhooks and
- * housekeeping — with its payload schema (the stages' is `stagePayloadSchema` in stages.ts), job options and
- * worker options, in one place. API and worker both open their queues here; nothing else names a queue or sets
- * its options.
+ * housekeeping — with its payload schema, the BullMQ ids of its jobs, job options and worker options, in one
+ * place. API and worker both open their queues here; nothing else names a queue or sets its options.
  */
 import { type Job, type JobsOptions, Queue, UnrecoverableError, type WorkerOptions } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from './config.ts';
+import type { JobMode } from './pipelines.ts';
 import type { RedisClient } from './redis.ts';
-import { CHUNK_QUEUE, DELIVER_QUEUE, MAINTENANCE_QUEUE, STAGES, type Stage } from './stages.ts';
 
+export const STAGES = ['transcribe', 'chat', 'speak', 'summarize'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** The delivery queue (webhooks) is not a pipeline stage: it runs after a job ends. */
+export const DELIVER_QUEUE = 'deliver';
+/** Housekeeping (retention sweeps), driven by a BullMQ job scheduler. */
+export const MAINTENANCE_QUEUE = 'maintenance';
+/** Chunks of long audio, transcribed in parallel as children of the job's transcribe stage (a BullMQ flow). */
+export const CHUNK_QUEUE = 'transcribe-chunk';
+
+/** What a stage queue's job carries: an id, never audio or secrets. Everything else is in the job record. */
+export const stagePayloadSchema = z.object({
+  jobId: z.uuid(),
+  /** times this stage job was sent back because the provider rate limited it (capped: no endless loop) */
+  rateLimitWaits: z.number().int().min(0).optional(),
+  /** the job's run this stage job belongs to (absent: 1); a retry (POST /v1/jobs/:id/retry) starts run n + 1 */
+  run: z.number().int().min(2).optional(),
+});
+export type StagePayload = z.infer<typeof stagePayloadSchema>;
+
+/**
+ * BullMQ job id of one stage of one job's run: deterministic, so a repeated hand-off is ignored by BullMQ. A
+ * retried job's later runs get their own ids (`_r<run>`): the earlier run's stage job stays as it ended.
+ */
+export const stageJobId = (jobId: string, stage: Stage, run = 1) =>
+  `${jobId}_${stage}${run > 1 ? `_r${run}` : ''}`;
+
+/** A job's run: 1, then one more per retry. */
+export const runOf = (record: { retries: number | null }) => (record.retries ?? 0) + 1;
+
+/** BullMQ job id of one chunk of one job's transcription (in one run of the job, like stageJobId). */
+export const chunkJobId = (jobId: string, index: number, run = 1) =>
+  `${jobId}_chunk_${index}${run > 1 ? `_r${run}` : ''}`;
+
+/** What a chunk queue's job carries. */
 export const chunkPayloadSchema = z.object({
   jobId: z.uuid(),
   index: z.number().int().min(0),
@@ -25,6 +59,13 @@ export const deliveryPayloadSchema = z.object({
   eventId: z.string().min(1),
   delivery: z.number().int().nonnegative().optional(),
 });
+
+/** BullMQ options that place a stage job of a job in `mode` (the fair rank applies to batch jobs only). */
+export const stageQueueOptions = (
+  mode: JobMode | null,
+  priority: number | null,
+): { lifo?: true; priority?: number } =>
+  mode === 'interactive' ? { lifo: true } : priority ? { priority } : {};
 
 /** Every queue name of the service. */
 export const ALL_QUEUE_NAMES = [...STAGES, CHUNK_QUEUE, DELIVER_QUEUE, MAINTENANCE_QUEUE] as const;

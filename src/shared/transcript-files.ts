@@ -5,7 +5,7 @@
  * signs its own link), so a link minted before this change and one minted after look alike.
  */
 import { z } from 'zod';
-import type { ArtifactName } from './stages.ts';
+import type { ArtifactName } from './job-files.ts';
 import { toSrt, toVtt } from './subtitles.ts';
 
 /** The artifacts made from transcript.json on request (never stored). */

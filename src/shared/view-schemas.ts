@@ -6,9 +6,12 @@
  */
 import { z } from 'zod';
 import type { batchView } from './batch-view.ts';
+import { ARTIFACT_NAMES } from './job-files.ts';
 import { jobErrorSchema, webhookStateSchema } from './job-record.ts';
+import { JOB_STATUSES } from './job-states.ts';
 import type { JobView } from './job-view.ts';
-import { ARTIFACT_NAMES, JOB_STATUSES, PIPELINE_NAMES, STAGES } from './stages.ts';
+import { PIPELINE_NAMES } from './pipelines.ts';
+import { STAGES } from './queue-registry.ts';
 import { voicemailSummarySchema } from './summary.ts';
 import {
   redactionSchema,

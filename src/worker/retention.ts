@@ -1,13 +1,13 @@
 import { Queue } from 'bullmq';
 import type { Config } from '../shared/config.ts';
+import { keys } from '../shared/job-files.ts';
 import type { JobStore } from '../shared/job-store.ts';
 import type { Lifecycle } from '../shared/lifecycle/lifecycle.ts';
 import type { Logger } from '../shared/logger.ts';
 import { orphansFreed } from '../shared/metrics.ts';
-import { workerOptions } from '../shared/queue-registry.ts';
+import { MAINTENANCE_QUEUE, workerOptions } from '../shared/queue-registry.ts';
 import { QueueWorker } from '../shared/queue-worker.ts';
 import type { RedisClient } from '../shared/redis.ts';
-import { keys, MAINTENANCE_QUEUE } from '../shared/stages.ts';
 import type { Storage } from '../shared/storage/index.ts';
 
 const SWEEP_BATCH = 500;

@@ -1,10 +1,9 @@
 import type { Worker } from 'bullmq';
 import type { EventHub } from '../shared/events.ts';
 import { stalledJobs, timedProcessor } from '../shared/metrics.ts';
-import { workerOptions } from '../shared/queue-registry.ts';
+import { runOf, type Stage, stageJobId, workerOptions } from '../shared/queue-registry.ts';
 import { QueueWorker } from '../shared/queue-worker.ts';
 import type { RedisClient } from '../shared/redis.ts';
-import { runOf, type Stage, stageJobId } from '../shared/stages.ts';
 import { recordTraceparent, tracedProcessor } from '../shared/tracing.ts';
 import { CANCELED, onStalledOut, type RunnerDeps, stageProcessor } from './stage-runner.ts';
 import { chat } from './stages/chat.ts';

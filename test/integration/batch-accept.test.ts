@@ -13,8 +13,8 @@ import { batchFields } from '../../src/shared/batches.ts';
 import type { JobRecord } from '../../src/shared/job-record.ts';
 import { BullmqAddError } from '../../src/shared/lifecycle/bullmq-add.ts';
 import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
-import type { Stage } from '../../src/shared/stages.ts';
-import { stageJobId } from '../../src/shared/stages.ts';
+import type { Stage } from '../../src/shared/queue-registry.ts';
+import { stageJobId } from '../../src/shared/queue-registry.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 
 describe('batch accept transition', () => {

@@ -1,8 +1,8 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keys } from '../../src/shared/job-files.ts';
 import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
 import { createLogger } from '../../src/shared/logger.ts';
-import { keys } from '../../src/shared/stages.ts';
 import { sweep } from '../../src/worker/retention.ts';
 import { getJob, postJob, waitForJob } from '../support/http.ts';
 import { type Stack, startStack } from '../support/stack.ts';

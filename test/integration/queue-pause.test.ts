@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { endPause, PAUSE_END_JOB, pauseLeft, pauseQueue } from '../../src/shared/queue-pause.ts';
-import { stageJobId } from '../../src/shared/stages.ts';
+import { stageJobId } from '../../src/shared/queue-registry.ts';
 import { postJob, waitForJob } from '../support/http.ts';
 import { type ServiceProcess, spawnService } from '../support/service-process.ts';
 import { type Stack, startStack } from '../support/stack.ts';

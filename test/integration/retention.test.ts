@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keys } from '../../src/shared/job-files.ts';
 import { JobStore } from '../../src/shared/job-store.ts';
 import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 import { ALL_QUEUE_NAMES } from '../../src/shared/queue-registry.ts';
-import { keys } from '../../src/shared/stages.ts';
 import { type SweepDeps, sweepExpired } from '../../src/worker/retention.ts';
 import { type Job, postJob, waitForJob } from '../support/http.ts';
 import { type Stack, startStack } from '../support/stack.ts';

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { readJobEvents } from '../../src/shared/events.ts';
-import { stageJobId } from '../../src/shared/stages.ts';
+import { stageJobId } from '../../src/shared/queue-registry.ts';
 import { getJob, type Job, postJob, readEvents, waitForJob } from '../support/http.ts';
 import { type ServiceProcess, spawnService } from '../support/service-process.ts';
 import { type Stack, startStack } from '../support/stack.ts';

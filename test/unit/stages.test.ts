@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromHash, type JobRecord, toHash } from '../../src/shared/job-record.ts';
-import {
-  acceptsInput,
-  chunkJobId,
-  firstStage,
-  nextStage,
-  runOf,
-  STAGES,
-  stageJobId,
-} from '../../src/shared/stages.ts';
+import { acceptsInput, firstStage, nextStage } from '../../src/shared/pipelines.ts';
+import { chunkJobId, runOf, STAGES, stageJobId } from '../../src/shared/queue-registry.ts';
 
 describe('pipelines', () => {
   it('voice runs transcribe → chat → speak; text starts at chat', () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { isWavType, providerExtension } from '../../src/shared/audio-types.ts';
 import { isLanguageCode, toLanguageCode } from '../../src/shared/languages.ts';
-import { acceptsInput, firstStage, nextStage } from '../../src/shared/stages.ts';
+import { acceptsInput, firstStage, nextStage } from '../../src/shared/pipelines.ts';
 import { timestamp, toSrt, toVtt, wrap } from '../../src/shared/subtitles.ts';
 import { summaryJsonSchema, voicemailSummarySchema } from '../../src/shared/summary.ts';
 import { parseSummary } from '../../src/worker/stages/summarize.ts';

@@ -5,7 +5,7 @@ import { fileTypeFromBuffer } from 'file-type';
 import multer, { type StorageEngine } from 'multer';
 import { ACCEPTED_AUDIO, canonicalAudioType } from '../../shared/audio-types.ts';
 import { HttpError } from '../../shared/errors.ts';
-import { keys } from '../../shared/stages.ts';
+import { keys } from '../../shared/job-files.ts';
 import type { Storage } from '../../shared/storage/index.ts';
 
 declare global {

@@ -1,6 +1,7 @@
 import type { RequestHandler } from 'express';
+import { keys } from '../../shared/job-files.ts';
+import { isTerminal } from '../../shared/job-states.ts';
 import { jobView } from '../../shared/job-view.ts';
-import { isTerminal, keys } from '../../shared/stages.ts';
 import type { ApiDeps } from '../deps.ts';
 import { linkBase } from '../link-base.ts';
 import { loadJob } from './get-job.ts';

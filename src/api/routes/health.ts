@@ -1,6 +1,6 @@
 import type { Queue } from 'bullmq';
 import type { RequestHandler } from 'express';
-import { DELIVER_QUEUE, STAGES } from '../../shared/stages.ts';
+import { DELIVER_QUEUE, STAGES } from '../../shared/queue-registry.ts';
 import type { ApiDeps } from '../deps.ts';
 
 /** GET /healthz — the process is up. */

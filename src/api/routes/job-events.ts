@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
-import { type JobEvent, readJobEvents, TERMINAL_EVENTS } from '../../shared/events.ts';
-import { isTerminal } from '../../shared/stages.ts';
+import { type JobEvent, readJobEvents } from '../../shared/events.ts';
+import { isTerminal, TERMINAL_EVENTS } from '../../shared/job-states.ts';
 import type { ApiDeps } from '../deps.ts';
 import { loadJob } from './get-job.ts';
 

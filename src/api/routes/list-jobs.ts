@@ -1,9 +1,10 @@
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import type { JobRecord } from '../../shared/job-record.ts';
+import { JOB_STATUSES } from '../../shared/job-states.ts';
 import type { ListPosition } from '../../shared/job-store.ts';
 import { jobView } from '../../shared/job-view.ts';
-import { JOB_STATUSES, PIPELINE_NAMES } from '../../shared/stages.ts';
+import { PIPELINE_NAMES } from '../../shared/pipelines.ts';
 import { URGENCIES } from '../../shared/summary.ts';
 import type { ApiDeps } from '../deps.ts';
 import { linkBase } from '../link-base.ts';

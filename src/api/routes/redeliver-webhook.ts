@@ -1,6 +1,6 @@
 import type { RequestHandler } from 'express';
 import { HttpError } from '../../shared/errors.ts';
-import { isTerminal } from '../../shared/stages.ts';
+import { isTerminal } from '../../shared/job-states.ts';
 import type { ApiDeps } from '../deps.ts';
 import { loadJob } from './get-job.ts';
 

@@ -6,12 +6,13 @@
  * keys.ts; each script's parameters have a type in params.ts. Reads stay with JobStore.
  */
 import type { Queue } from 'bullmq';
-import type { EventType } from '../events.ts';
 import { fromHashFields, type JobRecord, toHash } from '../job-record.ts';
+import type { EventType } from '../job-states.ts';
 import { jobsEnded } from '../metrics.ts';
+import type { JobMode } from '../pipelines.ts';
 import type { QueueSet } from '../queue-registry.ts';
+import { runOf, type Stage, stageJobId, stageQueueOptions } from '../queue-registry.ts';
 import type { RedisClient } from '../redis.ts';
-import { type JobMode, runOf, type Stage, stageJobId, stageQueueOptions } from '../stages.ts';
 import { type AddSpec, checkBullmqContract, fromScriptError, prepareAdd } from './bullmq-add.ts';
 import { COMMAND_NAMES, COMMANDS, type CommandName } from './commands.ts';
 import { type RedisKeys, redisKeys } from './keys.ts';

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { SPEECH_CONTENT_TYPES } from '../../shared/audio-types.ts';
 import { PermanentError } from '../../shared/errors.ts';
-import { keys } from '../../shared/stages.ts';
+import { keys } from '../../shared/job-files.ts';
 import { replyPieces } from './reply-sentences.ts';
 import { speakInto } from './speech-piece.ts';
 import type { StageContext, StageFn } from './stage.ts';

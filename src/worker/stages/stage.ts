@@ -1,8 +1,8 @@
 import type { Job } from 'bullmq';
 import type { Config } from '../../shared/config.ts';
 import type { ConversationStore } from '../../shared/conversation-store.ts';
-import type { EventType } from '../../shared/events.ts';
 import type { JobRecord } from '../../shared/job-record.ts';
+import type { EventType } from '../../shared/job-states.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Usage } from '../../shared/prices.ts';
 import type { Storage } from '../../shared/storage/index.ts';

@@ -8,8 +8,8 @@
 import type { ChatCompletionMessageParam } from 'openai/resources/chat/completions';
 import { SPEECH_CONTENT_TYPES } from '../../shared/audio-types.ts';
 import type { Config } from '../../shared/config.ts';
+import { keys } from '../../shared/job-files.ts';
 import type { JobRecord } from '../../shared/job-record.ts';
-import { keys } from '../../shared/stages.ts';
 import { pieceHash, replyPieces, splitSentences } from './reply-sentences.ts';
 import { speakInto } from './speech-piece.ts';
 import type { StageContext } from './stage.ts';

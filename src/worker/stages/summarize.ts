@@ -1,6 +1,6 @@
 import { PermanentError, RetryableError } from '../../shared/errors.ts';
+import { keys } from '../../shared/job-files.ts';
 import { toLanguageCode } from '../../shared/languages.ts';
-import { keys } from '../../shared/stages.ts';
 import { summaryJsonSchema, type VoicemailSummary, voicemailSummarySchema } from '../../shared/summary.ts';
 import type { StageFn } from './stage.ts';
 

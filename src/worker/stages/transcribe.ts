@@ -1,5 +1,5 @@
 import type { Queue } from 'bullmq';
-import { keys } from '../../shared/stages.ts';
+import { keys } from '../../shared/job-files.ts';
 import { fetchAudioInto } from '../fetch-audio.ts';
 import type { ChunkPayload } from '../transcription/chunk-worker.ts';
 import { transcribeAudio } from '../transcription/transcribe-audio.ts';

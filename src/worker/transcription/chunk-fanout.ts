@@ -5,7 +5,8 @@
  */
 import { type Queue, WaitingChildrenError } from 'bullmq';
 import { PermanentError } from '../../shared/errors.ts';
-import { chunkJobId, keys, runOf, stageQueueOptions } from '../../shared/stages.ts';
+import { keys } from '../../shared/job-files.ts';
+import { chunkJobId, runOf, stageQueueOptions } from '../../shared/queue-registry.ts';
 import type { StageContext } from '../stages/stage.ts';
 import { mergeChannels } from './channels.ts';
 import type { ChunkPlanDoc } from './chunk-storage.ts';

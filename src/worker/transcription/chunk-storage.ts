@@ -6,7 +6,7 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { keys } from '../../shared/stages.ts';
+import { keys } from '../../shared/job-files.ts';
 import type { StageContext } from '../stages/stage.ts';
 import { type ChunkPlan, planChunks, type Silence } from './chunk-plan.ts';
 import { COMPACT, cut } from './media.ts';

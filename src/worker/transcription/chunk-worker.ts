@@ -6,10 +6,16 @@
  */
 import { type Job, type Queue, UnrecoverableError, type Worker } from 'bullmq';
 import type { EventHub } from '../../shared/events.ts';
-import { type ChunkPayload, chunkPayloadSchema, workerOptions } from '../../shared/queue-registry.ts';
+import { keys } from '../../shared/job-files.ts';
+import { isTerminal } from '../../shared/job-states.ts';
+import {
+  CHUNK_QUEUE,
+  type ChunkPayload,
+  chunkPayloadSchema,
+  workerOptions,
+} from '../../shared/queue-registry.ts';
 import { QueueWorker } from '../../shared/queue-worker.ts';
 import type { RedisClient } from '../../shared/redis.ts';
-import { CHUNK_QUEUE, isTerminal, keys } from '../../shared/stages.ts';
 import { CANCELED, handleFailure, type RunnerDeps } from '../stage-runner.ts';
 import { COMPACT } from './media.ts';
 import { transcribeFile } from './provider.ts';

@@ -8,7 +8,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { providerExtension } from '../../shared/audio-types.ts';
 import { PermanentError } from '../../shared/errors.ts';
-import { keys } from '../../shared/stages.ts';
+import { keys } from '../../shared/job-files.ts';
 import type { StageContext } from '../stages/stage.ts';
 import { MediaError, measureDuration, probe } from './media.ts';
 import { mediaFailure } from './media-failure.ts';

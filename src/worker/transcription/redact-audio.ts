@@ -5,7 +5,7 @@
  */
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
-import { keys } from '../../shared/stages.ts';
+import { keys } from '../../shared/job-files.ts';
 import type { Redaction } from '../../shared/transcript-options.ts';
 import type { StageContext } from '../stages/stage.ts';
 import { type MediaTools, run } from './media.ts';

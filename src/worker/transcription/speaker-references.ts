@@ -7,7 +7,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { keys } from '../../shared/stages.ts';
+import { keys } from '../../shared/job-files.ts';
 import type { Storage } from '../../shared/storage/index.ts';
 import { COMPACT, cut, type MediaTools } from './media.ts';
 import type { Segment } from './transcript.ts';

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import type { Queue } from 'bullmq';
 import { extensionFor } from '../../shared/audio-types.ts';
 import { PermanentError } from '../../shared/errors.ts';
-import { keys } from '../../shared/stages.ts';
+import { keys } from '../../shared/job-files.ts';
 import type { StageContext, StageOutput } from '../stages/stage.ts';
 import { transcribeChunks } from './chunk-fanout.ts';
 import { type ChunkPlanDoc, firstChunkSpeakers, readPlan, storeChunks, writePlan } from './chunk-storage.ts';

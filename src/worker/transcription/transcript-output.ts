@@ -1,5 +1,5 @@
 /** What a stored transcript gives the job record: its fields, artifacts, and a blank voicemail's summary. */
-import { type ArtifactName, keys } from '../../shared/stages.ts';
+import { type ArtifactName, keys } from '../../shared/job-files.ts';
 import type { StageContext, StageOutput } from '../stages/stage.ts';
 import { requestPlanFor } from './request-plan.ts';
 import type { TranscriptDoc } from './transcript.ts';
