@@ -5,6 +5,7 @@
  */
 import { HttpError } from '../shared/errors.ts';
 import { MAX_KEYTERMS, normaliseOptions, optionProblems, pickOptions } from '../shared/transcript-options.ts';
+import { readWavFormat } from '../shared/wav-header.ts';
 import type { ApiDeps } from './deps.ts';
 
 const HEADER_BYTES = 4096;
@@ -59,17 +60,5 @@ async function wavChannels(deps: ApiDeps, key: string): Promise<number | undefin
     if (bytes >= HEADER_BYTES) break;
   }
   stream.destroy();
-  return parseWavChannels(Buffer.concat(head));
-}
-
-export function parseWavChannels(head: Buffer): number | undefined {
-  if (head.length < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE')
-    return undefined;
-  for (let at = 12; at + 8 <= head.length; ) {
-    const id = head.toString('ascii', at, at + 4);
-    const size = head.readUInt32LE(at + 4);
-    if (id === 'fmt ' && at + 12 <= head.length) return head.readUInt16LE(at + 10);
-    at += 8 + size + (size % 2);
-  }
-  return undefined;
+  return readWavFormat(Buffer.concat(head))?.channels;
 }

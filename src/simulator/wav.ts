@@ -1,11 +1,12 @@
-/** WAV (RIFF, PCM) without external tools: duration from a header, a header for new audio, a tone. */
+/**
+ * WAV (RIFF, PCM) without external tools: duration from a header (read by src/shared/wav-header.ts), a header
+ * for new audio, a tone.
+ */
 import { open } from 'node:fs/promises';
+import { readWavHeader, type WavFormat } from '../shared/wav-header.ts';
 
-export interface WavFormat {
-  sampleRate: number;
-  channels: number;
-  bitsPerSample: number;
-}
+/** The layout of new PCM audio. */
+export type PcmLayout = Pick<WavFormat, 'sampleRate' | 'channels' | 'bitsPerSample'>;
 
 /** Duration in seconds from a WAV file's header, or undefined when it is not a WAV file. */
 export async function wavDuration(path: string): Promise<number | undefined> {
@@ -14,39 +15,14 @@ export async function wavDuration(path: string): Promise<number | undefined> {
     const { size } = await fh.stat();
     const head = Buffer.alloc(Math.min(size, 4096));
     await fh.read(head, 0, head.length, 0);
-    return wavDurationFrom(head, size);
+    return readWavHeader(head, size)?.duration;
   } finally {
     await fh.close();
   }
 }
 
-/** Walks the RIFF chunks of `head` (the first bytes of a file of `fileSize` bytes). */
-export function wavDurationFrom(head: Buffer, fileSize: number): number | undefined {
-  if (
-    head.length < 12 ||
-    head.toString('ascii', 0, 4) !== 'RIFF' ||
-    head.toString('ascii', 8, 12) !== 'WAVE'
-  ) {
-    return undefined;
-  }
-  let byteRate = 0;
-  for (let at = 12; at + 8 <= head.length; ) {
-    const id = head.toString('ascii', at, at + 4);
-    const size = head.readUInt32LE(at + 4);
-    if (id === 'fmt ' && at + 16 <= head.length) byteRate = head.readUInt32LE(at + 16);
-    if (id === 'data') {
-      if (byteRate === 0) return undefined;
-      // Streamed WAVs carry a placeholder size: trust the file size then.
-      const dataBytes = Math.min(size, fileSize - (at + 8));
-      return dataBytes / byteRate;
-    }
-    at += 8 + size + (size % 2);
-  }
-  return undefined;
-}
-
 /** A 44-byte PCM WAV header for `dataBytes` bytes of samples. */
-export function wavHeader(dataBytes: number, f: WavFormat): Buffer {
+export function wavHeader(dataBytes: number, f: PcmLayout): Buffer {
   const h = Buffer.alloc(44);
   const blockAlign = (f.channels * f.bitsPerSample) / 8;
   h.write('RIFF', 0, 'ascii');
@@ -68,15 +44,8 @@ export function wavHeader(dataBytes: number, f: WavFormat): Buffer {
 export function fixWavSizes(wav: Buffer): Buffer {
   if (wav.length < 12 || wav.toString('ascii', 0, 4) !== 'RIFF') return wav;
   wav.writeUInt32LE(wav.length - 8, 4);
-  for (let at = 12; at + 8 <= wav.length; ) {
-    const id = wav.toString('ascii', at, at + 4);
-    if (id === 'data') {
-      wav.writeUInt32LE(wav.length - (at + 8), at + 4);
-      break;
-    }
-    const size = wav.readUInt32LE(at + 4);
-    at += 8 + size + (size % 2);
-  }
+  const header = readWavHeader(wav);
+  if (header) wav.writeUInt32LE(wav.length - header.dataOffset, header.dataOffset - 4);
   return wav;
 }
 

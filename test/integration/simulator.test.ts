@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readWavHeader } from '../../src/shared/wav-header.ts';
 import { assistantReply, replyText } from '../../src/simulator/chat.ts';
 import {
   applyOptions,
@@ -21,7 +22,7 @@ import { fillSchema } from '../../src/simulator/schema-fill.ts';
 import { type Simulator, startSimulator } from '../../src/simulator/server.ts';
 import { stamp } from '../../src/simulator/transcript-format.ts';
 import { extractVoicemail, findCallerName, findPhoneNumber } from '../../src/simulator/voicemail-extract.ts';
-import { fixWavSizes, toneWav, wavDurationFrom } from '../../src/simulator/wav.ts';
+import { fixWavSizes, toneWav } from '../../src/simulator/wav.ts';
 
 const fixtures = path.join(import.meta.dirname, '../fixtures');
 const question = path.join(fixtures, 'question.wav');
@@ -372,12 +373,12 @@ describe('formats and WAV', () => {
 
   it('makes tone WAVs whose length follows the text, and reads their duration', () => {
     const wav = toneWav('x'.repeat(100));
-    expect(wavDurationFrom(wav, wav.length)).toBeCloseTo(6.5, 3);
+    expect(readWavHeader(wav)?.duration).toBeCloseTo(6.5, 3);
     const streamed = Buffer.from(wav);
     streamed.writeUInt32LE(0xffffffff, 40);
-    expect(wavDurationFrom(streamed, streamed.length)).toBeCloseTo(6.5, 3);
+    expect(readWavHeader(streamed)?.duration).toBeCloseTo(6.5, 3);
     expect(fixWavSizes(streamed).readUInt32LE(40)).toBe(wav.length - 44);
-    expect(wavDurationFrom(Buffer.from('not a wav file'), 14)).toBeUndefined();
+    expect(readWavHeader(Buffer.from('not a wav file'))).toBeUndefined();
   });
 });
 

@@ -4,6 +4,7 @@
  */
 import { open } from 'node:fs/promises';
 import { isWavType } from '../../shared/audio-types.ts';
+import { readWavHeader } from '../../shared/wav-header.ts';
 import type { Probe } from './media.ts';
 
 /** Inputs at most this large, in a format the provider takes, go as they are without ffprobe. */
@@ -30,29 +31,13 @@ export async function quickProbe(
 
 /** Duration of a PCM WAV from its fmt and data chunks (a streamed WAV's bogus data size is capped by the file). */
 async function wavSeconds(path: string, bytes: number, data?: Buffer): Promise<number | undefined> {
-  if (data) return wavHeaderSeconds(data.subarray(0, 4096), bytes);
+  if (data) return readWavHeader(data.subarray(0, 4096), bytes)?.duration;
   const file = await open(path, 'r');
   try {
     const head = Buffer.alloc(Math.min(bytes, 4096));
     await file.read(head, 0, head.length, 0);
-    return wavHeaderSeconds(head, bytes);
+    return readWavHeader(head, bytes)?.duration;
   } finally {
     await file.close();
   }
-}
-
-function wavHeaderSeconds(head: Buffer, bytes: number): number | undefined {
-  if (head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE') return undefined;
-  let byteRate = 0;
-  for (let at = 12; at + 8 <= head.length; ) {
-    const id = head.toString('ascii', at, at + 4);
-    const size = head.readUInt32LE(at + 4);
-    if (id === 'fmt ' && at + 16 <= head.length) byteRate = head.readUInt32LE(at + 16);
-    if (id === 'data') {
-      if (byteRate <= 0) return undefined;
-      return Math.min(size, bytes - at - 8) / byteRate;
-    }
-    at += 8 + size + (size % 2);
-  }
-  return undefined;
 }

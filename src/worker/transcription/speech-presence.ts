@@ -8,6 +8,7 @@
 import { createReadStream } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { endianness } from 'node:os';
+import { readWavHeader, WAV_EXTENSIBLE, WAV_PCM } from '../../shared/wav-header.ts';
 import { SilenceParser } from './chunk-plan.ts';
 import { type MediaTools, progressSeconds, run } from './media.ts';
 
@@ -89,7 +90,7 @@ function measurePcm(data: Buffer): SpeechPresence | undefined {
 
 async function measurePcmWav(path: string, signal?: AbortSignal): Promise<SpeechPresence | undefined> {
   const fh = await open(path, 'r');
-  let format: { channels: number; rate: number; dataAt: number; dataBytes: number } | undefined;
+  let format: PcmLayout | undefined;
   try {
     const head = Buffer.alloc(4096);
     const { bytesRead } = await fh.read(head, 0, head.length, 0);
@@ -172,33 +173,17 @@ class LoudnessMeter {
 }
 
 /** A 16-bit PCM WAV's layout from its header (a streamed WAV's bogus data size is capped by the file). */
-function pcmFormat(head: Buffer, fileSize: number) {
-  if (head.length < 12 || head.toString('ascii', 0, 4) !== 'RIFF' || head.toString('ascii', 8, 12) !== 'WAVE')
-    return undefined;
-  let fmt: { audioFormat: number; channels: number; rate: number; bits: number } | undefined;
-  for (let at = 12; at + 8 <= head.length; ) {
-    const id = head.toString('ascii', at, at + 4);
-    const size = head.readUInt32LE(at + 4);
-    if (id === 'fmt ' && at + 24 <= head.length)
-      fmt = {
-        audioFormat: head.readUInt16LE(at + 8),
-        channels: head.readUInt16LE(at + 10),
-        rate: head.readUInt32LE(at + 12),
-        bits: head.readUInt16LE(at + 22),
-      };
-    if (id === 'data') {
-      // PCM, or WAVE_FORMAT_EXTENSIBLE (its subformat is PCM for 16-bit files in practice)
-      const pcm16 =
-        fmt !== undefined && fmt.bits === 16 && (fmt.audioFormat === 1 || fmt.audioFormat === 0xfffe);
-      if (!pcm16 || fmt === undefined || fmt.channels < 1) return undefined;
-      return {
-        channels: fmt.channels,
-        rate: fmt.rate,
-        dataAt: at + 8,
-        dataBytes: Math.min(size, fileSize - at - 8),
-      };
-    }
-    at += 8 + size + (size % 2);
-  }
-  return undefined;
+function pcmFormat(head: Buffer, fileSize: number): PcmLayout | undefined {
+  const wav = readWavHeader(head, fileSize);
+  // PCM, or WAVE_FORMAT_EXTENSIBLE without a subformat (16-bit files are PCM in practice)
+  const pcm16 = wav?.bitsPerSample === 16 && (wav.format === WAV_PCM || wav.format === WAV_EXTENSIBLE);
+  if (!pcm16 || wav.channels < 1) return undefined;
+  return { channels: wav.channels, rate: wav.sampleRate, dataAt: wav.dataOffset, dataBytes: wav.dataBytes };
+}
+
+interface PcmLayout {
+  channels: number;
+  rate: number;
+  dataAt: number;
+  dataBytes: number;
 }
