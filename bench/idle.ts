@@ -19,6 +19,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { isTerminal } from '../src/shared/job-states.ts';
 import { freePort } from '../test/support/index.ts';
 import { type Child, spawnNode, stopAll } from './lib/children.ts';
 import { keepAliveAgent, multipart, submit, wavFile } from './lib/client.ts';
@@ -165,8 +166,7 @@ async function smallBox(size: Size, notes: string[]): Promise<number> {
       throw new Error(`${path} did not end within 5 minutes`);
     };
     const b = await ended(`/v1/batches/${batch.id}`, (x) => x.status === 'completed');
-    for (const id of turns)
-      await ended(`/v1/jobs/${id}`, (x) => ['succeeded', 'failed', 'canceled'].includes(String(x.status)));
+    for (const id of turns) await ended(`/v1/jobs/${id}`, (x) => isTerminal(String(x.status)));
     agent.destroy();
     const [appMem, redisMem] = await Promise.all([memoryOf(app.pid), memoryOf(redis.pid)]);
     notes.push(

@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
+import { isTerminal } from '../src/shared/job-states.ts';
 import { voicemailSummarySchema } from '../src/shared/summary.ts';
 import { startSimulator } from '../src/simulator/server.ts';
 import { freePort, startRedis, startS3, waitFor } from '../test/support/index.ts';
@@ -155,7 +156,7 @@ async function submit(base: string, path: string, timeoutMs = 120_000): Promise<
   await waitFor(
     async () => {
       job = (await (await fetch(`${base}/v1/jobs/${created.id}`)).json()) as Json;
-      return ['succeeded', 'failed', 'canceled'].includes(String(job.status));
+      return isTerminal(String(job.status));
     },
     { timeoutMs, intervalMs: 250, message: `job ${created.id} did not end` },
   );

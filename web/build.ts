@@ -10,6 +10,7 @@ import { basename, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { generateJobStates } from '../packages/sdk/generate.ts';
 
 const WEB = import.meta.dirname;
 const ROOT = resolve(WEB, '..');
@@ -24,6 +25,8 @@ export interface BuiltFile {
 export async function buildWeb(outDir = DEFAULT_OUT_DIR): Promise<BuiltFile[]> {
   await rm(outDir, { recursive: true, force: true });
   await mkdir(outDir, { recursive: true });
+  // The pages read the job states' run-time values from the SDK's generated folder (not committed).
+  generateJobStates();
   const result = await build({
     entryPoints: [
       { in: join(WEB, 'src', 'main.ts'), out: 'app' },

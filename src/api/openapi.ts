@@ -13,6 +13,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { z } from 'zod';
 import type { Config } from '../shared/config.ts';
+import { ACTIVE_STATUSES } from '../shared/job-states.ts';
 import { PIPELINE_NAMES } from '../shared/pipelines.ts';
 import { DELIVER_QUEUE, STAGES } from '../shared/queue-registry.ts';
 import { batchViewSchema, jobListSchema, jobViewSchema, problemSchema } from '../shared/view-schemas.ts';
@@ -73,7 +74,7 @@ const legacyResult = z
 const legacyAccepted = z
   .strictObject({
     id: z.uuid(),
-    status: z.enum(['queued', 'running']),
+    status: z.enum(ACTIVE_STATUSES),
     status_url: z.string(),
     output_wav_url: z.null(),
     return_text: z.null(),

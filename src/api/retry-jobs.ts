@@ -7,6 +7,7 @@
 import { z } from 'zod';
 import { HttpError, notFound } from '../shared/errors.ts';
 import type { JobRecord } from '../shared/job-record.ts';
+import { RETRYABLE_STATUSES } from '../shared/job-states.ts';
 import type { RetryResult } from '../shared/lifecycle/lifecycle.ts';
 import { STAGES } from '../shared/queue-registry.ts';
 import type { ApiDeps } from './deps.ts';
@@ -14,7 +15,7 @@ import { tooManyInFlight } from './intake.ts';
 
 export const retryFilterSchema = z.strictObject({
   status: z
-    .enum(['failed', 'canceled'])
+    .enum(RETRYABLE_STATUSES)
     .default('failed')
     .describe('Which ended jobs to re-open (default failed)'),
   error_code: z

@@ -3,12 +3,18 @@
  * generated types, the web pages, the lifecycle's Lua scripts — takes them from here.
  */
 
-export const TERMINAL_STATUSES = ['succeeded', 'failed', 'canceled'] as const;
-export const JOB_STATUSES = ['queued', 'running', ...TERMINAL_STATUSES] as const;
+/** A job not ended yet: waiting for a worker, or in a stage. */
+export const ACTIVE_STATUSES = ['queued', 'running'] as const;
+/** An ended job that did not succeed: what a retry (POST /v1/jobs/:id/retry, a bulk retry) re-opens. */
+export const RETRYABLE_STATUSES = ['failed', 'canceled'] as const;
+/** An ended job; its record no longer changes (but a retry re-opens a failed or canceled one). */
+export const TERMINAL_STATUSES = ['succeeded', ...RETRYABLE_STATUSES] as const;
+export const JOB_STATUSES = [...ACTIVE_STATUSES, ...TERMINAL_STATUSES] as const;
 export type JobStatus = (typeof JOB_STATUSES)[number];
 /** How a job ended. */
 export type EndStatus = (typeof TERMINAL_STATUSES)[number];
-export const isTerminal = (s: JobStatus) => (TERMINAL_STATUSES as readonly string[]).includes(s);
+export type RetryableStatus = (typeof RETRYABLE_STATUSES)[number];
+export const isTerminal = (s: string): s is EndStatus => (TERMINAL_STATUSES as readonly string[]).includes(s);
 
 export const EVENT_TYPES = [
   'job.queued',
@@ -26,8 +32,11 @@ export const EVENT_TYPES = [
   'job.retried',
 ] as const;
 export type EventType = (typeof EVENT_TYPES)[number];
-export const TERMINAL_EVENTS: ReadonlySet<EventType> = new Set([
-  'job.succeeded',
-  'job.failed',
-  'job.canceled',
-]);
+/** A job's last event: `job.<status>` of each terminal status. */
+export const TERMINAL_EVENTS: ReadonlySet<EventType> = new Set(
+  TERMINAL_STATUSES.map((s) => `job.${s}` as const),
+);
+
+/** The events a webhook delivers: a job's, and a batch's end (when its last job ends). */
+export const WEBHOOK_EVENT_TYPES = [...EVENT_TYPES, 'batch.completed'] as const;
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];

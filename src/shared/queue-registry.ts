@@ -6,6 +6,7 @@
 import { type Job, type JobsOptions, Queue, UnrecoverableError, type WorkerOptions } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from './config.ts';
+import { WEBHOOK_EVENT_TYPES } from './job-states.ts';
 import type { JobMode } from './pipelines.ts';
 import type { RedisClient } from './redis.ts';
 
@@ -52,13 +53,18 @@ export const chunkPayloadSchema = z.object({
 });
 export type ChunkPayload = z.infer<typeof chunkPayloadSchema>;
 
+/** What the deliver queue's jobs carry: ids only; the payload is built (and the URL signed) at send time. */
 export const deliveryPayloadSchema = z.object({
+  /** the job (or, for batch.completed, the batch) the event is about */
   jobId: z.string().min(1),
   batchId: z.string().optional(),
-  eventType: z.string().min(1),
+  eventType: z.enum(WEBHOOK_EVENT_TYPES),
+  /** `webhook-id`: the same for every attempt and redelivery of one event, so receivers can deduplicate. */
   eventId: z.string().min(1),
+  /** which delivery of the event: 0 (or absent) the first, a redelivery's sequence after (newer is larger) */
   delivery: z.number().int().nonnegative().optional(),
 });
+export type DeliveryPayload = z.infer<typeof deliveryPayloadSchema>;
 
 /** BullMQ options that place a stage job of a job in `mode` (the fair rank applies to batch jobs only). */
 export const stageQueueOptions = (

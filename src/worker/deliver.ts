@@ -7,10 +7,15 @@ import { retryAfterMs } from '../shared/errors.ts';
 import type { WebhookState } from '../shared/job-record.ts';
 import type { JobStore } from '../shared/job-store.ts';
 import { jobView } from '../shared/job-view.ts';
-import type { DeliveryPayload, Lifecycle } from '../shared/lifecycle/lifecycle.ts';
+import type { Lifecycle } from '../shared/lifecycle/lifecycle.ts';
 import type { Logger } from '../shared/logger.ts';
 import { webhookDeliveries } from '../shared/metrics.ts';
-import { DELIVER_QUEUE, deliveryPayloadSchema, workerOptions } from '../shared/queue-registry.ts';
+import {
+  DELIVER_QUEUE,
+  type DeliveryPayload,
+  deliveryPayloadSchema,
+  workerOptions,
+} from '../shared/queue-registry.ts';
 import { QueueWorker } from '../shared/queue-worker.ts';
 import type { RedisClient } from '../shared/redis.ts';
 import type { Storage } from '../shared/storage/index.ts';

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isTerminal } from '../../src/shared/job-states.ts';
 import { waitFor } from './wait-for.ts';
 
 /** A response body as tests read it: any JSON object. */
@@ -63,7 +64,7 @@ export async function waitForJob(url: string, id: string, idleMs = 300_000) {
         return false;
       }
       job = (await res.json()) as Job;
-      return ['succeeded', 'failed', 'canceled'].includes(job.status);
+      return isTerminal(job.status);
     },
     {
       timeoutMs: idleMs,

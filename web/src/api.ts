@@ -1,6 +1,8 @@
 /** The few calls the page makes to the voicebot API (same origin). */
+import type { components } from '../../packages/sdk/src/generated/openapi.ts';
 
-export type JobStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+/** The job's status, as the OpenAPI document (and so the service) lists them. */
+export type JobStatus = components['schemas']['Job']['status'];
 
 export interface JobError {
   code: string;

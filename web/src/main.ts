@@ -3,6 +3,7 @@
  * transcript and reply as they exist → the spoken reply plays by itself (or behind a Play button when the
  * browser blocks autoplay). One conversation per tab; every turn can be replayed.
  */
+import { isTerminal } from '../../packages/sdk/src/generated/job-states.ts';
 import { type Api, ApiError, createApi, type JobError, type JobView, playableUrl } from './api.ts';
 import {
   type Conversation,
@@ -737,7 +738,7 @@ for (const turn of conversation.turns) {
     updateTurn(turn, { status: 'failed', error: 'Not sent (the page was reloaded).' });
 }
 const last = conversation.turns.at(-1);
-if (last?.jobId && (last.status === 'queued' || last.status === 'running')) {
+if (last?.jobId && last.status !== 'sending' && !isTerminal(last.status)) {
   active = { turn: last, timing: undefined, stop: () => {}, autoplay: false };
   updateControls();
   resetStages(last.input);

@@ -22,7 +22,8 @@ export interface JobEvent {
   [field: string]: unknown;
 }
 
-const TERMINAL = new Set(['succeeded', 'failed', 'canceled']);
+/** Whether a job has ended: an ended job has its end time (a retry clears it with the status). */
+const ended = (job: JobView) => job.finished_at !== null;
 
 /** An error answer of the API (RFC 9457 problem): status, machine-readable code, human detail. */
 export class VoicebotError extends Error {
@@ -164,11 +165,11 @@ export class VoicebotClient {
       try {
         for await (const e of this.events(id, AbortSignal.timeout(Math.max(1, deadline - Date.now())))) {
           opts.onEvent?.(e);
-          if (TERMINAL.has(e.type.slice('job.'.length))) break;
         }
-        // A retried job's stream replays its earlier runs' ends: only a job that has ended now is returned.
+        // The service ends the stream after the job's terminal event (of its last run, once retried); a stream
+        // that ended otherwise (a proxy, a restart) leaves a job that has not ended: poll it.
         const job = await this.get(id);
-        if (TERMINAL.has(job.status)) return job;
+        if (ended(job)) return job;
       } catch (err) {
         if (err instanceof VoicebotError) throw err;
         // The stream broke (proxy, network): fall back to polling.
@@ -176,7 +177,7 @@ export class VoicebotClient {
     }
     for (;;) {
       const job = await this.get(id);
-      if (TERMINAL.has(job.status)) return job;
+      if (ended(job)) return job;
       if (Date.now() > deadline)
         throw new Error(`job ${id} did not end in time (last status: ${job.status})`);
       await new Promise((r) => setTimeout(r, opts.intervalMs ?? 1000));

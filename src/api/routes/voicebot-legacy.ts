@@ -1,5 +1,6 @@
 import type { RequestHandler } from 'express';
 import { HttpError, INPUT_ERROR_CODES } from '../../shared/errors.ts';
+import { isTerminal } from '../../shared/job-states.ts';
 import { jobView } from '../../shared/job-view.ts';
 import type { ApiDeps } from '../deps.ts';
 import { submitJob } from '../intake.ts';
@@ -23,7 +24,7 @@ export function voicebotLegacy(deps: ApiDeps): RequestHandler {
       res.json({ output_wav_url: view.audio_url, return_text: view.reply_text ?? '' });
       return;
     }
-    if (view.status === 'failed' || view.status === 'canceled') {
+    if (isTerminal(view.status)) {
       const code = view.error?.code ?? view.status;
       throw new HttpError(
         INPUT_ERROR_CODES.has(code) ? 422 : 502,

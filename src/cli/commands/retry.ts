@@ -1,9 +1,13 @@
 import type { Command } from 'commander';
 import type { RetryFilter } from '../../../packages/sdk/src/client.ts';
+import { RETRYABLE_STATUSES, type RetryableStatus } from '../../shared/job-states.ts';
 import { clientFor, EXIT, type GlobalOptions, print } from '../context.ts';
 
+const isRetryable = (s: string | undefined): s is RetryableStatus =>
+  (RETRYABLE_STATUSES as readonly (string | undefined)[]).includes(s);
+
 interface RetryOptions {
-  status?: 'failed' | 'canceled';
+  status?: string;
   code?: string;
   stage?: string;
   since?: string;
@@ -38,7 +42,7 @@ export function retryCommand(program: Command): void {
         print(g, job, `${job.id}  ${job.status} (stage: ${job.stage}, attempt ${job.attempt})`);
         return;
       }
-      if (o.status !== 'failed' && o.status !== 'canceled') {
+      if (!isRetryable(o.status)) {
         process.stderr.write('error: --status is failed or canceled\n');
         process.exitCode = EXIT.usage;
         return;

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { isTerminal } from '../../shared/job-states.ts';
 import { clientFor, EXIT, type GlobalOptions, print } from '../context.ts';
 
 export function statusCommand(program: Command): void {
@@ -17,7 +18,7 @@ export function statusCommand(program: Command): void {
         job.error ? `error:      ${job.error.code}: ${job.error.message}` : '',
       ].filter(Boolean);
       print(g, job, lines.join('\n'));
-      if (job.status === 'failed' || job.status === 'canceled') process.exitCode = EXIT.someFailed;
+      if (isTerminal(job.status) && job.status !== 'succeeded') process.exitCode = EXIT.someFailed;
     });
 
   program

@@ -3,9 +3,11 @@
  * broken file stops the process at start). Each file's header lists its KEYS, ARGV and returns; shared helpers
  * live in commands/includes/ and are pulled in with `--- @include "includes/<name>"` (once per script, as
  * BullMQ's own scripts do); `--- @bullmq-adders` (in includes/bullmq-add.lua) is replaced by BullMQ's add
- * scripts, so only the scripts that add a job carry them.
+ * scripts, so only the scripts that add a job carry them; `--- @terminal-statuses` (in includes/is-terminal.lua)
+ * by the set of terminal statuses from job-states.ts, so no script lists statuses of its own.
  */
 import { readFileSync } from 'node:fs';
+import { TERMINAL_STATUSES } from '../job-states.ts';
 import { BULLMQ_ADDERS, type BullmqAdder } from './bullmq-add.ts';
 
 const DIR = new URL('./commands/', import.meta.url);
@@ -35,6 +37,10 @@ function adderLua(adders: ReadonlyMap<string, BullmqAdder>): string {
   ].join('\n');
 }
 
+/** The terminal statuses as a Lua set: `TERMINAL_STATUSES[status] == true` when a job with it has ended. */
+const terminalLua = () =>
+  `local TERMINAL_STATUSES = { ${TERMINAL_STATUSES.map((s) => `['${s}'] = true`).join(', ')} }`;
+
 /** Resolves the includes of a script's text (each included once) and the BullMQ marker. */
 export function resolveLua(
   source: string,
@@ -47,7 +53,8 @@ export function resolveLua(
       seen.add(name);
       return resolveLua(readFileSync(new URL(`${name}.lua`, DIR), 'utf8'), adders, seen);
     })
-    .replace(/^--- @bullmq-adders$/m, () => adderLua(adders));
+    .replace(/^--- @bullmq-adders$/m, () => adderLua(adders))
+    .replace(/^--- @terminal-statuses$/m, terminalLua);
 }
 
 /** Every script's text, ready to define on a Redis client. */

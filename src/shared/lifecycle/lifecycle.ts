@@ -7,10 +7,10 @@
  */
 import type { Queue } from 'bullmq';
 import { fromHashFields, type JobRecord, toHash } from '../job-record.ts';
-import type { EventType } from '../job-states.ts';
+import type { EndStatus, EventType } from '../job-states.ts';
 import { jobsEnded } from '../metrics.ts';
 import type { JobMode } from '../pipelines.ts';
-import type { QueueSet } from '../queue-registry.ts';
+import type { DeliveryPayload, QueueSet } from '../queue-registry.ts';
 import { runOf, type Stage, stageJobId, stageQueueOptions } from '../queue-registry.ts';
 import type { RedisClient } from '../redis.ts';
 import { type AddSpec, checkBullmqContract, fromScriptError, prepareAdd } from './bullmq-add.ts';
@@ -19,20 +19,6 @@ import { type RedisKeys, redisKeys } from './keys.ts';
 import type { AcceptBatchParams, AcceptParams, CommandParams, KeytermsParam } from './params.ts';
 
 export type { KeytermsParam } from './params.ts';
-
-/** What the deliver queue's jobs carry: ids only; the payload is built (and the URL signed) at send time. */
-export interface DeliveryPayload {
-  /** the job (or, for batch.completed, the batch) the event is about */
-  jobId: string;
-  batchId?: string | undefined;
-  eventType: EventType | 'batch.completed';
-  /** `webhook-id`: the same for every attempt and redelivery of one event, so receivers can deduplicate. */
-  eventId: string;
-  /** which delivery of the event: 0 (or absent) the first, a redelivery's sequence after (newer is larger) */
-  delivery?: number | undefined;
-}
-
-export type EndStatus = 'succeeded' | 'failed' | 'canceled';
 
 /** A webhook transition's outcome: recorded, recorded without touching a newer delivery's status, or refused. */
 export type WebhookReply = 'ok' | 'stale' | 'missing';

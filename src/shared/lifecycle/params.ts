@@ -3,6 +3,8 @@
  * documents its keys and returns, this file the shape of what it is given. Field names are the ones the Lua uses.
  * An event is `[type, data JSON]`; `channel` is the job's pub/sub channel (see keys.ts).
  */
+import type { EndStatus } from '../job-states.ts';
+
 export type EventParam = [type: string, data: string];
 
 /** Audio jobs: the transcript options as JSON with `"__KEYTERMS__"` where the keyterms go, and the job's own. */
@@ -69,7 +71,7 @@ export interface HandoffParams {
 
 export interface FinishParams {
   id: string;
-  status: 'succeeded' | 'failed' | 'canceled';
+  status: EndStatus;
   /** when set, the job must still be at this stage */
   stage?: string | undefined;
   /** when set, the job must still be in this run (retries + 1) */

@@ -1,8 +1,8 @@
 /** The inbox's calls to the voicebot API (same origin), and the shapes it reads. */
-import { ApiError, playableUrl } from '../api.ts';
+import { ApiError, type JobStatus, playableUrl } from '../api.ts';
 
 export type Urgency = 'high' | 'normal' | 'low';
-export type Status = 'queued' | 'running' | 'succeeded' | 'failed' | 'canceled';
+export type Status = JobStatus;
 
 export interface Voicemail {
   id: string;

@@ -4,6 +4,7 @@
  * after another (high, normal, low, then those without a summary), so thousands of voicemails cost a page
  * at a time. New results are slotted in where they belong and announced.
  */
+import { isTerminal } from '../../../packages/sdk/src/generated/job-states.ts';
 import type { Filters, InboxApi, Urgency, Voicemail } from './api.ts';
 import { jobProblem } from './upload.ts';
 
@@ -192,7 +193,7 @@ export function received(iso: string): HTMLTimeElement {
 export function summaryLine(job: Voicemail): string {
   if (job.no_speech) return 'No speech in this recording.';
   if (job.summary) return job.summary.summary;
-  if (job.status === 'failed' || job.status === 'canceled') return jobProblem(job);
+  if (isTerminal(job.status) && job.status !== 'succeeded') return jobProblem(job);
   return 'Processing…';
 }
 

@@ -2,6 +2,7 @@
  * The voicemail inbox (/inbox): drop recordings in (one batch, pipeline voicemail), follow them through
  * the pipeline, triage the list by urgency, open one to listen with its words, mark it handled, export CSV.
  */
+import { isTerminal } from '../../../packages/sdk/src/generated/job-states.ts';
 import { ApiError } from '../api.ts';
 import { loadSetting, saveSetting } from '../conversation.ts';
 import { byId } from '../dom.ts';
@@ -32,7 +33,7 @@ const ui = {
 const api = createInboxApi(() => ui.apiKey.value.trim());
 /** Voicemails seen ended (listed at the start, or announced): only others are announced as new. */
 const seen = new Set<string>();
-const ended = (job: { status: string }) => job.status !== 'queued' && job.status !== 'running';
+const ended = (job: { status: string }) => isTerminal(job.status);
 
 function announce(text: string): void {
   // Re-setting the same text is not announced again: clear first.

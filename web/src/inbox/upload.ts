@@ -4,6 +4,7 @@
  * job's live events. Files that cannot be voicemails (empty, not audio) are refused here in plain words
  * before anything is sent; whatever the server refuses is shown the same way.
  */
+import { TERMINAL_EVENTS } from '../../../packages/sdk/src/generated/job-states.ts';
 import type { InboxApi, Voicemail } from './api.ts';
 
 type Phase = 'refused' | 'uploading' | 'queued' | 'transcribe' | 'summarize' | 'done' | 'failed';
@@ -191,7 +192,7 @@ export function createUploader(deps: UploaderDeps) {
     on('stage.retrying', () =>
       set(u, (u.li.dataset.phase as Phase) ?? 'transcribe', 'A step hit a problem; trying again…'),
     );
-    for (const type of ['job.succeeded', 'job.failed', 'job.canceled']) on(type, end);
+    for (const type of TERMINAL_EVENTS) on(type, end);
     // CLOSED: the browser gave up on the stream (HTTP error): read the job instead.
     source.addEventListener('error', () => {
       if (source.readyState === EventSource.CLOSED) end();

@@ -28,6 +28,7 @@ local rcall = redis.call
 local p = cjson.decode(ARGV[1])
 --- @include "includes/check-arguments"
 --- @include "includes/emit"
+--- @include "includes/is-terminal"
 --- @include "includes/bullmq-add"
 
 local jobKey, eventsKey, finishedKey, ownersKey, activeKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
@@ -43,7 +44,7 @@ checkArguments('retry', nextKey, nextArg)
 local status, client, batch, stage, retries, deleted, watchers = unpack(rcall('HMGET', jobKey, 'status',
   'client_id', 'batch_id', 'stage', 'retries', 'deleted_at', 'watchers'))
 if not status then return { 'missing' } end
-if status ~= 'failed' and status ~= 'canceled' then return { 'status', status } end
+if not isTerminal(status) or status == 'succeeded' then return { 'status', status } end
 if deleted then return { 'deleted' } end
 if stage ~= p.stage or tonumber(retries or 0) + 2 ~= p.run then return { 'changed' } end
 if (client or nil) ~= p.client or (batch or nil) ~= p.batch then

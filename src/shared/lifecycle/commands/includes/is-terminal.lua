@@ -1,4 +1,6 @@
 --[[
-  isTerminal(status): whether a job with this status has ended (succeeded, failed or canceled).
+  isTerminal(status): whether a job with this status has ended. TERMINAL_STATUSES (status → true) is written
+  here by commands.ts from the one list of statuses (src/shared/job-states.ts).
 ]]
-local function isTerminal(s) return s == 'succeeded' or s == 'failed' or s == 'canceled' end
+--- @terminal-statuses
+local function isTerminal(s) return TERMINAL_STATUSES[s] == true end
