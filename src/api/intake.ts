@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Request, type RequestHandler } from 'express';
 import { batchFields } from '../shared/batches.ts';
+import { assertPublicUrl, UnsafeUrlError } from '../shared/client-urls/guard.ts';
 import { HttpError } from '../shared/errors.ts';
 import { keys } from '../shared/job-files.ts';
 import type { JobRecord } from '../shared/job-record.ts';
@@ -8,7 +9,7 @@ import type { AcceptResult } from '../shared/lifecycle/lifecycle.ts';
 import { acceptsInput, firstStage } from '../shared/pipelines.ts';
 import { connectedReplicas, waitForReplicas } from '../shared/redis.ts';
 import { currentTraceparent } from '../shared/tracing.ts';
-import { assertPublicUrl, UnsafeUrlError } from '../shared/webhooks/ssrf.ts';
+import { assertWebhookSignable } from '../shared/webhooks/policy.ts';
 import type { ApiDeps } from './deps.ts';
 import { fingerprintOf, type IdempotencyClaim, idempotencyClaim, replayedId } from './idempotency.ts';
 import { type CreateJobBody, createJobSchema } from './job-schemas.ts';
@@ -22,7 +23,6 @@ import {
 } from './middleware/audio-upload.ts';
 import { checkTranscriptOptions, keytermMerge } from './transcript-intake.ts';
 import { parseOr400 } from './validate.ts';
-import { assertWebhookSignable } from './webhook-policy.ts';
 
 /**
  * Parses a job submission — multipart (`audio` file or `text` field), JSON or a urlencoded form — streaming

@@ -1,9 +1,9 @@
 import { Transform } from 'node:stream';
 import { fileTypeFromBuffer } from 'file-type';
 import { ACCEPTED_AUDIO, canonicalAudioType } from '../shared/audio-types.ts';
+import { safeRequest } from '../shared/client-urls/safe-request.ts';
 import { PermanentError, RetryableError } from '../shared/errors.ts';
 import type { Storage } from '../shared/storage/index.ts';
-import { safeRequest } from './safe-http.ts';
 
 /** Bytes read before deciding the type (file-type needs at most ~4 KB for audio containers). */
 const SNIFF_BYTES = 4100;

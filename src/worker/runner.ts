@@ -10,7 +10,7 @@ import { setClientLabels } from '../shared/metrics.ts';
 import { openQueues } from '../shared/queue-registry.ts';
 import { createRedis, type RedisClient } from '../shared/redis.ts';
 import { createStorage } from '../shared/storage/index.ts';
-import { startDeliverWorker } from './deliver.ts';
+import { startDeliverWorker } from '../shared/webhooks/delivery.ts';
 import { createProviders } from './providers.ts';
 import { startRetention } from './retention.ts';
 import { type StageWorkers, startStageWorkers } from './workers.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertPublicUrl, isPrivateAddress } from '../../src/shared/webhooks/ssrf.ts';
+import { assertPublicUrl, isPrivateAddress } from '../../src/shared/client-urls/guard.ts';
 
 describe('SSRF guard', () => {
   it.each([

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { assertPublicUrl, guardedLookup } from '../shared/webhooks/ssrf.ts';
+import { assertPublicUrl, guardedLookup } from './guard.ts';
 
 export interface SafeRequestOptions {
   method: 'GET' | 'POST';
@@ -15,7 +15,7 @@ export interface SafeRequestOptions {
 /**
  * An outgoing request to a URL a client gave us (webhook, audio_url): a time limit, redirects not followed
  * (a 3xx is an answer, not a hop), and the socket connects only to an address the SSRF guard checked
- * (one DNS lookup, no rebinding). Resolves with the response (headers received); the caller reads the body.
+ * (guard.ts: one DNS lookup, no rebinding). Resolves with the response (headers received); the caller reads the body.
  */
 export async function safeRequest(url: string, opts: SafeRequestOptions): Promise<IncomingMessage> {
   const target = await assertPublicUrl(url, opts.allowPrivate);

@@ -1,12 +1,16 @@
-import { HttpError } from '../shared/errors.ts';
-import type { ApiDeps } from './deps.ts';
+import type { ApiKeys } from '../api-keys.ts';
+import type { Config } from '../config.ts';
+import { HttpError } from '../errors.ts';
 
 /**
  * A job (or batch) with a webhook_url must be signable: by WEBHOOK_SECRET or by the client's own secret (made
  * with its API key). Otherwise it is refused — in production, unless ALLOW_UNSIGNED_WEBHOOKS=true — since
  * receivers could not tell our webhooks from forgeries.
  */
-export async function assertWebhookSignable(deps: ApiDeps, clientId: string): Promise<void> {
+export async function assertWebhookSignable(
+  deps: { config: Pick<Config, 'webhooks'>; keys: ApiKeys },
+  clientId: string,
+): Promise<void> {
   const { webhooks } = deps.config;
   if (webhooks.allowUnsigned || webhooks.secrets.length > 0) return;
   if ((await deps.keys.client(clientId))?.webhook_secret) return;

@@ -1,26 +1,26 @@
 import { type Job, UnrecoverableError, type Worker } from 'bullmq';
-import type { ApiKeys } from '../shared/api-keys.ts';
-import { batchView } from '../shared/batch-view.ts';
-import type { BatchStore } from '../shared/batches.ts';
-import type { Config } from '../shared/config.ts';
-import { retryAfterMs } from '../shared/errors.ts';
-import type { WebhookState } from '../shared/job-record.ts';
-import type { JobStore } from '../shared/job-store.ts';
-import { jobView } from '../shared/job-view.ts';
-import type { Lifecycle } from '../shared/lifecycle/lifecycle.ts';
-import type { Logger } from '../shared/logger.ts';
-import { webhookDeliveries } from '../shared/metrics.ts';
+import type { ApiKeys } from '../api-keys.ts';
+import { batchView } from '../batch-view.ts';
+import type { BatchStore } from '../batches.ts';
+import type { Config } from '../config.ts';
+import { retryAfterMs } from '../errors.ts';
+import type { WebhookState } from '../job-record.ts';
+import type { JobStore } from '../job-store.ts';
+import { jobView } from '../job-view.ts';
+import type { Lifecycle } from '../lifecycle/lifecycle.ts';
+import type { Logger } from '../logger.ts';
+import { webhookDeliveries } from '../metrics.ts';
 import {
   DELIVER_QUEUE,
   type DeliveryPayload,
   deliveryPayloadSchema,
   workerOptions,
-} from '../shared/queue-registry.ts';
-import { QueueWorker } from '../shared/queue-worker.ts';
-import type { RedisClient } from '../shared/redis.ts';
-import type { Storage } from '../shared/storage/index.ts';
-import { signWebhook } from '../shared/webhooks/signing.ts';
-import { type SendResult, sendWebhook, traceDelivery } from './webhook-sender.ts';
+} from '../queue-registry.ts';
+import { QueueWorker } from '../queue-worker.ts';
+import type { RedisClient } from '../redis.ts';
+import type { Storage } from '../storage/index.ts';
+import { signWebhook } from './signing.ts';
+import { type SendResult, sendWebhook, traceDelivery } from './sender.ts';
 
 const MAX_RECORDED_ATTEMPTS = 50;
 

@@ -1,8 +1,8 @@
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import type { Job } from 'bullmq';
-import type { JobStore } from '../shared/job-store.ts';
-import { inSpan, recordTraceparent, tracedProcessor } from '../shared/tracing.ts';
-import { safeRequest } from './safe-http.ts';
+import { safeRequest } from '../client-urls/safe-request.ts';
+import type { JobStore } from '../job-store.ts';
+import { inSpan, recordTraceparent, tracedProcessor } from '../tracing.ts';
 
 export interface SendResult {
   statusCode: number | null;

@@ -1,8 +1,9 @@
 /**
- * SSRF guard for URLs we fetch on a client's behalf (webhooks, audio by URL): http(s) only, and the host
- * must not be — or resolve to — loopback, private, link-local (cloud metadata), CGNAT, multicast,
- * unspecified or reserved addresses, in IPv4 or IPv6 form (IPv4-mapped included). `guardedLookup` does the
- * one DNS lookup, checks its answer and hands that same address to the socket: no second lookup to rebind.
+ * The guard on outbound requests to addresses a client gives (webhook_url, audio_url), against SSRF:
+ * http(s) only, and the host must not be — or resolve to — loopback, private, link-local (cloud metadata),
+ * CGNAT, multicast, unspecified or reserved addresses, in IPv4 or IPv6 form (IPv4-mapped included).
+ * `guardedLookup` does the one DNS lookup, checks its answer and hands that same address to the socket: no
+ * second lookup to rebind. safe-request.ts makes the requests through it.
  */
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
