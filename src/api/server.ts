@@ -1,16 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { ApiKeys } from '../shared/api-keys.ts';
-import { BatchStore } from '../shared/batches.ts';
 import { type Config, defaultPublicUrl } from '../shared/config.ts';
-import { EventHub } from '../shared/events.ts';
-import { JobStore } from '../shared/job-store.ts';
-import { Lifecycle } from '../shared/lifecycle/lifecycle.ts';
 import type { Logger } from '../shared/logger.ts';
-import { startMetricsServer } from '../shared/metrics-server.ts';
-import { openQueues } from '../shared/queue-registry.ts';
-import { createRedis, waitReady } from '../shared/redis.ts';
-import { createStorage } from '../shared/storage/index.ts';
+import { startMetricsFor } from '../shared/metrics-server.ts';
+import { buildServices } from '../shared/services.ts';
 import { createApp } from './app.ts';
 import type { ApiDeps } from './deps.ts';
 import { checkApiKeys, logSecurityPosture } from './security-posture.ts';
@@ -24,38 +17,13 @@ export interface ApiServer {
 
 /** Builds the API's dependencies, listens, and returns a handle that closes everything in order. */
 export async function startApi(config: Config, log: Logger): Promise<ApiServer> {
-  const redis = createRedis(config.redis, 'command', 'voicebot-api');
-  const subRedis = createRedis(config.redis, 'blocking', 'voicebot-api-events');
-  const storage = await createStorage(config);
-  // Redis must answer first (a supervisor restarts us if not): the queues check the server version when
-  // created, and on a Cluster BullMQ does not wait for 'ready' — with no offline queue that check would fail
-  // and leave every queue broken for good.
-  await waitReady(redis, 30_000);
+  const { close: closeServices, ...services } = await buildServices(config, 'api');
   // Production without an API key (and no ALLOW_OPEN_API) stops here, before anything listens.
-  const keys = new ApiKeys(redis, config.prefix);
-  const auth = await checkApiKeys(config, keys, log);
-  const queues = openQueues(redis, config);
-  const lifecycle = new Lifecycle(redis, {
-    prefix: config.prefix,
-    retentionSeconds: config.retentionSeconds,
-    queues,
+  const auth = await checkApiKeys(config, services.keys, log).catch(async (err: unknown) => {
+    await closeServices();
+    throw err;
   });
-  // An installed BullMQ that does not add jobs the way the lifecycle embeds it stops the API here.
-  await lifecycle.checkBullmq();
-  const hub = new EventHub(subRedis, redis, config.prefix, (id, delta) => lifecycle.watch(id, delta));
-  await hub.start();
-  const deps: ApiDeps = {
-    config,
-    redis,
-    store: new JobStore(redis, config.prefix, config.retentionSeconds),
-    lifecycle,
-    storage,
-    queues,
-    batches: new BatchStore(redis, config.prefix, config.retentionSeconds),
-    keys,
-    hub,
-    log,
-  };
+  const deps: ApiDeps = { ...services, log };
   const server = createServer(
     {
       // Slow clients cannot hold the server: headers within 20 s, a whole request within 10 min
@@ -76,16 +44,11 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
   const links = config.publicUrlFromRequest
     ? 'file links use the host each request came in on (PUBLIC_URL unset)'
     : `file links start with PUBLIC_URL ${config.publicUrl}`;
-  log.info({ address: url, bind: config.host, storage: storage.kind }, `api listening on ${url}; ${links}`);
-  // Production: /metrics on the internal METRICS_PORT, as the workers serve theirs (not through the Service).
-  const metrics = config.metrics.apiServesPort
-    ? await startMetricsServer({
-        port: config.metrics.port,
-        host: config.host,
-        token: config.metrics.token,
-        log,
-      })
-    : undefined;
+  log.info(
+    { address: url, bind: config.host, storage: services.storage.kind },
+    `api listening on ${url}; ${links}`,
+  );
+  const metrics = await startMetricsFor('api', config, log);
   logSecurityPosture(config, auth, log);
   return {
     server,
@@ -97,9 +60,7 @@ export async function startApi(config: Config, log: Logger): Promise<ApiServer> 
       server.closeIdleConnections();
       await closed;
       await metrics?.close();
-      await hub.stop();
-      await queues.close();
-      redis.disconnect();
+      await closeServices();
     },
   };
 }

@@ -1,7 +1,9 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Config } from './config.ts';
 import type { Logger } from './logger.ts';
 import { metricsAuthorized, metricsText } from './metrics.ts';
+import type { ServiceRole } from './services.ts';
 
 export interface MetricsServer {
   url: string;
@@ -61,4 +63,24 @@ export async function startMetricsServer(opts: {
         server.closeIdleConnections();
       }),
   };
+}
+
+/**
+ * The metrics server a process runs by its config, or none: a worker process on METRICS_PORT whenever it is
+ * set (0: off); the API only in production (`apiServesPort`), where /metrics moves off its public port onto
+ * the internal METRICS_PORT like the workers'. Elsewhere the API's own port serves /metrics.
+ */
+export function startMetricsFor(
+  role: ServiceRole,
+  config: Config,
+  log: Logger,
+): Promise<MetricsServer | undefined> {
+  const serves = role === 'api' ? config.metrics.apiServesPort : config.metrics.port > 0;
+  if (!serves) return Promise.resolve(undefined);
+  return startMetricsServer({
+    port: config.metrics.port,
+    host: config.host,
+    token: config.metrics.token,
+    log,
+  });
 }

@@ -1,6 +1,6 @@
 import { loadConfig } from '../shared/config.ts';
 import { createLogger } from '../shared/logger.ts';
-import { startMetricsServer } from '../shared/metrics-server.ts';
+import { startMetricsFor } from '../shared/metrics-server.ts';
 import { onShutdown } from '../shared/shutdown.ts';
 import { startTracing, stopTracing } from '../shared/tracing.ts';
 import { startWorker } from './runner.ts';
@@ -20,15 +20,7 @@ if (config.simulator.enabled) {
 // too), and Prometheus metrics on METRICS_PORT (0: off).
 const watchdog = startRedisWatchdog(config.redis, config.redisWatchdogMs, log);
 const worker = await startWorker(config, log);
-const metrics =
-  config.metrics.port > 0
-    ? await startMetricsServer({
-        port: config.metrics.port,
-        host: config.host,
-        token: config.metrics.token,
-        log,
-      })
-    : undefined;
+const metrics = await startMetricsFor('worker', config, log);
 onShutdown(log, config.shutdownTimeoutMs, [
   ['watchdog', async () => watchdog.stop()],
   ['workers', () => worker.close()],

@@ -1,15 +1,9 @@
-import { ApiKeys } from '../shared/api-keys.ts';
-import { BatchStore } from '../shared/batches.ts';
 import type { Config } from '../shared/config.ts';
 import { ConversationStore } from '../shared/conversation-store.ts';
-import { EventHub } from '../shared/events.ts';
-import { JobStore } from '../shared/job-store.ts';
-import { Lifecycle } from '../shared/lifecycle/lifecycle.ts';
 import type { Logger } from '../shared/logger.ts';
 import { setClientLabels } from '../shared/metrics.ts';
-import { openQueues } from '../shared/queue-registry.ts';
-import { createRedis, type RedisClient } from '../shared/redis.ts';
-import { createStorage } from '../shared/storage/index.ts';
+import type { RedisClient } from '../shared/redis.ts';
+import { buildServices } from '../shared/services.ts';
 import { startDeliverWorker } from '../shared/webhooks/delivery.ts';
 import { createProviders } from './providers.ts';
 import { startRetention } from './retention.ts';
@@ -25,23 +19,8 @@ export interface WorkerRuntime {
 /** Starts the stage workers named in WORKER_STAGES with their connections, storage and providers. */
 export async function startWorker(config: Config, log: Logger): Promise<WorkerRuntime> {
   setClientLabels(config.metrics.clientLabels);
-  const connection = createRedis(config.redis, 'blocking', 'voicebot-worker');
-  // Workers listen to cancellations only (a subscriber connection), never to every job's events.
-  const subRedis = createRedis(config.redis, 'blocking', 'voicebot-worker-events');
-  const storage = await createStorage(config);
-  const queues = openQueues(connection, config);
-  const store = new JobStore(connection, config.prefix, config.retentionSeconds);
-  const lifecycle = new Lifecycle(connection, {
-    prefix: config.prefix,
-    retentionSeconds: config.retentionSeconds,
-    queues,
-    crashAfterTransition: config.worker.crashAfterTransition,
-    crashAt: config.worker.crashAt,
-  });
-  // An installed BullMQ that does not add jobs the way the lifecycle embeds it stops the workers here.
-  await lifecycle.checkBullmq();
-  const hub = new EventHub(subRedis, connection, config.prefix, (id, delta) => lifecycle.watch(id, delta));
-  await hub.start();
+  const services = await buildServices(config, 'worker');
+  const { redis: connection, store, lifecycle, storage, queues, hub } = services;
   const stages = await startStageWorkers({
     config,
     redis: connection,
@@ -67,8 +46,8 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
     lifecycle,
     storage,
     log,
-    batches: new BatchStore(connection, config.prefix, config.retentionSeconds),
-    keys: new ApiKeys(connection, config.prefix),
+    batches: services.batches,
+    keys: services.keys,
   });
   if (config.webhooks.secrets.length === 0)
     log.warn(
@@ -83,9 +62,7 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
       await stages.close();
       await deliverWorker.close();
       await retention.close();
-      await hub.stop();
-      await queues.close();
-      connection.disconnect();
+      await services.close();
     },
   };
 }
