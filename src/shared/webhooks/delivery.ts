@@ -19,8 +19,8 @@ import {
 import { QueueWorker } from '../queue-worker.ts';
 import type { RedisClient } from '../redis.ts';
 import type { Storage } from '../storage/index.ts';
-import { signWebhook } from './signing.ts';
 import { type SendResult, sendWebhook, traceDelivery } from './sender.ts';
+import { signWebhook } from './signing.ts';
 
 const MAX_RECORDED_ATTEMPTS = 50;
 
