@@ -4,15 +4,19 @@ import { z } from 'zod';
 import { batchView } from '../../shared/batch-view.ts';
 import { HttpError } from '../../shared/errors.ts';
 import { transcriptOptionsShape } from '../../shared/transcript-options.ts';
+import { batchViewSchema } from '../../shared/view-schemas.ts';
 import type { ApiDeps } from '../deps.ts';
 import { fingerprintOf, idempotencyClaim } from '../idempotency.ts';
-import { acceptBatch, type JobSpec, validateJob } from '../intake.ts';
+import { acceptBatch, cleanupOnError, type JobSpec, parseSubmission, validateJob } from '../intake.ts';
 import { audioUrlSchema, jobOptionsShape, metadataSchema } from '../job-schemas.ts';
 import { linkBase } from '../link-base.ts';
 import { uploadedJobIds } from '../middleware/audio-upload.ts';
+import { json } from '../openapi-responses.ts';
+import { defineRoute } from '../route.ts';
+import { audioFile, idempotencyHeader, multipartOptions, SUBMIT_ERRORS } from '../submission-docs.ts';
 import { parseOr400 } from '../validate.ts';
 
-export function batchSchema(maxItems: number, maxTextChars: number) {
+function batchSchema(maxItems: number, maxTextChars: number) {
   const item = z.strictObject({
     text: z.string().trim().min(1).max(maxTextChars).optional(),
     audio_url: audioUrlSchema.optional(),
@@ -30,7 +34,7 @@ export function batchSchema(maxItems: number, maxTextChars: number) {
  * webhook_url, …shared options}` or multipart with many `audio` files and the shared options as fields.
  * → 202 with the batch; a `batch.completed` webhook follows once every item has ended.
  */
-export function createBatch(deps: ApiDeps): RequestHandler {
+function createBatch(deps: ApiDeps): RequestHandler {
   const { config, batches } = deps;
   return async (req, res) => {
     const body = parseOr400(
@@ -110,3 +114,36 @@ export function createBatch(deps: ApiDeps): RequestHandler {
       .json(await batchView(batch, deps, { offset: 0, limit: 0 }, linkBase(req, deps.config)));
   };
 }
+
+export const route = defineRoute({
+  operation: (config) => ({
+    method: 'post',
+    path: '/v1/batches',
+    operationId: 'createBatch',
+    access: 'client',
+    tags: ['batches'],
+    summary: `Submit up to ${config.limits.batchItems} jobs at once`,
+    request: {
+      body: {
+        required: true,
+        content: {
+          'application/json': { schema: batchSchema(config.limits.batchItems, config.limits.textChars) },
+          'multipart/form-data': {
+            schema: z.object({ audio: z.array(audioFile), ...multipartOptions }),
+          },
+        },
+      },
+      headers: idempotencyHeader,
+    },
+    errors: SUBMIT_ERRORS,
+    responses: {
+      202: {
+        description: 'Accepted; one batch.completed webhook follows once every item has ended',
+        headers: z.object({ location: z.string() }),
+        content: json(batchViewSchema),
+      },
+    },
+  }),
+  handlers: (deps) => [...parseSubmission(deps, { batch: true }), createBatch(deps)],
+  onError: cleanupOnError,
+});

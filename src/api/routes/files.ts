@@ -1,12 +1,16 @@
 import { extname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { RequestHandler } from 'express';
+import { z } from 'zod';
 import { SPEECH_CONTENT_TYPES } from '../../shared/audio-types.ts';
 import { HttpError } from '../../shared/errors.ts';
 import { LocalStorage, StorageNotFoundError } from '../../shared/storage/index.ts';
 import { isSafeKey, verifySignature } from '../../shared/storage/url-signing.ts';
 import { renderedFile, renderTranscript } from '../../shared/transcript-files.ts';
 import type { ApiDeps } from '../deps.ts';
+import { problem } from '../openapi-responses.ts';
+import { defineRoute } from '../route.ts';
+import { audioFile } from '../submission-docs.ts';
 
 /** Stored files by extension: spoken replies (the shared table) and text. */
 const TYPES: Record<string, string> = {
@@ -20,7 +24,7 @@ const TYPES: Record<string, string> = {
  * local-directory storage, or (any storage) a transcript's text form rendered from transcript.json
  * (src/shared/transcript-files.ts). A tampered or expired URL → 403; path tricks never reach the disk.
  */
-export function serveFile(deps: ApiDeps): RequestHandler {
+function serveFile(deps: ApiDeps): RequestHandler {
   return async (req, res) => {
     const storage = deps.storage;
     const parts = (req.params as { key?: string[] }).key ?? [];
@@ -60,3 +64,26 @@ export function serveFile(deps: ApiDeps): RequestHandler {
     await pipeline(body, res);
   };
 }
+
+export const route = defineRoute({
+  operation: {
+    method: 'get',
+    path: '/files/*key',
+    operationId: 'getFile',
+    access: 'public',
+    tags: ['files'],
+    summary: 'Download a stored file through a signed, expiring link (local storage)',
+    description:
+      'The links come from a job (`audio_url`, `artifacts`); the signature is the access control. `key` may contain slashes.',
+    request: {
+      params: z.object({ key: z.string() }),
+      query: z.object({ expires: z.coerce.number().int(), sig: z.string() }),
+    },
+    errors: [403],
+    responses: {
+      200: { description: 'The file', content: { 'application/octet-stream': { schema: audioFile } } },
+      404: problem('The file no longer exists (or storage is S3)'),
+    },
+  },
+  handlers: (deps) => [serveFile(deps)],
+});

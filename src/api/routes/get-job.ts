@@ -1,23 +1,15 @@
-import type { Request, RequestHandler } from 'express';
-import { notFound } from '../../shared/errors.ts';
-import type { JobRecord } from '../../shared/job-record.ts';
+import type { RequestHandler } from 'express';
 import { jobView } from '../../shared/job-view.ts';
+import { jobViewSchema } from '../../shared/view-schemas.ts';
 import type { ApiDeps } from '../deps.ts';
-import { jobIdSchema } from '../job-schemas.ts';
 import { linkBase } from '../link-base.ts';
-
-/** Loads the job named by `:id`, or 404 (a malformed id names no job). */
-export async function loadJob(deps: ApiDeps, req: Request): Promise<JobRecord> {
-  const id = jobIdSchema.safeParse(req.params.id);
-  const record = id.success ? await deps.store.get(id.data) : undefined;
-  // Another client's job does not exist as far as this caller can tell.
-  if (!record || record.client_id !== req.clientId)
-    throw notFound(`No job with id "${String(req.params.id).slice(0, 100)}".`);
-  return record;
-}
+import { loadJob } from '../load-job.ts';
+import { json } from '../openapi-responses.ts';
+import { defineRoute } from '../route.ts';
+import { jobIdParams } from '../submission-docs.ts';
 
 /** GET /v1/jobs/:id → the job, with a freshly presigned audio_url. */
-export function getJob(deps: ApiDeps): RequestHandler {
+function getJob(deps: ApiDeps): RequestHandler {
   return async (req, res) => {
     const record = await loadJob(deps, req);
     res
@@ -25,3 +17,18 @@ export function getJob(deps: ApiDeps): RequestHandler {
       .json(await jobView(record, deps.storage, deps.config, linkBase(req, deps.config)));
   };
 }
+
+export const route = defineRoute({
+  operation: {
+    method: 'get',
+    path: '/v1/jobs/:id',
+    operationId: 'getJob',
+    access: 'client',
+    tags: ['jobs'],
+    summary: 'A job: status, transcript, reply, fresh presigned audio_url',
+    request: { params: jobIdParams },
+    errors: [404],
+    responses: { 200: { description: 'The job', content: json(jobViewSchema) } },
+  },
+  handlers: (deps) => [getJob(deps)],
+});

@@ -1,10 +1,28 @@
 import type { Queue } from 'bullmq';
 import type { RequestHandler } from 'express';
+import { z } from 'zod';
 import { DELIVER_QUEUE, STAGES } from '../../shared/queue-registry.ts';
 import type { ApiDeps } from '../deps.ts';
+import { json } from '../openapi-responses.ts';
+import { defineRoute } from '../route.ts';
+
+const healthSchema = z.strictObject({ status: z.literal('ok') }).meta({ id: 'Health' });
+const readySchema = z
+  .strictObject({
+    status: z.enum(['ok', 'unavailable']),
+    checks: z.strictObject({
+      redis: z.enum(['ok', 'unavailable']),
+      storage: z.enum(['ok', 'unavailable']),
+      workers: z
+        .record(z.enum([...STAGES, DELIVER_QUEUE]), z.number().int().nullable())
+        .describe('Worker connections per queue, across every process (null: could not be read)'),
+    }),
+    without_workers: z.array(z.string()).optional(),
+  })
+  .meta({ id: 'Readiness' });
 
 /** GET /healthz — the process is up. */
-export const healthz: RequestHandler = (_req, res) => {
+const healthz: RequestHandler = (_req, res) => {
   res.set('Cache-Control', 'no-store').json({ status: 'ok' });
 };
 
@@ -20,7 +38,7 @@ const within = <T>(p: Promise<T>, ms: number) =>
  * Workers may run elsewhere, so a queue without workers only makes the API not ready when
  * READY_REQUIRES_WORKERS=true.
  */
-export function readyz(deps: ApiDeps): RequestHandler {
+function readyz(deps: ApiDeps): RequestHandler {
   const queues: Array<[string, { getWorkersCount(): Promise<number> }]> = [
     ...STAGES.map((s) => [s, deps.queues.stages[s]] as [string, Queue]),
     [DELIVER_QUEUE, deps.queues.deliver],
@@ -52,3 +70,34 @@ export function readyz(deps: ApiDeps): RequestHandler {
       });
   };
 }
+
+export const liveness = defineRoute({
+  operation: {
+    method: 'get',
+    path: '/healthz',
+    operationId: 'getHealth',
+    access: 'public',
+    tags: ['operations'],
+    summary: 'Liveness: the process is up',
+    responses: { 200: { description: 'Up', content: json(healthSchema) } },
+  },
+  handlers: () => [healthz],
+});
+
+export const readiness = defineRoute({
+  operation: {
+    method: 'get',
+    path: '/readyz',
+    operationId: 'getReadiness',
+    access: 'public',
+    tags: ['operations'],
+    summary: 'Readiness: Redis and storage answer; worker connections per queue',
+    description:
+      'A queue without workers makes the API not ready only with READY_REQUIRES_WORKERS=true (workers may run elsewhere).',
+    responses: {
+      200: { description: 'Ready', content: json(readySchema) },
+      503: { description: 'Not ready: the checks say what is missing', content: json(readySchema) },
+    },
+  },
+  handlers: (deps) => [readyz(deps)],
+});

@@ -1,8 +1,11 @@
 import type { RequestHandler } from 'express';
+import { z } from 'zod';
 import { type JobEvent, readJobEvents } from '../../shared/events.ts';
 import { isTerminal, TERMINAL_EVENTS } from '../../shared/job-states.ts';
 import type { ApiDeps } from '../deps.ts';
-import { loadJob } from './get-job.ts';
+import { loadJob } from '../load-job.ts';
+import { defineRoute } from '../route.ts';
+import { jobIdParams } from '../submission-docs.ts';
 
 const KEEPALIVE_MS = 15_000;
 const TERMINAL_GRACE_MS = 1_000;
@@ -12,7 +15,7 @@ const TERMINAL_GRACE_MS = 1_000;
  * or after `Last-Event-ID`), then live ones until the terminal event (of the job's last run, once retried). Works whichever process runs the job:
  * events come from Redis streams through the process's one shared reader.
  */
-export function jobEvents(deps: ApiDeps): RequestHandler {
+function jobEvents(deps: ApiDeps): RequestHandler {
   const { hub, redis, config } = deps;
   return async (req, res) => {
     const record = await loadJob(deps, req);
@@ -76,3 +79,26 @@ function compareIds(a: string, b: string): number {
   const [bm = 0, bs = 0] = b.split('-').map(Number);
   return am - bm || as - bs;
 }
+
+export const route = defineRoute({
+  operation: {
+    method: 'get',
+    path: '/v1/jobs/:id/events',
+    operationId: 'getJobEvents',
+    access: 'client',
+    tags: ['jobs'],
+    summary: 'Live Server-Sent Events of a job (replayed from the start or after Last-Event-ID)',
+    description:
+      'Events: job.queued, stage.started, stage.completed, stage.retrying, then job.succeeded / job.failed / job.canceled (and job.retried when an ended job is retried). A job with stream_reply also sends reply.delta {seq, text} (the reply as it is written) and speech.segment {index, text, url, url_expires_at, content_type} (each sentence once spoken, in order; a retried stage may announce an index again). EventSource cannot send headers: pass the API key as `access_token`.',
+    request: {
+      params: jobIdParams,
+      query: z.object({ access_token: z.string().optional(), last_event_id: z.string().optional() }),
+      headers: z.object({ 'last-event-id': z.string().optional() }),
+    },
+    errors: [404],
+    responses: {
+      200: { description: 'An event stream', content: { 'text/event-stream': { schema: z.string() } } },
+    },
+  },
+  handlers: (deps) => [jobEvents(deps)],
+});

@@ -6,11 +6,14 @@ import type { ListPosition } from '../../shared/job-store.ts';
 import { jobView } from '../../shared/job-view.ts';
 import { PIPELINE_NAMES } from '../../shared/pipelines.ts';
 import { URGENCIES } from '../../shared/summary.ts';
+import { jobListSchema } from '../../shared/view-schemas.ts';
 import type { ApiDeps } from '../deps.ts';
 import { linkBase } from '../link-base.ts';
+import { json } from '../openapi-responses.ts';
+import { defineRoute } from '../route.ts';
 import { parseOr400 } from '../validate.ts';
 
-export const querySchema = z.strictObject({
+const querySchema = z.strictObject({
   status: z.enum(JOB_STATUSES).optional(),
   batch_id: z.uuid().optional(),
   pipeline: z.enum(PIPELINE_NAMES).optional(),
@@ -48,7 +51,7 @@ const SCAN_BUDGET = 5000;
  * applied while reading the list; a request reads at most SCAN_BUDGET jobs, so a rare match can come back
  * as a short page with a `next_cursor` to go on from.
  */
-export function listJobs(deps: ApiDeps): RequestHandler {
+function listJobs(deps: ApiDeps): RequestHandler {
   const { store, batches, storage, config } = deps;
   return async (req, res) => {
     const q = parseOr400(querySchema, { ...req.query }, 'query');
@@ -129,3 +132,17 @@ function parsePosition(cursor: string | undefined): ListPosition | undefined {
 }
 
 const formatPosition = (p: ListPosition | undefined) => (p ? `${p.score}-${p.skip}` : null);
+
+export const route = defineRoute({
+  operation: {
+    method: 'get',
+    path: '/v1/jobs',
+    operationId: 'listJobs',
+    access: 'client',
+    tags: ['jobs'],
+    summary: 'List your jobs, newest first (a batch’s in item order)',
+    request: { query: querySchema },
+    responses: { 200: { description: 'One page', content: json(jobListSchema) } },
+  },
+  handlers: (deps) => [listJobs(deps)],
+});

@@ -1,11 +1,19 @@
 import type { RequestHandler } from 'express';
+import { z } from 'zod';
 import { HttpError } from '../../shared/errors.ts';
 import { isTerminal } from '../../shared/job-states.ts';
 import type { ApiDeps } from '../deps.ts';
-import { loadJob } from './get-job.ts';
+import { loadJob } from '../load-job.ts';
+import { json, problem } from '../openapi-responses.ts';
+import { defineRoute } from '../route.ts';
+import { jobIdParams } from '../submission-docs.ts';
+
+const redeliverAccepted = z
+  .strictObject({ id: z.uuid(), webhook: z.strictObject({ status: z.literal('pending') }) })
+  .meta({ id: 'RedeliveryAccepted' });
 
 /** POST /v1/jobs/:id/webhook/redeliver — sends the job's terminal event again (same webhook-id). */
-export function redeliverWebhook(deps: ApiDeps): RequestHandler {
+function redeliverWebhook(deps: ApiDeps): RequestHandler {
   return async (req, res) => {
     const record = await loadJob(deps, req);
     if (!record.webhook_url) throw new HttpError(409, 'no_webhook', 'This job has no webhook_url.');
@@ -19,3 +27,21 @@ export function redeliverWebhook(deps: ApiDeps): RequestHandler {
     res.status(202).json({ id: record.id, webhook: { status: 'pending' } });
   };
 }
+
+export const route = defineRoute({
+  operation: {
+    method: 'post',
+    path: '/v1/jobs/:id/webhook/redeliver',
+    operationId: 'redeliverJobWebhook',
+    access: 'client',
+    tags: ['jobs'],
+    summary: 'Send a finished job’s webhook again (same webhook-id)',
+    request: { params: jobIdParams },
+    errors: [404],
+    responses: {
+      202: { description: 'Queued for delivery', content: json(redeliverAccepted) },
+      409: problem('The job has no webhook_url, or has not ended yet'),
+    },
+  },
+  handlers: (deps) => [redeliverWebhook(deps)],
+});
