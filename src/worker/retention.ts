@@ -1,4 +1,4 @@
-import { Queue } from 'bullmq';
+import type { Queue } from 'bullmq';
 import type { Config } from '../shared/config.ts';
 import { keys } from '../shared/job-files.ts';
 import type { JobStore } from '../shared/job-store.ts';
@@ -99,17 +99,15 @@ export async function startRetention(deps: {
   lifecycle: Lifecycle;
   storage: Storage;
   log: Logger;
+  /** the maintenance queue's handle, opened by the queue registry (its job options keep few finished runs) */
+  queue: Queue;
   everyMs?: number;
 }) {
-  const { config, connection, log } = deps;
-  const queue = new Queue(MAINTENANCE_QUEUE, { connection, prefix: config.prefix });
+  const { config, connection, log, queue } = deps;
   await queue.upsertJobScheduler(
     'retention-sweep',
     { every: deps.everyMs ?? 3_600_000 },
-    {
-      name: 'retention-sweep',
-      opts: { removeOnComplete: { count: 10 }, removeOnFail: { count: 50 } },
-    },
+    { name: 'retention-sweep' },
   );
   const worker = new QueueWorker(
     MAINTENANCE_QUEUE,
@@ -125,7 +123,6 @@ export async function startRetention(deps: {
   return {
     async close() {
       await worker.close();
-      await queue.close();
     },
   };
 }

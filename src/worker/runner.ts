@@ -53,7 +53,15 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
     log.warn(
       'WEBHOOK_SECRET is not set: webhooks of clients without a secret of their own are sent unsigned',
     );
-  const retention = await startRetention({ config, connection, store, lifecycle, storage, log });
+  const retention = await startRetention({
+    config,
+    connection,
+    store,
+    lifecycle,
+    storage,
+    log,
+    queue: queues.maintenance,
+  });
   return {
     stages,
     connection,

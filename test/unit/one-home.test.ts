@@ -45,6 +45,15 @@ describe('one home per piece', () => {
     ]);
   });
 
+  it('storage keys of a job are built only in job-files.ts', () => {
+    expect(holders(['src'], /`jobs\/\$\{/)).toEqual(['src/shared/job-files.ts']);
+  });
+
+  it('one module is the queue registry, and it alone opens queues', () => {
+    expect(holders(['src'], /^ \* The queue registry/m)).toEqual(['src/shared/queue-registry.ts']);
+    expect(holders(['src'], /new Queue\(/)).toEqual(['src/shared/queue-registry.ts']);
+  });
+
   it('the web pages define byId once', () => {
     expect(holders(['web/src'], /function byId\b/)).toEqual(['web/src/dom.ts']);
   });

@@ -3,6 +3,7 @@ import type { RequestHandler } from 'express';
 import { z } from 'zod';
 import { batchView } from '../../shared/batch-view.ts';
 import { HttpError } from '../../shared/errors.ts';
+import { keys } from '../../shared/job-files.ts';
 import { transcriptOptionsShape } from '../../shared/transcript-options.ts';
 import { batchViewSchema } from '../../shared/view-schemas.ts';
 import type { ApiDeps } from '../deps.ts';
@@ -94,7 +95,7 @@ function createBatch(deps: ApiDeps): RequestHandler {
       idempotency,
     });
     if (replayOf) {
-      await Promise.all(fileIds.map((id) => deps.storage.deletePrefix(`jobs/${id}/`)));
+      await Promise.all(fileIds.map((id) => deps.storage.deletePrefix(keys.prefix(id))));
       const original = await batches.get(replayOf);
       if (!original)
         throw new HttpError(409, 'request_in_progress', 'The request with this Idempotency-Key has expired.');
