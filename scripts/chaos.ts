@@ -13,7 +13,7 @@ import { loadConfig } from '../src/shared/config.ts';
 import { jobStreamKey } from '../src/shared/events.ts';
 import { redisKeys } from '../src/shared/lifecycle/keys.ts';
 import { createLogger } from '../src/shared/logger.ts';
-import type { Stage } from '../src/shared/queue-registry.ts';
+import type { Stage } from '../src/shared/pipelines.ts';
 import { startSimulator } from '../src/simulator/server.ts';
 import { REAL_ENGINES } from '../src/simulator/types.ts';
 import { fixture } from '../test/support/http.ts';

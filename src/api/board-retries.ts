@@ -8,7 +8,7 @@
  */
 import express, { type Request, type Response } from 'express';
 import type { Config } from '../shared/config.ts';
-import { STAGES, type Stage } from '../shared/queue-registry.ts';
+import { STAGES, type Stage } from '../shared/pipelines.ts';
 import type { ApiDeps } from './deps.ts';
 import { retryJob, retryMatching, retryRefusal } from './retry-jobs.ts';
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isLanguageCode } from '../shared/languages.ts';
-import { JOB_MODES, PIPELINE_NAMES } from '../shared/pipelines.ts';
+import { PIPELINE_NAMES } from '../shared/pipelines.ts';
+import { JOB_MODES } from '../shared/queue-registry.ts';
 import { transcriptOptionsShape } from '../shared/transcript-options.ts';
 import { assertJsonDepth } from './json-body.ts';
 

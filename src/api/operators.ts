@@ -11,7 +11,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import express, { type RequestHandler } from 'express';
 import { watchQueues, watchRetention } from '../shared/metrics.ts';
-import { STAGES } from '../shared/queue-registry.ts';
+import { STAGES } from '../shared/pipelines.ts';
 import { boardStageRetries, STAGE_QUEUE_DESCRIPTION } from './board-retries.ts';
 import type { ApiDeps } from './deps.ts';
 import { adminAuth } from './middleware/admin-auth.ts';

@@ -9,7 +9,7 @@ import { HttpError, notFound } from '../shared/errors.ts';
 import type { JobRecord } from '../shared/job-record.ts';
 import { RETRYABLE_STATUSES } from '../shared/job-states.ts';
 import type { RetryResult } from '../shared/lifecycle/lifecycle.ts';
-import { STAGES } from '../shared/queue-registry.ts';
+import { STAGES } from '../shared/pipelines.ts';
 import type { ApiDeps } from './deps.ts';
 import { tooManyInFlight } from './intake.ts';
 

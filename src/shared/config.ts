@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { DEFAULT_REDIS_URL } from './embedded-redis.ts';
+import { STAGES, type Stage } from './pipelines.ts';
 import { parsePriceTable } from './prices.ts';
-import { STAGES, type Stage } from './queue-registry.ts';
 import { parseClusterNodes, type RedisSettings } from './redis.ts';
 
 /**

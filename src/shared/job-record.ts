@@ -5,8 +5,8 @@
 import { z } from 'zod';
 import { ARTIFACT_NAMES } from './job-files.ts';
 import { JOB_STATUSES } from './job-states.ts';
-import { JOB_MODES, PIPELINE_NAMES } from './pipelines.ts';
-import { STAGES } from './queue-registry.ts';
+import { PIPELINE_NAMES, STAGES } from './pipelines.ts';
+import { JOB_MODES } from './queue-registry.ts';
 import { voicemailSummarySchema } from './summary.ts';
 import {
   redactionSchema,

@@ -16,9 +16,9 @@ import {
 } from 'bullmq';
 import client from 'prom-client';
 import { classifyProviderError, type ErrorClass, errorClass } from './errors.ts';
+import type { Stage } from './pipelines.ts';
 import { costOf, type PriceTable, type Usage } from './prices.ts';
 import { oldestWaitingSeconds } from './queue-age.ts';
-import type { Stage } from './queue-registry.ts';
 import type { RedisClient } from './redis.ts';
 import { tracedFetch } from './tracing.ts';
 

@@ -1,8 +1,10 @@
 /**
- * Pipelines: which stages a job runs, in which order, for which input; and the modes a job is queued in. The
- * stages themselves are queues (queue-registry.ts).
+ * Stages and pipelines: the stages a job can go through, and which of them it runs, in which order, for which
+ * input. Each stage is a queue of the queue registry (queue-registry.ts).
  */
-import type { Stage } from './queue-registry.ts';
+
+export const STAGES = ['transcribe', 'chat', 'speak', 'summarize'] as const;
+export type Stage = (typeof STAGES)[number];
 
 export const PIPELINES = {
   /** voice in → transcript → reply → spoken reply (the default) */
@@ -16,14 +18,6 @@ export const PIPELINES = {
 } as const satisfies Record<string, readonly Stage[]>;
 export type Pipeline = keyof typeof PIPELINES;
 export const PIPELINE_NAMES = Object.keys(PIPELINES) as [Pipeline, ...Pipeline[]];
-
-/**
- * How a job is queued at every stage: `batch` in order (with the client's fair-queuing rank), `interactive` (a
- * person waits for it: talk turns) ahead of all batch work — unprioritized and LIFO, so BullMQ takes it before
- * any waiting or prioritized batch job.
- */
-export const JOB_MODES = ['batch', 'interactive'] as const;
-export type JobMode = (typeof JOB_MODES)[number];
 
 /** Which stage runs first: text input skips transcription. */
 export function firstStage(pipeline: Pipeline, input: 'audio' | 'text'): Stage {

@@ -7,11 +7,16 @@ import { type Job, type JobsOptions, Queue, UnrecoverableError, type WorkerOptio
 import { z } from 'zod';
 import type { Config } from './config.ts';
 import { WEBHOOK_EVENT_TYPES } from './job-states.ts';
-import type { JobMode } from './pipelines.ts';
+import { STAGES, type Stage } from './pipelines.ts';
 import type { RedisClient } from './redis.ts';
 
-export const STAGES = ['transcribe', 'chat', 'speak', 'summarize'] as const;
-export type Stage = (typeof STAGES)[number];
+/**
+ * How a job is queued at every stage: `batch` in order (with the client's fair-queuing rank), `interactive` (a
+ * person waits for it: talk turns) ahead of all batch work — unprioritized and LIFO, so BullMQ takes it before
+ * any waiting or prioritized batch job.
+ */
+export const JOB_MODES = ['batch', 'interactive'] as const;
+export type JobMode = (typeof JOB_MODES)[number];
 
 /** The delivery queue (webhooks) is not a pipeline stage: it runs after a job ends. */
 export const DELIVER_QUEUE = 'deliver';

@@ -10,8 +10,7 @@ import { ARTIFACT_NAMES } from './job-files.ts';
 import { jobErrorSchema, webhookStateSchema } from './job-record.ts';
 import { JOB_STATUSES } from './job-states.ts';
 import type { JobView } from './job-view.ts';
-import { PIPELINE_NAMES } from './pipelines.ts';
-import { STAGES } from './queue-registry.ts';
+import { PIPELINE_NAMES, STAGES } from './pipelines.ts';
 import { voicemailSummarySchema } from './summary.ts';
 import {
   redactionSchema,

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { Config, ProviderConfig } from '../shared/config.ts';
 import { instrumentedFetch } from '../shared/metrics.ts';
-import type { Stage } from '../shared/queue-registry.ts';
+import type { Stage } from '../shared/pipelines.ts';
 
 export type Providers = Record<Stage, { client: OpenAI; model: string }>;
 

@@ -14,15 +14,9 @@ import type { JobStore } from '../shared/job-store.ts';
 import type { Lifecycle } from '../shared/lifecycle/lifecycle.ts';
 import type { Logger } from '../shared/logger.ts';
 import { providerContext, recordUsage } from '../shared/metrics.ts';
-import { nextStage } from '../shared/pipelines.ts';
+import { nextStage, type Stage } from '../shared/pipelines.ts';
 import { pauseQueue } from '../shared/queue-pause.ts';
-import {
-  isFinalAttempt,
-  type QueueSet,
-  runOf,
-  type Stage,
-  stagePayloadSchema,
-} from '../shared/queue-registry.ts';
+import { isFinalAttempt, type QueueSet, runOf, stagePayloadSchema } from '../shared/queue-registry.ts';
 import type { RedisClient } from '../shared/redis.ts';
 import type { Storage } from '../shared/storage/index.ts';
 import { annotate } from '../shared/tracing.ts';

@@ -1,7 +1,8 @@
 import type { Worker } from 'bullmq';
 import type { EventHub } from '../shared/events.ts';
 import { stalledJobs, timedProcessor } from '../shared/metrics.ts';
-import { runOf, type Stage, stageJobId, workerOptions } from '../shared/queue-registry.ts';
+import type { Stage } from '../shared/pipelines.ts';
+import { runOf, stageJobId, workerOptions } from '../shared/queue-registry.ts';
 import { QueueWorker } from '../shared/queue-worker.ts';
 import type { RedisClient } from '../shared/redis.ts';
 import { recordTraceparent, tracedProcessor } from '../shared/tracing.ts';

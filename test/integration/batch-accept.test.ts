@@ -13,7 +13,7 @@ import { batchFields } from '../../src/shared/batches.ts';
 import type { JobRecord } from '../../src/shared/job-record.ts';
 import { BullmqAddError } from '../../src/shared/lifecycle/bullmq-add.ts';
 import { redisKeys } from '../../src/shared/lifecycle/keys.ts';
-import type { Stage } from '../../src/shared/queue-registry.ts';
+import type { Stage } from '../../src/shared/pipelines.ts';
 import { stageJobId } from '../../src/shared/queue-registry.ts';
 import { type Stack, startStack } from '../support/stack.ts';
 

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { CONFIG_VARIABLES, loadConfig } from '../../src/shared/config.ts';
-import { STAGES } from '../../src/shared/queue-registry.ts';
+import { STAGES } from '../../src/shared/pipelines.ts';
 
 const DIR = join(import.meta.dirname, '..', '..', 'deploy', 'k8s');
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { fromHash, type JobRecord, toHash } from '../../src/shared/job-record.ts';
-import { acceptsInput, firstStage, nextStage } from '../../src/shared/pipelines.ts';
-import { chunkJobId, runOf, STAGES, stageJobId } from '../../src/shared/queue-registry.ts';
+import { acceptsInput, firstStage, nextStage, STAGES } from '../../src/shared/pipelines.ts';
+import { chunkJobId, runOf, stageJobId } from '../../src/shared/queue-registry.ts';
 
 describe('pipelines', () => {
   it('voice runs transcribe → chat → speak; text starts at chat', () => {

@@ -1,7 +1,8 @@
 import type { Queue } from 'bullmq';
 import type { RequestHandler } from 'express';
 import { z } from 'zod';
-import { DELIVER_QUEUE, STAGES } from '../../shared/queue-registry.ts';
+import { STAGES } from '../../shared/pipelines.ts';
+import { DELIVER_QUEUE } from '../../shared/queue-registry.ts';
 import type { ApiDeps } from '../deps.ts';
 import { json } from '../openapi-responses.ts';
 import { defineRoute } from '../route.ts';

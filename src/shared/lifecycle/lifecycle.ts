@@ -9,9 +9,15 @@ import type { Queue } from 'bullmq';
 import { fromHashFields, type JobRecord, toHash } from '../job-record.ts';
 import type { EndStatus, EventType } from '../job-states.ts';
 import { jobsEnded } from '../metrics.ts';
-import type { JobMode } from '../pipelines.ts';
-import type { DeliveryPayload, QueueSet } from '../queue-registry.ts';
-import { runOf, type Stage, stageJobId, stageQueueOptions } from '../queue-registry.ts';
+import type { Stage } from '../pipelines.ts';
+import {
+  type DeliveryPayload,
+  type JobMode,
+  type QueueSet,
+  runOf,
+  stageJobId,
+  stageQueueOptions,
+} from '../queue-registry.ts';
 import type { RedisClient } from '../redis.ts';
 import { type AddSpec, checkBullmqContract, fromScriptError, prepareAdd } from './bullmq-add.ts';
 import { COMMAND_NAMES, COMMANDS, type CommandName } from './commands.ts';
