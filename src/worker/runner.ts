@@ -39,13 +39,10 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
     hub,
     log,
   });
+  // What the delivery worker and the maintenance sweep both work with.
+  const housekeeping = { config, connection, store, lifecycle, storage, log };
   const deliverWorker = startDeliverWorker({
-    config,
-    connection,
-    store,
-    lifecycle,
-    storage,
-    log,
+    ...housekeeping,
     batches: services.batches,
     keys: services.keys,
   });
@@ -53,15 +50,7 @@ export async function startWorker(config: Config, log: Logger): Promise<WorkerRu
     log.warn(
       'WEBHOOK_SECRET is not set: webhooks of clients without a secret of their own are sent unsigned',
     );
-  const retention = await startRetention({
-    config,
-    connection,
-    store,
-    lifecycle,
-    storage,
-    log,
-    queue: queues.maintenance,
-  });
+  const retention = await startRetention({ ...housekeeping, queue: queues.maintenance });
   return {
     stages,
     connection,

@@ -4,7 +4,6 @@
  * answers other methods with 405 and the methods the table lists, and a route module dropped into a routes
  * folder — touching no other file — is served, documented and typed by the generated client.
  */
-import { execFile } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
@@ -12,7 +11,6 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { promisify } from 'node:util';
 import type { Express } from 'express';
 import openapiTS from 'openapi-typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,8 +21,8 @@ import { defineRoute, type Operation, type Route, toOpenApiPath } from '../../sr
 import { loadRoutes, ROUTES, ROUTES_DIR } from '../../src/api/route-table.ts';
 import type { Job } from '../support/http.ts';
 import { type Stack, startStack } from '../support/stack.ts';
+import { typeErrorsOf } from '../support/type-check.ts';
 
-const run = promisify(execFile);
 const root = join(import.meta.dirname, '../..');
 
 /** `METHOD /express/path` of every route mounted on the app (express 5: app.router.stack). */
@@ -196,24 +194,7 @@ export const word: operations['echoWord']['parameters']['path']['word'] = 'hello
 export const wrong: Echo = { word: 1 };
 `,
       );
-      await writeFile(
-        join(dir, 'tsconfig.json'),
-        JSON.stringify({
-          compilerOptions: {
-            strict: true,
-            noEmit: true,
-            target: 'es2022',
-            module: 'nodenext',
-            allowImportingTsExtensions: true,
-            types: [],
-          },
-          include: ['use.ts'],
-        }),
-      );
-      const tsc = await run(join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: dir }).catch(
-        (err: { stdout: string; stderr: string }) => err,
-      );
-      expect(`${tsc.stdout}${tsc.stderr}`).toBe('');
+      expect(await typeErrorsOf(dir, 'use.ts')).toBe('');
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from '../support/stack.ts';
+import { typeErrorsOf } from '../support/type-check.ts';
 
 const run = promisify(execFile);
 const root = join(import.meta.dirname, '../..');
@@ -98,23 +99,6 @@ export async function reply(text: string): Promise<string | null> {
 client.submit({ text: 'x' }, { pipeline: 'podcast' });
 `,
     );
-    await writeFile(
-      join(app, 'tsconfig.json'),
-      JSON.stringify({
-        compilerOptions: {
-          strict: true,
-          noEmit: true,
-          target: 'es2022',
-          module: 'nodenext',
-          lib: ['es2022', 'dom'],
-          types: [],
-        },
-        include: ['use.ts'],
-      }),
-    );
-    const tsc = await run(join(root, 'node_modules/.bin/tsc'), ['-p', 'tsconfig.json'], { cwd: app }).catch(
-      (err: { stdout: string; stderr: string }) => err,
-    );
-    expect(`${tsc.stdout}${tsc.stderr}`).toBe('');
+    expect(await typeErrorsOf(app, 'use.ts')).toBe('');
   });
 });
