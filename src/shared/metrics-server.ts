@@ -16,7 +16,7 @@ export interface MetricsServer {
  * With `token` set it wants `Authorization: Bearer <token>`. A port that cannot be bound is logged, not
  * fatal: a process without metrics still does its work.
  */
-export async function startMetricsServer(opts: {
+async function startMetricsServer(opts: {
   port: number;
   host: string;
   token: string | undefined;
